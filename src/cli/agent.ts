@@ -1,9 +1,75 @@
+// `pontoon agent --kubeconfig FILE --node-name NAME`. The agent's modules load
+// only when this command runs: @kubernetes/client-node needs Node >= 22 and
+// costs startup time that other commands should not pay.
 import type { CommandModule } from 'yargs'
+import { FlagError, parseBindAddress } from '../agent/bind-address.ts'
 
-export const agentCommand: CommandModule = {
+interface AgentArgs {
+  kubeconfig?: string
+  'node-name': string
+  'healthz-bind-address': string
+  'metrics-bind-address': string
+  'min-sync-period': number
+  'sync-period': number
+}
+
+export const agentCommand: CommandModule<object, AgentArgs> = {
   command: 'agent',
-  describe: 'agent (not built yet)',
-  handler: () => {
-    throw new Error('agent is not built yet')
+  describe: 'watch the cluster and run the node dataplane',
+  builder: (y) =>
+    y
+      .option('kubeconfig', { type: 'string', describe: 'kubeconfig file; without it, the in-cluster service account' })
+      .option('node-name', { type: 'string', demandOption: true, describe: 'this node\'s name in the API' })
+      .option('healthz-bind-address', { type: 'string', default: '0.0.0.0:10256', describe: 'IP:port for /healthz' })
+      .option('metrics-bind-address', { type: 'string', default: '127.0.0.1:10249', describe: 'IP:port for /metrics' })
+      .option('min-sync-period', { type: 'number', default: 1, describe: 'seconds: syncs run at most this often' })
+      .option('sync-period', { type: 'number', default: 30, describe: 'seconds: syncs run at least this often' }),
+  handler: async (args) => {
+    const { default: pino } = await import('pino')
+    const log = pino({ name: 'pontoon-agent' })
+    let healthz, metrics
+    try {
+      if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(args['node-name'])) {
+        throw new FlagError('--node-name', `"${args['node-name']}" is not a DNS-1123 subdomain`)
+      }
+      if (!(args['min-sync-period'] >= 0) || !(args['sync-period'] >= args['min-sync-period']) || args['sync-period'] <= 0) {
+        throw new FlagError('--sync-period', 'need 0 <= --min-sync-period <= --sync-period, and --sync-period > 0')
+      }
+      healthz = parseBindAddress('--healthz-bind-address', args['healthz-bind-address'], 10256)
+      metrics = parseBindAddress('--metrics-bind-address', args['metrics-bind-address'], 10249)
+    } catch (e) {
+      log.error({ code: (e as FlagError).code }, (e as Error).message)
+      process.exitCode = 2
+      return
+    }
+    const { loadKubeConfig } = await import('../cluster/kubeconfig.ts')
+    const { KubeTransport } = await import('../cluster/kube-transport.ts')
+    const { startAgent } = await import('../agent/agent.ts')
+    let agent
+    try {
+      const kc = loadKubeConfig(args.kubeconfig)
+      agent = await startAgent({
+        transport: new KubeTransport(kc),
+        nodeName: args['node-name'],
+        healthz,
+        metrics,
+        log,
+        minSyncIntervalMs: args['min-sync-period'] * 1000,
+        maxSyncIntervalMs: args['sync-period'] * 1000,
+      })
+    } catch (e) {
+      log.error({ code: (e as { code?: unknown }).code }, (e as Error).message)
+      process.exitCode = 1
+      return
+    }
+    const running = agent
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string) => {
+        log.info({ signal }, 'stopping')
+        running.stop().then(resolve, resolve)
+      }
+      process.once('SIGTERM', () => shutdown('SIGTERM'))
+      process.once('SIGINT', () => shutdown('SIGINT'))
+    })
   },
 }

@@ -1,0 +1,147 @@
+// The agent's view of the cluster: one reflector and one typed cache per
+// resource, a "synced" state that holds only once every resource has listed,
+// and a wake-up for whoever syncs the dataplane. Watch handlers only record
+// changes; the consumer reads a snapshot and the pending changes when it runs.
+import type { Backoff } from './backoff.ts'
+import type { EndpointSlice, Node, ResourceName, Service } from './model.ts'
+import { normalizeEndpointSlice } from './normalize-endpointslice.ts'
+import { normalizeNode } from './normalize-node.ts'
+import { normalizeService } from './normalize-service.ts'
+import { Reflector, type ReflectorObserver, type ReflectorSink } from './reflector.ts'
+import { RESOURCE_NAMES, RESOURCES } from './resources.ts'
+import { buildSnapshot, type ChangeSet, type ClusterSnapshot } from './snapshot.ts'
+import { ObjectStore, type StoreOutcome } from './store.ts'
+import type { Transport } from './transport.ts'
+
+export interface ClusterObserver extends ReflectorObserver {
+  malformed(resource: ResourceName, key: string | null, reason: string): void
+  stored(resource: ResourceName, outcome: StoreOutcome): void
+  synced(): void
+}
+
+export interface ClusterClientOptions {
+  transport: Transport
+  observer: ClusterObserver
+  pageSize?: number
+  /** send kube-proxy's label selectors; the normalisers filter the same objects anyway */
+  serverSideSelectors?: boolean
+  watchTimeoutSeconds?: number
+  backoff?: () => Backoff
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+}
+
+export class ClusterClient {
+  readonly services: ObjectStore<Service>
+  readonly endpointSlices: ObjectStore<EndpointSlice>
+  readonly nodes: ObjectStore<Node>
+  private readonly reflectors: Reflector[]
+  private readonly listed = new Set<ResourceName>()
+  private readonly listeners: Array<() => void> = []
+  private syncedWaiters: Array<() => void> = []
+
+  constructor(private readonly opts: ClusterClientOptions) {
+    const obs = opts.observer
+    this.services = new ObjectStore(normalizeService, { malformed: (k, r) => obs.malformed('services', k, r) })
+    this.endpointSlices = new ObjectStore(normalizeEndpointSlice, { malformed: (k, r) => obs.malformed('endpointslices', k, r) })
+    this.nodes = new ObjectStore(normalizeNode, { malformed: (k, r) => obs.malformed('nodes', k, r) })
+    this.reflectors = RESOURCE_NAMES.map((resource) => {
+      const info = RESOURCES[resource]
+      return new Reflector(
+        {
+          resource,
+          path: info.path,
+          labelSelector: opts.serverSideSelectors === false ? undefined : info.labelSelector,
+          pageSize: opts.pageSize ?? 500,
+          watchTimeoutSeconds: opts.watchTimeoutSeconds,
+          backoff: opts.backoff?.(),
+          sleep: opts.sleep,
+        },
+        opts.transport,
+        this.sinkFor(resource),
+        this.reflectorObserver(),
+      )
+    })
+  }
+
+  get synced(): boolean {
+    return this.listed.size === RESOURCE_NAMES.length
+  }
+
+  whenSynced(): Promise<void> {
+    if (this.synced) return Promise.resolve()
+    return new Promise((resolve) => this.syncedWaiters.push(resolve))
+  }
+
+  /** cb runs after every change that reached a cache (many times per burst: debounce it) */
+  onChange(cb: () => void): void {
+    this.listeners.push(cb)
+  }
+
+  start(): void {
+    for (const r of this.reflectors) r.start()
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.reflectors.map((r) => r.stop()))
+  }
+
+  snapshot(): ClusterSnapshot {
+    return buildSnapshot(this.services.entries(), this.endpointSlices.values(), this.nodes.entries())
+  }
+
+  /** Every change since the last drain, with no-ops and flip-flops dropped. */
+  drainChanges(): ChangeSet {
+    return {
+      services: this.services.tracker.drain(),
+      endpointSlices: this.endpointSlices.tracker.drain(),
+      nodes: this.nodes.tracker.drain(),
+    }
+  }
+
+  private store(resource: ResourceName): ObjectStore<unknown> {
+    if (resource === 'services') return this.services as ObjectStore<unknown>
+    if (resource === 'endpointslices') return this.endpointSlices as ObjectStore<unknown>
+    return this.nodes as ObjectStore<unknown>
+  }
+
+  private sinkFor(resource: ResourceName): ReflectorSink {
+    const store = this.store(resource)
+    const obs = this.opts.observer
+    return {
+      beginList: () => store.beginReplace(),
+      listPage: (items) => store.replacePage(items),
+      endList: () => {
+        store.endReplace()
+        this.notify()
+      },
+      event: (type, object) => {
+        const outcome = type === 'DELETED' ? store.remove(object) : store.upsert(object)
+        obs.stored(resource, outcome)
+        if (outcome === 'added' || outcome === 'updated' || outcome === 'removed') this.notify()
+      },
+    }
+  }
+
+  private reflectorObserver(): ReflectorObserver {
+    const obs = this.opts.observer
+    return {
+      listed: (resource, reason, count) => {
+        obs.listed(resource, reason, count)
+        if (this.listed.has(resource)) return
+        this.listed.add(resource)
+        if (this.synced) {
+          obs.synced()
+          const waiters = this.syncedWaiters
+          this.syncedWaiters = []
+          for (const w of waiters) w()
+        }
+      },
+      watchEvent: (resource, type) => obs.watchEvent(resource, type),
+      failed: (resource, err, retryInMs) => obs.failed(resource, err, retryInMs),
+    }
+  }
+
+  private notify(): void {
+    for (const cb of this.listeners) cb()
+  }
+}

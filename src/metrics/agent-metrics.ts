@@ -1,0 +1,34 @@
+// The agent's metrics. Names follow kube-proxy's where it has one; the cache
+// and watch counters are pontoon's own.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+
+export interface AgentMetrics {
+  registry: Registry
+  watchEvents: Counter<'resource' | 'type'>
+  relists: Counter<'resource' | 'reason'>
+  watchFailures: Counter<'resource'>
+  malformedObjects: Counter<'resource'>
+  droppedNoopUpdates: Counter<'resource'>
+  cacheObjects: Gauge<'resource'>
+  synced: Gauge
+  syncs: Counter<'result'>
+  lastSyncTimestamp: Gauge
+}
+
+export function createAgentMetrics(): AgentMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  return {
+    registry,
+    watchEvents: new Counter({ name: 'pontoon_watch_events_total', help: 'Watch events received, by resource and event type', labelNames: ['resource', 'type'], registers }),
+    relists: new Counter({ name: 'pontoon_relists_total', help: 'Full lists of a resource: initial, or after 410 Gone', labelNames: ['resource', 'reason'], registers }),
+    watchFailures: new Counter({ name: 'pontoon_watch_failures_total', help: 'List or watch failures that led to a backoff', labelNames: ['resource'], registers }),
+    malformedObjects: new Counter({ name: 'pontoon_malformed_objects_total', help: 'API objects skipped because they failed validation', labelNames: ['resource'], registers }),
+    droppedNoopUpdates: new Counter({ name: 'pontoon_noop_updates_total', help: 'Watch updates dropped because nothing pontoon uses changed', labelNames: ['resource'], registers }),
+    cacheObjects: new Gauge({ name: 'pontoon_cache_objects', help: 'Objects in the agent cache', labelNames: ['resource'], registers }),
+    synced: new Gauge({ name: 'pontoon_cache_synced', help: '1 once Services, EndpointSlices and Nodes have all listed', registers }),
+    syncs: new Counter({ name: 'pontoon_syncs_total', help: 'Runs of the sync loop, by result', labelNames: ['result'], registers }),
+    lastSyncTimestamp: new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time the sync loop completed (unix seconds)', registers }),
+  }
+}

@@ -1,0 +1,33 @@
+// Typed errors for the netlink layer. Callers branch on `code`, never on message text.
+import { getSystemErrorName } from 'node:util'
+
+function errnoName(errno: number): string {
+  try { return getSystemErrorName(-Math.abs(errno)) } catch { return `ERRNO${errno}` }
+}
+
+/** The kernel (or the socket) refused an operation. `code` is the errno name, e.g. 'EEXIST'. */
+export class NetlinkError extends Error {
+  readonly code: string
+  readonly errno: number
+  readonly op: string
+  constructor(op: string, errno: number, detail?: string, code = errnoName(errno)) {
+    super(`netlink ${op}${detail ? ` (${detail})` : ''}: ${code}`)
+    this.name = 'NetlinkError'
+    this.op = op
+    this.errno = errno
+    this.code = code
+  }
+}
+
+/**
+ * A caller passed something we refuse to send: nothing was sent to the kernel.
+ * `code` names the field, e.g. 'EINVAL_CIDR', 'EINVAL_NAME'.
+ */
+export class NetlinkInputError extends NetlinkError {
+  readonly field: string
+  constructor(op: string, field: string, value: unknown, why: string) {
+    super(op, 22, `${field} ${JSON.stringify(value)}: ${why}`, `EINVAL_${field.toUpperCase()}`)
+    this.name = 'NetlinkInputError'
+    this.field = field
+  }
+}

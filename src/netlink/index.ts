@@ -1,0 +1,4 @@
+// The netlink layer's public face. Callers import from here only.
+export { Rtnl } from './rtnl.ts'
+export { NetlinkError, NetlinkInputError } from './errors.ts'
+export type { Addr, FdbEntry, Link, Neigh, Route, VxlanInfo, VxlanOptions } from './types.ts'

@@ -4,6 +4,7 @@ import { closeSync } from 'node:fs'
 import { Rtnl } from '../../netlink/index.ts'
 import { openNetnsFd } from '../../netns/index.ts'
 import { asCniError, CniError, ErrCode } from '../errors.ts'
+import { failpoint } from '../failpoint.ts'
 import { parseResult } from '../result-version.ts'
 import type { CniRequest, CniResult } from '../types.ts'
 import { Undo } from '../undo.ts'
@@ -33,19 +34,25 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
     pod = await Rtnl.open(req.netns)
     const ipam = (await ipamExec(conf.ipamType, 'ADD', req))!
     undo.push('release IP', () => ipamExec(conf.ipamType, 'DEL', req))
+    failpoint('ipam')
     const plan = planAttachment(conf, req, ipam)
 
     const br = await ensureBridge(host, plan.bridge)
     const { hostLink, podLink } = await plumbVeth(host, pod, podFd, br, plan, undo)
+    failpoint('veth')
     await configurePod(pod, podLink, plan.pod)
+    failpoint('pod')
     await ensureGateways(host, br, plan.bridge)
+    failpoint('gateway')
     ensureForwarding(plan.ipForward)
     if (plan.masq) {
       const { tag, rules } = plan.masq
       undo.push('remove masquerade', () => removeMasq(tag))
       addMasq(tag, rules)
+      failpoint('masq')
     }
     const bridge = (await host.linkByIndex(br.index)) ?? br
+    failpoint('result')
     undo.commit()
     return buildResult(plan, { bridge: bridge.mac, host: hostLink.mac, pod: podLink.mac }, ipam, conf.dns, prev)
   } catch (err) {

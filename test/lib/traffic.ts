@@ -1,0 +1,25 @@
+// Real TCP through real namespaces: a server that answers each connection with
+// the peer address it saw, and a client that returns that answer.
+import type { ChildProcess } from 'node:child_process'
+import type { Netns } from './netns.ts'
+
+/** Start a TCP server in `ns` on `port` that writes "<peer-ip>\n" to each client. Resolves once it listens. */
+export async function servePeer(ns: Netns, port: number, bind = '0.0.0.0'): Promise<ChildProcess> {
+  const child = ns.spawn('socat', [`TCP-LISTEN:${port},bind=${bind},reuseaddr,fork`, 'SYSTEM:echo $SOCAT_PEERADDR'])
+  for (let i = 0; i < 100; i++) {
+    const r = ns.try('ss', ['-Hltn', `sport = :${port}`])
+    if (r.stdout.includes(`:${port}`)) return child
+    await new Promise((res) => setTimeout(res, 20))
+  }
+  throw new Error(`server on :${port} in ${ns.name} did not start`)
+}
+
+/** Connect from `ns` to host:port; returns the server's answer (the peer IP it saw), or undefined if it failed. */
+export function tcpAsk(ns: Netns, host: string, port: number, timeoutS = 2): string | undefined {
+  const r = ns.try('socat', ['-T', String(timeoutS), '-', `TCP:${host}:${port},connect-timeout=${timeoutS}`], { input: '' })
+  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined
+}
+
+export function ping(ns: Netns, host: string): boolean {
+  return ns.try('busybox', ['ping', '-c', '1', '-W', '1', host]).status === 0
+}

@@ -2,3 +2,4 @@
 export { Rtnl } from './rtnl.ts'
 export { NetlinkError, NetlinkInputError } from './errors.ts'
 export type { Addr, FdbEntry, Link, Neigh, Route, VxlanInfo, VxlanOptions } from './types.ts'
+export type { FdbSpec } from './neigh.ts'

@@ -9,8 +9,9 @@ import * as L from './codec-link.ts'
 import * as R from './codec-route.ts'
 import { NetlinkError, NetlinkInputError } from './errors.ts'
 import { checkIfName, checkIndex, checkU32, parseCidr, parseIp, parseMac, type Prefix } from './input.ts'
+import * as Nb from './neigh.ts'
 import { NlSocket } from './socket.ts'
-import type { Addr, Link, Route } from './types.ts'
+import type { Addr, FdbEntry, Link, Neigh, Route, VxlanOptions } from './types.ts'
 
 const NOT_FOUND_LINK = new Set(['ENODEV', 'ENOENT'])
 
@@ -143,6 +144,36 @@ export class Rtnl {
     if (link.kind !== kind) throw new NetlinkError(op, 17, `${name} exists but is ${link.kind ?? 'a device without kind'}, not ${kind}`)
     return link
   }
+
+  /**
+   * Create a vxlan device, or return the existing one of that name (compare its
+   * `vxlan` info to decide whether it can be adopted). Learning is off by default:
+   * the overlay programs neighbours and FDB entries itself.
+   */
+  async addVxlan(name: string, o: VxlanOptions): Promise<Link> {
+    const op = 'addVxlan'
+    if (typeof o !== 'object' || o === null) throw new NetlinkInputError(op, 'options', o, 'not an object')
+    const a = this.commonAttrs(op, name, o)
+    const v: L.VxlanAttrs = {
+      vni: checkU32(op, 'vni', o.vni, 0, 0xffffff),
+      port: checkU32(op, 'port', o.port ?? 8472, 1, 65535),
+      learning: o.learning === true,
+    }
+    if (o.local !== undefined) v.local = parseIp(op, 'local', o.local).bytes
+    if (o.dev !== undefined) v.dev = checkIndex(op, 'dev', o.dev)
+    await this.create(op, L.newVxlan(a, v))
+    return this.expectKind(op, name, 'vxlan')
+  }
+
+  // ---- neighbours and FDB (see neigh.ts) ----
+
+  setNeigh(n: { index: number; ip: string; mac: string; permanent?: boolean }): Promise<void> { return Nb.setNeigh(this.sock, n) }
+  delNeigh(n: { index: number; ip: string }): Promise<boolean> { return Nb.delNeigh(this.sock, n) }
+  neighs(index?: number, family?: 4 | 6): Promise<Neigh[]> { return Nb.neighs(this.sock, index, family) }
+  appendFdb(f: Nb.FdbSpec): Promise<void> { return Nb.appendFdb(this.sock, f) }
+  setFdb(f: Nb.FdbSpec): Promise<void> { return Nb.setFdb(this.sock, f) }
+  delFdb(f: Nb.FdbSpec): Promise<boolean> { return Nb.delFdb(this.sock, f) }
+  fdb(index?: number): Promise<FdbEntry[]> { return Nb.fdb(this.sock, index) }
 
   // ---- addresses ----
 

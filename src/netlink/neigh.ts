@@ -1,0 +1,100 @@
+// Neighbour (ARP/NDP) and FDB operations: the overlay's per-node programming.
+// Flannel's order per remote node is neighbour, then FDB, then onlink route;
+// these are the first two. Idempotent like the rest: set replaces, delete of a
+// missing entry is false.
+import * as C from './constants.ts'
+import * as N from './codec-neigh.ts'
+import { NetlinkError, NetlinkInputError } from './errors.ts'
+import { checkIndex, parseIp, parseMac } from './input.ts'
+import type { NlSocket } from './socket.ts'
+import type { FdbEntry, Neigh } from './types.ts'
+
+const gone = (e: unknown): boolean => e instanceof NetlinkError && (e.code === 'ENOENT' || e.code === 'ENODEV')
+
+/** Create or replace a neighbour entry; permanent (default) entries never age out. */
+export async function setNeigh(sock: NlSocket, n: { index: number; ip: string; mac: string; permanent?: boolean }): Promise<void> {
+  const op = 'setNeigh'
+  const index = checkIndex(op, 'index', n.index)
+  const ip = parseIp(op, 'ip', n.ip)
+  const mac = parseMac(op, 'mac', n.mac)
+  const state = n.permanent === false ? 0x02 /* NUD_REACHABLE */ : C.NUD_PERMANENT
+  await sock.request(op, C.RTM_NEWNEIGH, C.NLM_F_CREATE | C.NLM_F_REPLACE, N.neighMsg(index, ip, mac, state))
+}
+
+export async function delNeigh(sock: NlSocket, n: { index: number; ip: string }): Promise<boolean> {
+  const op = 'delNeigh'
+  const index = checkIndex(op, 'index', n.index)
+  const ip = parseIp(op, 'ip', n.ip)
+  try {
+    await sock.request(op, C.RTM_DELNEIGH, 0, N.neighMsg(index, ip, undefined, 0))
+    return true
+  } catch (e) {
+    if (gone(e)) return false
+    throw e
+  }
+}
+
+export async function neighs(sock: NlSocket, index?: number, family?: 4 | 6): Promise<Neigh[]> {
+  if (index !== undefined) checkIndex('neighs', 'index', index)
+  if (family !== undefined && family !== 4 && family !== 6) throw new NetlinkInputError('neighs', 'family', family, 'must be 4 or 6')
+  const fam = family === 4 ? C.AF_INET : family === 6 ? C.AF_INET6 : C.AF_UNSPEC
+  const msgs = await sock.request('neighs', C.RTM_GETNEIGH, C.NLM_F_DUMP, N.dumpNeigh(fam))
+  const out: Neigh[] = []
+  for (const m of msgs) {
+    const n = N.decodeNeigh(m)
+    if (n && (index === undefined || n.index === index)) out.push(n)
+  }
+  return out
+}
+
+export interface FdbSpec { index: number; mac: string; dst?: string }
+
+function fdbArgs(op: string, f: FdbSpec) {
+  const index = checkIndex(op, 'index', f.index)
+  const mac = parseMac(op, 'mac', f.mac)
+  const dst = f.dst === undefined ? undefined : parseIp(op, 'dst', f.dst)
+  return N.fdbMsg(index, mac, dst)
+}
+
+/**
+ * Add an FDB entry beside any others for the same MAC. This is how a vxlan
+ * device gets several flood destinations on 00:00:00:00:00:00.
+ */
+export async function appendFdb(sock: NlSocket, f: FdbSpec): Promise<void> {
+  try {
+    await sock.request('appendFdb', C.RTM_NEWNEIGH, C.NLM_F_CREATE | C.NLM_F_APPEND, fdbArgs('appendFdb', f))
+  } catch (e) {
+    if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e
+  }
+}
+
+/** Create or replace the FDB entry for a MAC (one destination per MAC): the per-node unicast entry. */
+export async function setFdb(sock: NlSocket, f: FdbSpec): Promise<void> {
+  await sock.request('setFdb', C.RTM_NEWNEIGH, C.NLM_F_CREATE | C.NLM_F_REPLACE, fdbArgs('setFdb', f))
+}
+
+/**
+ * Delete one FDB entry. False when the kernel says there was none; note that a
+ * vxlan device reports success for an absent destination of a MAC that still
+ * has other destinations.
+ */
+export async function delFdb(sock: NlSocket, f: FdbSpec): Promise<boolean> {
+  try {
+    await sock.request('delFdb', C.RTM_DELNEIGH, 0, fdbArgs('delFdb', f))
+    return true
+  } catch (e) {
+    if (gone(e)) return false
+    throw e
+  }
+}
+
+export async function fdb(sock: NlSocket, index?: number): Promise<FdbEntry[]> {
+  if (index !== undefined) checkIndex('fdb', 'index', index)
+  const msgs = await sock.request('fdb', C.RTM_GETNEIGH, C.NLM_F_DUMP, N.dumpNeigh(C.AF_BRIDGE))
+  const out: FdbEntry[] = []
+  for (const m of msgs) {
+    const e = N.decodeFdb(m)
+    if (e && (index === undefined || e.index === index)) out.push(e)
+  }
+  return out
+}

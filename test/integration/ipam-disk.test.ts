@@ -6,8 +6,9 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import t from 'tap'
-import type { CniRequest } from '../../src/cni/types.ts'
-import { ipamAdd, ipamDel } from '../../src/ipam/plugin.ts'
+import { CniError, ErrCode } from '../../src/cni/errors.ts'
+import type { CniCommand, CniRequest } from '../../src/cni/types.ts'
+import { ipamAdd, ipamCheck, ipamDel, ipamStatus } from '../../src/ipam/plugin.ts'
 import { makeNetns } from '../lib/netns.ts'
 
 const HOST_LOCAL = '/usr/lib/cni/host-local'
@@ -35,7 +36,7 @@ function hostLocal(cmd: 'ADD' | 'DEL', config: Record<string, unknown>, id: stri
   })
 }
 
-function req(command: 'ADD' | 'DEL', config: Record<string, unknown>, id: string, netns: string): CniRequest {
+function req(command: CniCommand, config: Record<string, unknown>, id: string, netns: string): CniRequest {
   return { command, containerId: id, netns, ifName: 'eth0', args: {}, path: ['/usr/lib/cni'], config, stdin: Buffer.from(JSON.stringify(config)), env: {} }
 }
 
@@ -107,4 +108,31 @@ t.test('50 processes allocating at once from a pool of exactly 50 get 50 distinc
   const worker2 = await run(worker, { ...env, IPAM_TEST_ID: 'one-too-many' })
   t.not(worker2.code, 0, 'the 51st allocation fails')
   t.match(worker2.err, /no IP addresses available in range set 10\.78\.0\.0\/24 \(10\.78\.0\.10-10\.78\.0\.59\)/)
+})
+
+t.test('old id-only records (written before ifnames were stored) are found and released', async (t) => {
+  const dir = tmp(t)
+  const config = netConfig(dir, { subnet: '10.79.0.0/24' })
+  await ipamAdd(req('ADD', config, 'fresh', '/proc/self/ns/net'))
+  writeFileSync(join(dir, 'pods', '10.79.0.9'), 'oldctr\n')
+  await ipamCheck(req('CHECK', config, 'oldctr', '/proc/self/ns/net'))
+  await ipamDel(req('DEL', config, 'oldctr', ''))
+  t.same(readdirSync(join(dir, 'pods')).filter((n) => n.startsWith('10.')), ['10.79.0.2'])
+})
+
+t.test('STATUS reports a data dir that cannot be used as NotAvailable (50)', async (t) => {
+  const dir = tmp(t)
+  writeFileSync(join(dir, 'not-a-dir'), '')
+  const config = netConfig(join(dir, 'not-a-dir'), { subnet: '10.79.0.0/24' })
+  let err: unknown
+  try {
+    await ipamStatus(req('STATUS', config, '', ''))
+  } catch (e) {
+    err = e
+  }
+  t.ok(err instanceof CniError, 'a CniError')
+  t.equal((err as CniError).code, ErrCode.NotAvailable)
+  t.match((err as CniError).message, /^ipam data dir .*not-a-dir is not usable: .*ENOTDIR/)
+  await ipamStatus(req('STATUS', netConfig(dir, { subnet: '10.79.0.0/24' }), '', ''))
+  t.ok(existsSync(join(dir, 'pods', 'lock')), 'a usable dir gets its lock file')
 })

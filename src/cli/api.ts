@@ -1,9 +1,69 @@
+// `pontoon api`: the embedded Kubernetes-compatible API server, in the foreground.
 import type { CommandModule } from 'yargs'
 
-export const apiCommand: CommandModule = {
+interface Args {
+  'data-dir': string
+  listen: string[]
+  'service-cidr': string
+  'cluster-cidr': string
+  'node-cidr-mask-size': number
+  history: number
+  'bookmark-interval': number
+  'log-level': string
+}
+
+export const apiCommand: CommandModule<object, Args> = {
   command: 'api',
-  describe: 'api (not built yet)',
-  handler: () => {
-    throw new Error('api is not built yet')
+  describe: 'run the embedded Kubernetes-compatible API server (writes DATA_DIR/kubeconfig)',
+  builder: (y) =>
+    y
+      .option('data-dir', { type: 'string', demandOption: true, describe: 'where objects are kept; the kubeconfig is written here' })
+      .option('listen', { type: 'string', array: true, default: ['127.0.0.1:6443'], describe: 'HOST:PORT to listen on (repeatable); non-loopback addresses require the bearer token' })
+      .option('service-cidr', { type: 'string', default: '10.96.0.0/16', describe: 'range clusterIPs are allocated from' })
+      .option('cluster-cidr', { type: 'string', default: '10.244.0.0/16', describe: 'range node podCIDRs are carved from' })
+      .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'prefix length of each node podCIDR' })
+      .option('history', { type: 'number', default: 10000, describe: 'events kept for watches that resume; older resourceVersions get 410 Gone' })
+      .option('bookmark-interval', { type: 'number', default: 60, describe: 'seconds between watch bookmarks' })
+      .option('log-level', { type: 'string', default: 'info' }) as never,
+  handler: async (a) => {
+    const { pino } = await import('pino')
+    const log = pino({ level: a['log-level'], base: { cmd: 'api' } }, pino.destination(2))
+    const { startApiServer } = await import('../api/app.ts')
+    const { parseListen } = await import('../api/server/listen.ts')
+    let server: Awaited<ReturnType<typeof startApiServer>>
+    try {
+      server = await startApiServer({
+        dataDir: a['data-dir'],
+        listen: a.listen.map(parseListen),
+        serviceCidr: a['service-cidr'],
+        clusterCidr: a['cluster-cidr'],
+        nodeCidrMaskSize: a['node-cidr-mask-size'],
+        historySize: a.history,
+        bookmarkMs: a['bookmark-interval'] * 1000,
+        log,
+      })
+    } catch (e) {
+      const err = e as Error & { code?: string }
+      log.error({ code: err.code, err: err.message }, 'api server failed to start')
+      process.stderr.write(`pontoon api: ${err.message}\n`)
+      process.exitCode = 1
+      return
+    }
+    log.info({ kubeconfig: server.kubeconfig, resourceVersion: server.api.store.resourceVersion() }, 'ready')
+    let closing = false
+    const stop = (signal: string) => {
+      if (closing) return
+      closing = true
+      log.info({ signal }, 'shutting down')
+      server.close().then(
+        () => process.exit(0),
+        (e) => {
+          log.error({ err: e }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
   },
 }

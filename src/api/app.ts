@@ -1,0 +1,91 @@
+// Wires the parts into a running server: disk store, object store, verbs,
+// controllers and listeners. `startApiServer` is what the CLI and tests call.
+import type { Server } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import { Api } from './core.ts'
+import { IpAllocator } from './alloc/ip-allocator.ts'
+import { PortAllocator } from './alloc/port-allocator.ts'
+import { ServiceAllocations } from './alloc/service-alloc.ts'
+import { DiskStore } from './store/disk.ts'
+import { Store } from './store/store.ts'
+import { makeHandler } from './server/handler.ts'
+import { isLoopback, listen, type ListenAddress } from './server/listen.ts'
+import { loadOrMakeToken, writeKubeconfig } from './kubeconfig.ts'
+import { byName } from './resources.ts'
+import { startControllers, type Controllers } from './controllers/index.ts'
+
+export interface ApiServerOptions {
+  dataDir: string
+  listen: ListenAddress[]
+  serviceCidr: string
+  clusterCidr: string
+  nodeCidrMaskSize: number
+  historySize: number
+  bookmarkMs: number
+  log: { info(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void; warn(o: object, msg: string): void }
+}
+
+export interface RunningApiServer {
+  api: Api
+  addresses: ListenAddress[]
+  kubeconfig: string
+  token: string | undefined
+  close(): Promise<void>
+}
+
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease']
+
+export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
+  const disk = new DiskStore(o.dataDir)
+  const store = new Store({ historySize: o.historySize, disk })
+  store.load()
+  const api = new Api(store, new ServiceAllocations(new IpAllocator(o.serviceCidr), new PortAllocator()))
+  api.restore()
+  const ns = byName('namespaces')
+  for (const name of SYSTEM_NAMESPACES) if (!store.get('namespaces', undefined, name)) api.create(ns, undefined, { metadata: { name } })
+  api.finishGracefulDeletes()
+  const controllers: Controllers = startControllers(api, { clusterCidr: o.clusterCidr, nodeCidrMaskSize: o.nodeCidrMaskSize, log: o.log })
+
+  const needToken = o.listen.some((a) => !isLoopback(a.host))
+  const token = needToken ? loadOrMakeToken(o.dataDir, () => randomBytes(24).toString('base64url')) : undefined
+  const handle = makeHandler({ api, bookmarkMs: o.bookmarkMs, log: o.log })
+  const servers: Server[] = []
+  const addresses: ListenAddress[] = []
+  try {
+    for (const a of o.listen) {
+      const l = await listen(a, handle, token)
+      servers.push(l.server)
+      addresses.push(l.address)
+      o.log.info({ address: `${l.address.host}:${l.address.port}` }, 'listening')
+    }
+  } catch (e) {
+    for (const s of servers) s.close()
+    controllers.stop()
+    store.close()
+    throw e
+  }
+  const first = addresses[0]!
+  const host = first.host.includes(':') ? `[${first.host}]` : first.host
+  const kubeconfig = writeKubeconfig(o.dataDir, `http://${host}:${first.port}`, token)
+
+  return {
+    api,
+    addresses,
+    kubeconfig,
+    token,
+    async close() {
+      controllers.stop()
+      api.close()
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve())
+              s.closeAllConnections()
+            }),
+        ),
+      )
+      store.close()
+    },
+  }
+}

@@ -1,0 +1,91 @@
+// The EndpointSlice controller's I/O half: watches Services, Pods and its own
+// slices, and for each Service that changed writes the difference between the
+// planned slices and the stored ones (update in place where the shape matches,
+// create what is missing, delete what is left over).
+import type { Api } from '../core.ts'
+import { byName } from '../resources.ts'
+import { isObject, type KObject } from '../types.ts'
+import { planSlices, podSelected, selectorOf, type DesiredSlice } from './endpointslice-plan.ts'
+import { WorkQueue } from './queue.ts'
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
+export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by'
+export const MANAGED_BY = 'endpointslice-controller.k8s.io'
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
+function sliceBody(svc: KObject, d: DesiredSlice, name: string | undefined): KObject {
+  const svcName = svc.metadata.name ?? ''
+  const meta: KObject['metadata'] = {
+    namespace: svc.metadata.namespace,
+    labels: { [SERVICE_NAME_LABEL]: svcName, [MANAGED_BY_LABEL]: MANAGED_BY },
+    ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: svcName, uid: svc.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+  }
+  if (name) meta.name = name
+  else meta.generateName = `${svcName.slice(0, 57)}-`
+  return { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: meta, addressType: d.addressType, endpoints: d.endpoints, ports: d.ports }
+}
+
+export function startEndpointSliceController(api: Api, o: { log: { warn(o: object, msg: string): void; debug(o: object, msg: string): void } }): () => void {
+  const slices = byName('endpointslices')
+  const store = api.store
+
+  const managedSlices = (ns: string, svcName: string): KObject[] => {
+    const out: KObject[] = []
+    for (const e of store.list('endpointslices', ns)) {
+      const l = e.obj.metadata.labels
+      if (l?.[SERVICE_NAME_LABEL] === svcName && l[MANAGED_BY_LABEL] === MANAGED_BY) out.push(e.obj)
+    }
+    return out.sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1))
+  }
+
+  const sync = (key: string) => {
+    const [ns, name] = key.split('/') as [string, string]
+    const svc = store.get('services', ns, name)?.obj
+    const existing = managedSlices(ns, name)
+    const desired = svc ? planSlices(svc, [...store.list('pods', ns)].map((e) => e.obj)) : []
+    const unused = [...existing]
+    for (const d of desired) {
+      // Reuse a stored slice of the same shape first, then any stored slice.
+      let i = unused.findIndex((s) => s.addressType === d.addressType && sameJson(s.ports, d.ports))
+      if (i < 0) i = unused.findIndex((s) => s.addressType === d.addressType)
+      const reuse = i >= 0 ? unused.splice(i, 1)[0] : undefined
+      if (!reuse) {
+        api.create(slices, ns, sliceBody(svc!, d, undefined))
+        continue
+      }
+      const body = sliceBody(svc!, d, reuse.metadata.name)
+      if (sameJson(reuse.endpoints, body.endpoints) && sameJson(reuse.ports, body.ports) && sameJson(reuse.metadata.labels, body.metadata.labels) && sameJson(reuse.metadata.ownerReferences, body.metadata.ownerReferences)) continue
+      api.update(slices, ns, reuse.metadata.name ?? '', body)
+    }
+    for (const s of unused) api.delete(slices, ns, s.metadata.name ?? '')
+  }
+  const queue = new WorkQueue(sync, (key, e) => o.log.warn({ service: key, err: e }, 'EndpointSlice sync failed'))
+  const svcKey = (obj: KObject) => `${obj.metadata.namespace}/${obj.metadata.name}`
+
+  for (const e of store.list('services')) if (selectorOf(e.obj)) queue.add(svcKey(e.obj))
+  // Slices whose Service is gone (deleted while the server was down).
+  for (const e of store.list('endpointslices')) {
+    const l = e.obj.metadata.labels
+    if (l?.[MANAGED_BY_LABEL] === MANAGED_BY && l[SERVICE_NAME_LABEL]) queue.add(`${e.obj.metadata.namespace}/${l[SERVICE_NAME_LABEL]}`)
+  }
+
+  const unsubs = [
+    store.subscribe('services', (ev) => queue.add(svcKey(ev.obj))),
+    store.subscribe('pods', (ev) => {
+      const ns = ev.obj.metadata.namespace
+      for (const s of store.list('services', ns)) {
+        if (podSelected(s.obj, ev.obj) || podSelected(s.obj, ev.prev)) queue.add(svcKey(s.obj))
+      }
+    }),
+    store.subscribe('endpointslices', (ev) => {
+      const l = (ev.prev ?? ev.obj).metadata.labels
+      // Someone else edited or deleted one of ours: put it right.
+      if (isObject(l) && l[MANAGED_BY_LABEL] === MANAGED_BY && l[SERVICE_NAME_LABEL]) queue.add(`${ev.obj.metadata.namespace}/${l[SERVICE_NAME_LABEL]}`)
+    }),
+  ]
+  return () => {
+    for (const u of unsubs) u()
+    queue.stop()
+  }
+}

@@ -1,0 +1,53 @@
+// Defaulting, as kube-apiserver does before validation. Mutates a fresh object
+// that the caller owns.
+import { isObject, type KObject } from './types.ts'
+
+function eachObj(list: unknown, f: (o: Record<string, unknown>) => void): void {
+  if (Array.isArray(list)) for (const x of list) if (isObject(x)) f(x)
+}
+
+export function applyDefaults(kind: string, obj: KObject, old?: KObject): void {
+  switch (kind) {
+    case 'Namespace':
+      obj.spec = isObject(obj.spec) ? obj.spec : {}
+      obj.spec.finalizers ??= ['kubernetes']
+      obj.status = { ...(isObject(obj.status) ? obj.status : {}), phase: obj.metadata.deletionTimestamp ? 'Terminating' : 'Active' }
+      return
+    case 'Service': {
+      if (!isObject(obj.spec)) return
+      const s = obj.spec
+      s.type ??= 'ClusterIP'
+      s.sessionAffinity ??= 'None'
+      if (s.type !== 'ExternalName') s.internalTrafficPolicy ??= 'Cluster'
+      if (s.type === 'NodePort' || s.type === 'LoadBalancer') s.externalTrafficPolicy ??= 'Cluster'
+      eachObj(s.ports, (p) => {
+        p.protocol ??= 'TCP'
+        p.targetPort ??= p.port
+      })
+      // An update that leaves clusterIP out keeps the one already assigned.
+      if (old && (s.clusterIP === undefined || s.clusterIP === '') && s.type !== 'ExternalName' && old.spec?.type !== 'ExternalName') {
+        if (old.spec?.clusterIP !== undefined) s.clusterIP = old.spec.clusterIP
+        if (old.spec?.clusterIPs !== undefined) s.clusterIPs ??= old.spec.clusterIPs
+      }
+      obj.status = isObject(obj.status) ? obj.status : { loadBalancer: {} }
+      return
+    }
+    case 'Pod': {
+      if (!isObject(obj.spec)) return
+      obj.spec.restartPolicy ??= 'Always'
+      eachObj(obj.spec.containers, (c) => eachObj(c.ports, (p) => (p.protocol ??= 'TCP')))
+      const st = (obj.status = isObject(obj.status) ? obj.status : {})
+      st.phase ??= 'Pending'
+      if (typeof st.podIP === 'string' && st.podIP && st.podIPs === undefined) st.podIPs = [{ ip: st.podIP }]
+      if (st.podIP === undefined && Array.isArray(st.podIPs) && isObject(st.podIPs[0])) st.podIP = st.podIPs[0].ip
+      return
+    }
+    case 'EndpointSlice':
+      eachObj(obj.ports, (p) => (p.protocol ??= 'TCP'))
+      obj.endpoints ??= []
+      return
+    case 'Endpoints':
+      eachObj(obj.subsets, (s) => eachObj(s.ports, (p) => (p.protocol ??= 'TCP')))
+      return
+  }
+}

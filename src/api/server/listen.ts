@@ -1,0 +1,60 @@
+// The HTTP listeners. A loopback listener is open; any other address requires
+// the bearer token (health endpoints excepted, as kube-apiserver allows them
+// anonymously).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { unauthorized } from '../errors.ts'
+import { sendError } from './respond.ts'
+import { isHealthPath } from './handler.ts'
+
+export interface ListenAddress {
+  host: string
+  port: number
+}
+
+export class ListenError extends Error {
+  readonly code = 'ELISTEN'
+}
+
+export function parseListen(s: string): ListenAddress {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s)
+  if (!m || !m[1]) throw new ListenError(`--listen must be HOST:PORT (got "${s}")`)
+  const port = Number(m[2])
+  if (port > 65535) throw new ListenError(`--listen port out of range in "${s}"`)
+  return { host: m[1], port }
+}
+
+export const isLoopback = (host: string): boolean => host === 'localhost' || host.startsWith('127.') || host === '::1'
+
+export type Handle = (req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams) => Promise<void>
+
+function tokenOk(req: IncomingMessage, token: string): boolean {
+  const h = req.headers.authorization ?? ''
+  const m = /^Bearer\s+(.+)$/i.exec(h)
+  if (!m) return false
+  const a = Buffer.from(m[1]!.trim())
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+export async function listen(addr: ListenAddress, handle: Handle, token: string | undefined): Promise<{ server: Server; address: ListenAddress }> {
+  const needToken = !isLoopback(addr.host)
+  if (needToken && !token) throw new ListenError(`listening on ${addr.host} needs a token`)
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    if (needToken && !isHealthPath(url.pathname) && !tokenOk(req, token!)) return sendError(res, unauthorized())
+    void handle(req, res, url.pathname, url.searchParams)
+  })
+  server.keepAliveTimeout = 65_000
+  server.requestTimeout = 0 // watches are long
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const a = server.address() as AddressInfo
+  return { server, address: { host: addr.host, port: a.port } }
+}

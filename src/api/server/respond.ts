@@ -1,0 +1,19 @@
+import type { ServerResponse } from 'node:http'
+import type { ApiError } from '../errors.ts'
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendRaw(res, status, JSON.stringify(body))
+}
+
+export function sendRaw(res: ServerResponse, status: number, json: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) })
+  res.end(json)
+}
+
+export function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  sendJson(res, err.status, err.toStatus())
+}

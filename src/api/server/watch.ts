@@ -1,0 +1,90 @@
+// WATCH: newline-delimited JSON events on one long response.
+// - no resourceVersion, or "0", or sendInitialEvents=true: the current objects
+//   as ADDED first (then a bookmark marking their end when asked);
+// - from a resourceVersion: the events after it, from the history, or one
+//   ERROR event carrying a 410 Expired Status when the history no longer
+//   reaches back that far (what kube-apiserver's watch cache does);
+// - bookmarks every `bookmarkMs` when allowWatchBookmarks=true.
+// Each event's line is built once and shared by every watcher that needs it.
+import type { ServerResponse } from 'node:http'
+import { gone } from '../errors.ts'
+import { apiVersionOf, type Resource } from '../resources.ts'
+import type { EventType, StoreEvent } from '../store/event.ts'
+import type { Store } from '../store/store.ts'
+import { selectEntries } from './list.ts'
+import { isSelective, matches, type Filter } from './query.ts'
+
+export interface WatchParams {
+  rv: number | undefined
+  bookmarks: boolean
+  sendInitialEvents: boolean
+  timeoutSeconds: number
+  bookmarkMs: number
+  /** drop a watcher whose unsent output grows beyond this many bytes */
+  maxBuffered: number
+}
+
+type CachedEvent = StoreEvent & { lines?: Partial<Record<EventType, string>> }
+
+function lineOf(ev: CachedEvent, type: EventType): string {
+  const cache = (ev.lines ??= {})
+  return (cache[type] ??= `{"type":"${type}","object":${ev.json}}\n`)
+}
+
+/** The type a filtered watcher sees: objects entering or leaving the selection look like ADDED/DELETED. */
+function typeFor(f: Filter, ev: StoreEvent): EventType | undefined {
+  const now = matches(f, ev.obj)
+  if (ev.type !== 'MODIFIED') return now ? ev.type : undefined
+  const before = ev.prev ? matches(f, ev.prev) : now
+  if (now && before) return 'MODIFIED'
+  if (now) return 'ADDED'
+  if (before) return 'DELETED'
+  return undefined
+}
+
+export function serveWatch(store: Store, res: ServerResponse, r: Resource, f: Filter, p: WatchParams): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' })
+  res.flushHeaders()
+  const selective = isSelective(f) || f.namespace !== undefined
+  const current = store.resourceVersion()
+  const send = (line: string) => {
+    if (res.destroyed) return
+    res.write(line)
+    if (res.writableLength > p.maxBuffered) res.destroy()
+  }
+  const bookmark = (extra = '') =>
+    send(`{"type":"BOOKMARK","object":{"kind":"${r.kind}","apiVersion":"${apiVersionOf(r)}","metadata":{"resourceVersion":"${store.resourceVersion()}"${extra}}}}\n`)
+
+  const fromStart = p.rv === undefined || p.rv === 0 || p.sendInitialEvents
+  let replay: StoreEvent[] = []
+  if (!fromStart) {
+    const since = store.history.since(p.rv!, current)
+    if (!since) {
+      const oldest = store.history.oldest()
+      const err = gone(`too old resource version: ${p.rv} (${oldest !== undefined ? oldest - 1 : current})`)
+      res.end(`{"type":"ERROR","object":${JSON.stringify(err.toStatus())}}\n`)
+      return
+    }
+    replay = since
+  }
+
+  const deliver = (ev: StoreEvent) => {
+    if (!selective) return send(lineOf(ev, ev.type))
+    const type = typeFor(f, ev)
+    if (type) send(lineOf(ev, type))
+  }
+  // Subscribing and sending what came before happen in one tick, so no event falls between them.
+  const unsubscribe = store.subscribe(r.name, deliver)
+  if (fromStart) {
+    for (const e of selectEntries(store, r, f)) send(`{"type":"ADDED","object":${e.json}}\n`)
+    if (p.sendInitialEvents && p.bookmarks) bookmark(',"annotations":{"k8s.io/initial-events-end":"true"}')
+  } else for (const ev of replay) if (ev.resource === r.name) deliver(ev)
+
+  const timers: NodeJS.Timeout[] = []
+  if (p.bookmarks) timers.push(setInterval(() => bookmark(), p.bookmarkMs))
+  timers.push(setTimeout(() => res.end(), p.timeoutSeconds * 1000))
+  res.on('close', () => {
+    unsubscribe()
+    for (const t of timers) clearTimeout(t)
+  })
+}

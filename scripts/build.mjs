@@ -2,12 +2,15 @@
 // Node 24 and the two native addons beside them, and writes the sh launchers.
 // Layout is the install layout: `cp -a dist/bin/. /opt/cni/bin/` installs the plugins.
 import { build } from 'esbuild'
-import { cpSync, mkdirSync, writeFileSync, chmodSync, rmSync, existsSync, linkSync } from 'node:fs'
+import { cpSync, mkdirSync, writeFileSync, chmodSync, rmSync, existsSync, linkSync, renameSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const bin = join(root, 'dist/bin')
+// Build beside dist/ and swap it in at the end, so that a running test or lab
+// never sees a half-written tree.
+const stage = join(root, `.dist-build-${process.pid}`)
+const bin = join(stage, 'bin')
 const lib = join(bin, 'pontoon.d')
 
 const entries = {
@@ -15,9 +18,11 @@ const entries = {
   'pontoon-cni': 'cmd/pontoon-cni.ts',
   'pontoon-ipam': 'cmd/pontoon-ipam.ts',
 }
+// Native addons stay outside the bundle, with the packages they load at run time.
 const native = ['koffi', 'netlink']
+const shipped = [...native, '@koromix/koffi-linux-x64', 'node-gyp-build']
 
-rmSync(join(root, 'dist'), { recursive: true, force: true })
+rmSync(stage, { recursive: true, force: true })
 mkdirSync(lib, { recursive: true })
 
 await build({
@@ -38,7 +43,7 @@ await build({
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
 })
 
-for (const pkg of native) {
+for (const pkg of shipped) {
   cpSync(join(root, 'node_modules', pkg), join(lib, 'node_modules', pkg), { recursive: true, dereference: true })
 }
 
@@ -60,4 +65,9 @@ exec "$d/pontoon.d/node" --no-warnings "$d/pontoon.d/${name}.mjs" "$@"
   chmodSync(p, 0o755)
 }
 if (!existsSync(join(bin, 'pontoon-cni'))) throw new Error('build produced no plugin')
-console.error(`built ${Object.keys(entries).join(', ')} into ${bin}`)
+const dist = join(root, 'dist')
+const old = join(root, `.dist-old-${process.pid}`)
+if (existsSync(dist)) renameSync(dist, old)
+renameSync(stage, dist)
+rmSync(old, { recursive: true, force: true })
+console.error(`built ${Object.keys(entries).join(', ')} into ${join(dist, 'bin')}`)

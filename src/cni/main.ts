@@ -11,7 +11,7 @@ export async function runPlugin(kind: 'bridge' | 'ipam'): Promise<number> {
   }
   const io = { env: process.env, stdin, write: (s: string) => process.stdout.write(s) }
   if (kind === 'ipam') {
-    return dispatch(io, ['pontoon-ipam'], async () => (await import('../ipam/plugin.ts')).ipamPlugin)
+    return dispatch(io, ['pontoon-ipam'], async () => (await import('../ipam/plugin.ts')).ipamPlugin, false)
   }
   return dispatch(io, ['pontoon-cni', 'pontoon'], async () => (await import('./bridge/plugin.ts')).bridgePlugin)
 }

@@ -16,7 +16,7 @@ export interface SkelIo {
 }
 
 /** Runs one command; returns the process exit code. */
-export async function dispatch(io: SkelIo, types: readonly string[], load: () => Promise<CniPlugin>): Promise<number> {
+export async function dispatch(io: SkelIo, types: readonly string[], load: () => Promise<CniPlugin>, checkType = true): Promise<number> {
   let version = LATEST_VERSION
   try {
     const command = parseCommand(io.env)
@@ -31,7 +31,8 @@ export async function dispatch(io: SkelIo, types: readonly string[], load: () =>
       version = config.cniVersion
     }
     const head = checkHead(config)
-    if (!types.includes(head.type)) {
+    // An IPAM plugin is handed its caller's config (type "bridge" and so on): only main plugins check type.
+    if (checkType && !types.includes(head.type)) {
       throw new CniError(ErrCode.InvalidConfig, `type: ${JSON.stringify(head.type)} is not this plugin (${types.join(', ')})`)
     }
     if (command === 'CHECK' && !atLeast(head.cniVersion, '0.4.0')) {

@@ -96,7 +96,7 @@ function parseRequested(s: string, source: string): Addr {
   return a
 }
 
-function collectRequested(net: z.infer<typeof NetSchema>, args: Record<string, string>): { addr: Addr; source: string }[] {
+function collectRequested(net: Net, args: Record<string, string>): { addr: Addr; source: string }[] {
   const out: { addr: Addr; source: string }[] = []
   const add = (s: string, source: string) => out.push({ addr: parseRequested(s, source), source })
   const envIp = args.IP
@@ -137,6 +137,58 @@ function canonicalizeSet({ path, raw, legacy }: LabelledSet): RangeSet {
   return set
 }
 
+type Net = z.infer<typeof NetSchema>
+
+/** The range sets in host-local's order, each labelled with the path errors should name. */
+function labelledSets(net: Net): LabelledSet[] {
+  const ipam = net.ipam
+  const sets: LabelledSet[] = []
+  net.runtimeConfig?.ipRanges?.forEach((raw, i) => sets.push({ path: `runtimeConfig.ipRanges[${i}]`, raw }))
+  const legacy = { rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }
+  if (ipam.subnet !== undefined) sets.push({ path: 'ipam', raw: [{ subnet: ipam.subnet, ...legacy }], legacy: true })
+  else if (legacy.rangeStart ?? legacy.rangeEnd ?? legacy.gateway) {
+    throw invalid('ipam.subnet', 'required when ipam.rangeStart, ipam.rangeEnd or ipam.gateway is set')
+  }
+  ipam.ranges?.forEach((raw, i) => sets.push({ path: `ipam.ranges[${i}]`, raw }))
+  if (sets.length === 0) throw invalid('ipam.ranges', 'no IP ranges specified (set ipam.ranges or ipam.subnet)')
+  return sets
+}
+
+function checkAcrossSets(sets: LabelledSet[], ranges: RangeSet[], cniVersion: string): void {
+  const perFamily = { 4: 0, 6: 0 }
+  for (const s of ranges) perFamily[s[0]!.subnet.addr.family]++
+  if ((perFamily[4] > 1 || perFamily[6] > 1) && /^0\.[12]\./.test(cniVersion)) {
+    throw invalid('cniVersion', `${cniVersion} does not support more than one address per family`)
+  }
+  for (let i = 1; i < ranges.length; i++) {
+    for (let j = 0; j < i; j++) {
+      for (const a of ranges[i]!) for (const b of ranges[j]!) {
+        if (rangesOverlap(a, b)) throw invalid(sets[i]!.path, `range ${rangeString(a)} overlaps range set ${sets[j]!.path} (${rangeString(b)})`)
+      }
+    }
+  }
+}
+
+/** Place each requested IP in its range set: at most one per set, never a gateway, network or broadcast address. */
+function placeRequested(wanted: { addr: Addr; source: string }[], sets: LabelledSet[], ranges: RangeSet[]): RequestedIp[] {
+  const requested: RequestedIp[] = []
+  for (const { addr, source } of wanted) {
+    if (requested.some((r) => r.addr.family === addr.family && r.addr.n === addr.n)) continue
+    const idx = ranges.findIndex((s) => rangeFor(s, addr) !== undefined)
+    if (idx < 0) throw invalid(source, `requested IP ${formatAddr(addr)} is not in any configured range`)
+    const r = rangeFor(ranges[idx]!, addr)!
+    if (isReservedInRange(r, addr)) {
+      throw invalid(source, `requested IP ${formatAddr(addr)} is the gateway, network or broadcast address of ${formatCidr(r.subnet)}`)
+    }
+    const clash = requested.find((q) => q.rangeSet === idx)
+    if (clash) {
+      throw invalid(source, `requested IP ${formatAddr(addr)} and ${formatAddr(clash.addr)} (${clash.source}) are both in range set ${sets[idx]!.path}; one address per range set`)
+    }
+    requested.push({ addr, source, rangeSet: idx })
+  }
+  return requested
+}
+
 /**
  * Parse and validate the IPAM part of a network config, with requested IPs from
  * CNI_ARGS. Commands other than ADD pass `requested: false`: a stale requested IP
@@ -151,49 +203,13 @@ export function parseIpamConfig(config: Record<string, unknown>, args: Record<st
   if (!NAME_RE.test(net.name)) throw invalid('name', `"${net.name}" is not a valid network name (letters, digits, _ . - ; starting with a letter or digit)`)
   const dataDir = ipam.dataDir ?? DEFAULT_DATA_DIR
   if (!dataDir.startsWith('/')) throw invalid('ipam.dataDir', `"${dataDir}" is not an absolute path`)
-  if (ipam.resolvConf !== undefined && ipam.resolvConf === '') throw invalid('ipam.resolvConf', 'empty path')
+  if (ipam.resolvConf === '') throw invalid('ipam.resolvConf', 'empty path')
 
-  const sets: LabelledSet[] = []
-  net.runtimeConfig?.ipRanges?.forEach((raw, i) => sets.push({ path: `runtimeConfig.ipRanges[${i}]`, raw }))
-  const legacy = { rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }
-  if (ipam.subnet !== undefined) sets.push({ path: 'ipam', raw: [{ subnet: ipam.subnet, ...legacy }], legacy: true })
-  else if (legacy.rangeStart ?? legacy.rangeEnd ?? legacy.gateway) {
-    throw invalid('ipam.subnet', 'required when ipam.rangeStart, ipam.rangeEnd or ipam.gateway is set')
-  }
-  ipam.ranges?.forEach((raw, i) => sets.push({ path: `ipam.ranges[${i}]`, raw }))
-  if (sets.length === 0) throw invalid('ipam.ranges', 'no IP ranges specified (set ipam.ranges or ipam.subnet)')
-
+  const sets = labelledSets(net)
   const ranges = sets.map(canonicalizeSet)
   const cniVersion = net.cniVersion ?? '0.2.0'
-  const perFamily = { 4: 0, 6: 0 }
-  for (const s of ranges) perFamily[s[0]!.subnet.addr.family]++
-  if ((perFamily[4] > 1 || perFamily[6] > 1) && /^0\.[12]\./.test(cniVersion)) {
-    throw invalid('cniVersion', `${cniVersion} does not support more than one address per family`)
-  }
-  for (let i = 1; i < ranges.length; i++) {
-    for (let j = 0; j < i; j++) {
-      for (const a of ranges[i]!) for (const b of ranges[j]!) {
-        if (rangesOverlap(a, b)) throw invalid(sets[i]!.path, `range ${rangeString(a)} overlaps range set ${sets[j]!.path} (${rangeString(b)})`)
-      }
-    }
-  }
-
-  const requested: RequestedIp[] = []
-  for (const { addr, source } of opts.requested === false ? [] : collectRequested(net, args)) {
-    if (requested.some((r) => r.addr.family === addr.family && r.addr.n === addr.n)) continue
-    const idx = ranges.findIndex((s) => rangeFor(s, addr) !== undefined)
-    if (idx < 0) throw invalid(source, `requested IP ${formatAddr(addr)} is not in any configured range`)
-    const r = rangeFor(ranges[idx]!, addr)!
-    if (isReservedInRange(r, addr)) {
-      throw invalid(source, `requested IP ${formatAddr(addr)} is the gateway, network or broadcast address of ${formatCidr(r.subnet)}`)
-    }
-    const clash = requested.find((q) => q.rangeSet === idx)
-    if (clash) {
-      throw invalid(source, `requested IP ${formatAddr(addr)} and ${formatAddr(clash.addr)} (${clash.source}) are both in range set ${sets[idx]!.path}; one address per range set`)
-    }
-    requested.push({ addr, source, rangeSet: idx })
-  }
-
+  checkAcrossSets(sets, ranges, cniVersion)
+  const requested = opts.requested === false ? [] : placeRequested(collectRequested(net, args), sets, ranges)
   const routes = (ipam.routes ?? []).map((r, i) => parseRoute(r, `ipam.routes[${i}]`))
   const out: IpamConfig = { name: net.name, cniVersion, ranges, routes, dataDir, requested }
   if (ipam.resolvConf !== undefined) out.resolvConf = ipam.resolvConf

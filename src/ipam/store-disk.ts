@@ -98,7 +98,7 @@ export class DiskStore implements Store {
   lastReserved(rangeSet: number): Addr | undefined {
     try {
       return parseAddr(readFileSync(join(this.dir, LAST_PREFIX + rangeSet), 'utf8').trim())
-    } catch (e) {
+    } catch {
       // Losing round-robin once is harmless; host-local shrugs the same way.
       return undefined
     }

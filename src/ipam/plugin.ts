@@ -1,7 +1,6 @@
 // The IPAM commands as functions of a CniRequest. They run on the ADD path of
 // every pod, so this file pulls in nothing heavy: zod/mini, ipaddr.js, node:fs
 // and (lazily, on first lock) koffi for flock.
-import { accessSync, constants } from 'node:fs'
 import * as z from 'zod/mini'
 import { CniError, ErrCode } from '../cni/errors.ts'
 import type { CniAttachment, CniIpConfig, CniPlugin, CniRequest, CniResult } from '../cni/types.ts'
@@ -100,12 +99,10 @@ export function makeIpamCommands(open: OpenStore) {
       throw new CniError(ErrCode.NotAvailable, `ipam data dir ${cfg.dataDir} is not usable: ${(e as Error).message}`, '', { cause: e })
     }
     try {
-      if (store instanceof DiskStore) {
-        try {
-          accessSync(store.dir, constants.W_OK)
-        } catch (e) {
-          throw new CniError(ErrCode.NotAvailable, `ipam data dir ${store.dir} is not writable: ${(e as Error).message}`, '', { cause: e })
-        }
+      try {
+        store.probe()
+      } catch (e) {
+        throw new CniError(ErrCode.NotAvailable, `ipam data dir ${cfg.dataDir} is not usable: ${(e as Error).message}`, '', { cause: e })
       }
       // ADD takes one address from every range set, so one exhausted set is enough to refuse pods.
       const full = withLock(store, () => cfg.ranges.filter((set) => isExhausted(store, set)))

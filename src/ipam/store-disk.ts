@@ -6,7 +6,7 @@
 //   <dataDir>/<network>/last_reserved_ip.<rangeSet>   the last address handed out, no newline
 // File modes are those of the host-local we interoperate with (Debian's 1.1.1).
 import {
-  closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync,
+  accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
 import { CniError, ErrCode } from '../cni/errors.ts'
@@ -58,6 +58,14 @@ export class DiskStore implements Store {
     if (this.lockFd < 0) return
     closeSync(this.lockFd)
     this.lockFd = -1
+  }
+
+  probe(): void {
+    try {
+      accessSync(this.dir, constants.W_OK)
+    } catch (e) {
+      throw this.ioError('not writable', e)
+    }
   }
 
   reserve(id: string, ifname: string, addr: Addr, rangeSet: number): boolean {

@@ -19,6 +19,8 @@ export class MemoryStore implements Store {
 
   close(): void {}
 
+  probe(): void {}
+
   reserve(id: string, ifname: string, addr: Addr, rangeSet: number): boolean {
     const key = formatAddr(addr)
     if (this.held.has(key)) return false

@@ -16,6 +16,8 @@ export interface Store {
   lock(): void
   unlock(): void
   close(): void
+  /** throws when the store could not take a reservation now (e.g. its directory is not writable) */
+  probe(): void
   /** claim `addr` for (id, ifname); false when it is already taken. Records it as the range set's last reserved address. */
   reserve(id: string, ifname: string, addr: Addr, rangeSet: number): boolean
   lastReserved(rangeSet: number): Addr | undefined

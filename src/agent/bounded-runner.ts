@@ -65,7 +65,7 @@ export class BoundedFrequencyRunner {
       this.timer = null
       this.timerAt = Number.POSITIVE_INFINITY
       void this.execute()
-    }, at - this.opts.clock.now())
+    }, Math.max(0, at - this.opts.clock.now()))
   }
 
   private async execute(): Promise<void> {

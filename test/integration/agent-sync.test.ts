@@ -242,3 +242,59 @@ t.test('the agent syncs from pontoon api and follows kubectl', async (t) => {
   t.ok(agent.proc.logs.some((l) => l.msg === 'stopping'))
   await stop(api.proc)
 })
+
+async function post(api: Api, path: string, body: unknown): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return { status: res.status, text: await res.text() }
+}
+
+t.test('a malformed object is skipped; a watcher behind the history gets 410, re-lists and converges', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pontoon-agent-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const port = await freePort()
+  let api = await startApi(dir, port, ['--history', '5'])
+  t.teardown(() => stop(api.proc))
+  kubectl(api, ['apply', '-f', '-'], ['a', 'b', 'c'].map((n, i) => serviceYaml(n, 80 + i)).join('---\n'))
+  const agent = await startAgent(api.kubeconfig)
+  t.teardown(() => stop(agent.proc))
+  await eventually('sync', async () => (await get(agent.healthz)).status === 200)
+
+  // The server stores this slice ("ready" is not a boolean); the agent must skip it, not crash or stall.
+  const bad = await post(api, '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: 'bad-1', labels: { 'kubernetes.io/service-name': 'a' } },
+    addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.3'], conditions: { ready: 'yes' } }],
+  })
+  t.equal(bad.status, 201, 'the server let the malformed slice through')
+  kubectl(api, ['apply', '-f', '-'], sliceYaml('good-1', 'a', ['10.244.1.4']))
+  await eventually('the good slice after the bad one', async () => (await cache(agent)).endpointSlices['default/good-1'])
+  const skipped = agent.proc.logs.find((l) => l.msg === 'skipped a malformed object')
+  t.match(skipped, { resource: 'endpointslices', key: 'default/bad-1', reason: /^endpoints\[0\]\.conditions\.ready/ })
+  t.notOk('default/bad-1' in (await cache(agent)).endpointSlices)
+  t.equal(await metricValue(agent, 'pontoon_malformed_objects_total', { resource: 'endpointslices' }), 1)
+
+  // Freeze the agent, restart the API and make more changes than it keeps in
+  // its history: on waking, the agent's resourceVersion is too old.
+  process.kill(agent.proc.child.pid as number, 'SIGSTOP')
+  try {
+    await stop(api.proc)
+    api = await startApi(dir, port, ['--history', '5'])
+    kubectl(api, ['delete', 'service', 'b'])
+    for (let i = 0; i < 8; i++) kubectl(api, ['apply', '-f', '-'], serviceYaml('c', 1000 + i))
+    kubectl(api, ['apply', '-f', '-'], serviceYaml('d', 90))
+  } finally {
+    process.kill(agent.proc.child.pid as number, 'SIGCONT')
+  }
+  await eventually('a re-list after 410', async () => (await metricValue(agent, 'pontoon_relists_total', { resource: 'services', reason: 'expired' })) >= 1)
+  const want = JSON.parse(kubectl(api, ['get', 'services', '-o', 'json'])) as { items: Array<{ metadata: { name: string; labels?: Record<string, string> }; spec: { ports: Array<{ port: number }> } }> }
+  const wantPorts = Object.fromEntries(want.items.map((s) => [`default/${s.metadata.name}`, s.spec.ports.map((p) => p.port)]))
+  const got = await eventually('convergence', async () => {
+    const c = await cache(agent)
+    const have = Object.fromEntries(Object.entries(c.services).map(([k, s]) => [k, s.ports.map((p) => p.port)]))
+    return JSON.stringify(have) === JSON.stringify(wantPorts) ? have : undefined
+  })
+  t.notOk('default/b' in got, 'the deletion that fell out of the history is applied')
+  t.same(got['default/c'], [1007])
+  t.same(got['default/d'], [90])
+  t.equal((await get(agent.healthz)).status, 200)
+})

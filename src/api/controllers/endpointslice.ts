@@ -4,7 +4,7 @@
 // create what is missing, delete what is left over).
 import type { Api } from '../core.ts'
 import { byName } from '../resources.ts'
-import { isObject, type KObject } from '../types.ts'
+import type { KObject } from '../types.ts'
 import { planSlices, podSelected, selectorOf, type DesiredSlice } from './endpointslice-plan.ts'
 import { WorkQueue } from './queue.ts'
 
@@ -30,11 +30,29 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
   const slices = byName('endpointslices')
   const store = api.store
 
+  // Our slices by Service key, kept from the slice events, so a sync never scans every slice.
+  const owned = new Map<string, Set<string>>()
+  const ownerKey = (o: KObject): string | undefined => {
+    const l = o.metadata.labels
+    return l?.[MANAGED_BY_LABEL] === MANAGED_BY && l[SERVICE_NAME_LABEL] ? `${o.metadata.namespace}/${l[SERVICE_NAME_LABEL]}` : undefined
+  }
+  const track = (o: KObject, add: boolean) => {
+    const k = ownerKey(o)
+    if (!k) return
+    let set = owned.get(k)
+    if (add) {
+      if (!set) owned.set(k, (set = new Set()))
+      set.add(o.metadata.name ?? '')
+    } else if (set) {
+      set.delete(o.metadata.name ?? '')
+      if (set.size === 0) owned.delete(k)
+    }
+  }
   const managedSlices = (ns: string, svcName: string): KObject[] => {
     const out: KObject[] = []
-    for (const e of store.list('endpointslices', ns)) {
-      const l = e.obj.metadata.labels
-      if (l?.[SERVICE_NAME_LABEL] === svcName && l[MANAGED_BY_LABEL] === MANAGED_BY) out.push(e.obj)
+    for (const name of owned.get(`${ns}/${svcName}`) ?? []) {
+      const e = store.get('endpointslices', ns, name)
+      if (e) out.push(e.obj)
     }
     return out.sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1))
   }
@@ -43,6 +61,7 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
     const [ns, name] = key.split('/') as [string, string]
     const svc = store.get('services', ns, name)?.obj
     const existing = managedSlices(ns, name)
+    if (existing.length === 0 && (!svc || !selectorOf(svc))) return
     const desired = svc ? planSlices(svc, [...store.list('pods', ns)].map((e) => e.obj)) : []
     const unused = [...existing]
     for (const d of desired) {
@@ -63,15 +82,15 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
   const queue = new WorkQueue(sync, (key, e) => o.log.warn({ service: key, err: e }, 'EndpointSlice sync failed'))
   const svcKey = (obj: KObject) => `${obj.metadata.namespace}/${obj.metadata.name}`
 
+  for (const e of store.list('endpointslices')) track(e.obj, true)
   for (const e of store.list('services')) if (selectorOf(e.obj)) queue.add(svcKey(e.obj))
-  // Slices whose Service is gone (deleted while the server was down).
-  for (const e of store.list('endpointslices')) {
-    const l = e.obj.metadata.labels
-    if (l?.[MANAGED_BY_LABEL] === MANAGED_BY && l[SERVICE_NAME_LABEL]) queue.add(`${e.obj.metadata.namespace}/${l[SERVICE_NAME_LABEL]}`)
-  }
+  // Slices whose Service is gone (deleted while the server was down) are swept too.
+  for (const k of owned.keys()) queue.add(k)
 
   const unsubs = [
-    store.subscribe('services', (ev) => queue.add(svcKey(ev.obj))),
+    store.subscribe('services', (ev) => {
+      if (selectorOf(ev.obj) || (ev.prev && selectorOf(ev.prev)) || owned.has(svcKey(ev.obj))) queue.add(svcKey(ev.obj))
+    }),
     store.subscribe('pods', (ev) => {
       const ns = ev.obj.metadata.namespace
       for (const s of store.list('services', ns)) {
@@ -79,9 +98,11 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
       }
     }),
     store.subscribe('endpointslices', (ev) => {
-      const l = (ev.prev ?? ev.obj).metadata.labels
+      if (ev.prev) track(ev.prev, false)
+      track(ev.obj, ev.type !== 'DELETED')
       // Someone else edited or deleted one of ours: put it right.
-      if (isObject(l) && l[MANAGED_BY_LABEL] === MANAGED_BY && l[SERVICE_NAME_LABEL]) queue.add(`${ev.obj.metadata.namespace}/${l[SERVICE_NAME_LABEL]}`)
+      const k = ownerKey(ev.prev ?? ev.obj)
+      if (k) queue.add(k)
     }),
   ]
   return () => {

@@ -113,14 +113,25 @@ export class DiskStore {
     this.timer.unref()
   }
 
+  /** Lines not yet written: a burst becomes one write(2) on the next turn of the event loop. */
+  private pending: string[] = []
+
   append(ev: StoreEvent): void {
     if (this.fd === undefined) return
-    writeSync(this.fd, eventLine(ev))
-    this.dirty = true
+    if (this.pending.length === 0) setImmediate(() => this.write())
+    this.pending.push(eventLine(ev))
     this.logLines++
   }
 
+  private write(): void {
+    if (this.fd === undefined || this.pending.length === 0) return
+    writeSync(this.fd, this.pending.join(''))
+    this.pending = []
+    this.dirty = true
+  }
+
   flush(): void {
+    this.write()
     if (this.fd !== undefined && this.dirty) {
       fdatasyncSync(this.fd)
       this.dirty = false
@@ -134,6 +145,7 @@ export class DiskStore {
       for (const o of objects) yield `{"r":"${o.resource}","o":${o.json}}\n`
     }
     writeAtomic(this.dir, SNAPSHOT, snapLines())
+    this.pending = []
     if (this.fd !== undefined) closeSync(this.fd)
     writeAtomic(this.dir, LOG, keep.map(eventLine))
     this.fd = openSync(join(this.dir, LOG), 'a', 0o600)

@@ -7,6 +7,7 @@ import { parseCommand, parseEnv } from './env.ts'
 import { checkHead, decodeStdin, selectPlugin } from './netconf.ts'
 import { resultForVersion } from './result-version.ts'
 import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from './version.ts'
+import { logCommand, type LogRecord } from './log.ts'
 import type { CniPlugin, CniRequest } from './types.ts'
 
 export interface SkelIo {
@@ -18,6 +19,9 @@ export interface SkelIo {
 /** Runs one command; returns the process exit code. */
 export async function dispatch(io: SkelIo, types: readonly string[], load: () => Promise<CniPlugin>, checkType = true): Promise<number> {
   let version = LATEST_VERSION
+  const t0 = performance.now()
+  const rec: Omit<LogRecord, 'ms'> = { command: io.env.CNI_COMMAND ?? '' }
+  let logFile = io.env.PONTOON_CNI_LOG || undefined
   try {
     const command = parseCommand(io.env)
     if (command === 'VERSION') {
@@ -42,21 +46,26 @@ export async function dispatch(io: SkelIo, types: readonly string[], load: () =>
       throw new CniError(ErrCode.IncompatibleVersion, `cniVersion: ${head.cniVersion} does not support ${command} (needs 1.1.0)`)
     }
     const req: CniRequest = { ...env, config, stdin: io.stdin, env: io.env }
+    Object.assign(rec, { containerId: env.containerId, ifName: env.ifName, network: head.name })
+    if (typeof config.logFile === 'string' && config.logFile) logFile = config.logFile
     const plugin = await load()
     switch (command) {
       case 'ADD': {
         const result = await plugin.add(req)
         io.write(JSON.stringify(resultForVersion(result, head.cniVersion)) + '\n')
-        return 0
+        break
       }
-      case 'DEL': await plugin.del(req); return 0
-      case 'CHECK': await plugin.check(req); return 0
-      case 'GC': await plugin.gc(req); return 0
-      case 'STATUS': await plugin.status(req); return 0
+      case 'DEL': await plugin.del(req); break
+      case 'CHECK': await plugin.check(req); break
+      case 'GC': await plugin.gc(req); break
+      case 'STATUS': await plugin.status(req); break
     }
+    logCommand({ ...rec, ms: Math.round(performance.now() - t0) }, logFile)
+    return 0
   } catch (err) {
     const e = asCniError(err)
     io.write(JSON.stringify(e.toJSON(version)) + '\n')
+    logCommand({ ...rec, ms: Math.round(performance.now() - t0), code: e.code, msg: e.message }, logFile)
     return 1
   }
 }

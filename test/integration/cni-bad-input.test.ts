@@ -1,7 +1,7 @@
 // A corpus of bad inputs, run through the real executable: each gets the spec's
 // error JSON with the expected code and a message naming the field, and none
 // leaves state behind (no links, no reservations, no nft table).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeNetns } from '../lib/netns.ts'
@@ -67,7 +67,7 @@ const cases: Case[] = [
 
 t.ok(cases.length >= 30, `${cases.length} cases`)
 
-function noState(t: Tap.Test) {
+function noState(t: Test) {
   t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 1, 'no pod interface')
   const links = JSON.parse(node.run('ip', ['-j', 'link']) as string) as Array<{ ifname: string }>
   t.same(links.filter((l) => l.ifname.startsWith('pnv')).map((l) => l.ifname), [], 'no host veth')
@@ -76,7 +76,6 @@ function noState(t: Tap.Test) {
   t.same(ips, [], 'no reservation')
   t.not(node.try('nft', ['list', 'table', 'inet', 'pontoon-cni']).status, 0, 'no masquerade table')
 }
-declare namespace Tap { type Test = typeof t }
 
 for (const [name, plugin, call, stdin, code, msg] of cases) {
   t.test(name, async (t) => {

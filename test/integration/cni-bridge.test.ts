@@ -1,6 +1,6 @@
 // The bridge plugin against the real kernel: links, addresses, routes read back,
 // and TCP between pods, to the gateway, through hairpin and through masquerade.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeNetns, linkNamespaces, type Netns } from '../lib/netns.ts'
@@ -9,7 +9,7 @@ import { servePeer, tcpAsk, ping } from '../lib/traffic.ts'
 
 const SUBNET = '10.244.7.0/24'
 
-function setup(t: Tap.Test, extra: Record<string, unknown> = {}) {
+function setup(t: Test, extra: Record<string, unknown> = {}) {
   const node = makeNetns('node')
   const data = tempDataDir('bridge')
   const pods: Netns[] = []
@@ -23,8 +23,6 @@ function setup(t: Tap.Test, extra: Record<string, unknown> = {}) {
   }
   return { node, data, conf, add }
 }
-type Tap = typeof t
-declare namespace Tap { type Test = typeof t }
 
 function ipj(ns: Netns, ...args: string[]): any[] {
   return JSON.parse(ns.run('ip', ['-j', ...args]) || '[]')

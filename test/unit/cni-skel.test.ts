@@ -80,3 +80,22 @@ for (const [name, e, stdin, code, msg] of bad) {
     t.equal(r.calls.length, 0)
   })
 }
+
+t.test('each command is logged to PONTOON_CNI_LOG, never to stdout', async (t) => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(join(tmpdir(), 'pontoon-log-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'cni.log')
+  const ok = await run({ ...env, PONTOON_CNI_LOG: file }, conf)
+  t.equal(ok.code, 0)
+  t.equal(ok.out.cniVersion, '0.4.0', 'stdout is only the result')
+  const bad = await run({ ...env, PONTOON_CNI_LOG: file }, { ...conf, mtu: 'x', type: 'nope' })
+  t.equal(bad.code, 1)
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  t.equal(lines.length, 2)
+  t.match(lines[0], { command: 'ADD', containerId: 'c1', ifName: 'eth0', network: 'net' })
+  t.notOk('code' in lines[0])
+  t.match(lines[1], { command: 'ADD', code: 7, msg: /type: "nope"/ })
+})

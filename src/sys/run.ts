@@ -1,7 +1,14 @@
 // Runs a helper binary with an argument array (never a shell string). On the CNI
 // plugin's path we use node:child_process directly: execa costs start-up time
 // there, and this path needs nothing beyond stdin, stdout and the exit code.
-import { spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+
+// Loaded on first use: most ADDs never exec anything, and the module costs start-up time.
+let child: typeof import('node:child_process') | undefined
+const spawnSync: typeof import('node:child_process').spawnSync = (...a: Parameters<typeof import('node:child_process').spawnSync>) => {
+  child ??= createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')
+  return child.spawnSync(...a)
+}
 
 export class ExecError extends Error {
   readonly code = 'EEXEC'

@@ -68,3 +68,10 @@ for (const [name, patch, msg] of bad) {
     t.throws(() => parseBridgeConfig({ ...base, ...patch }), { code: 7, message: msg })
   })
 }
+
+t.test('the name hash is FNV-1a 64 (published test vectors)', async (t) => {
+  const { fnv1a64 } = await import('../../src/cni/bridge/names.ts')
+  t.equal(fnv1a64(''), 'cbf29ce484222325')
+  t.equal(fnv1a64('a'), 'af63dc4c8601ec8c')
+  t.equal(fnv1a64('foobar'), '85944171f73967e8')
+})

@@ -5,9 +5,9 @@ import { createRequire } from 'node:module'
 
 // Loaded on first use: most ADDs never exec anything, and the module costs start-up time.
 let child: typeof import('node:child_process') | undefined
-const spawnSync: typeof import('node:child_process').spawnSync = (...a: Parameters<typeof import('node:child_process').spawnSync>) => {
+function childProcess(): typeof import('node:child_process') {
   child ??= createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')
-  return child.spawnSync(...a)
+  return child
 }
 
 export class ExecError extends Error {
@@ -21,7 +21,7 @@ export class ExecError extends Error {
 export interface RunResult { status: number; stdout: string; stderr: string }
 
 export function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): RunResult {
-  const r = spawnSync(cmd, args, { input: opts.input, env: opts.env, encoding: 'utf8', maxBuffer: 64 << 20 })
+  const r = childProcess().spawnSync(cmd, args, { input: opts.input, env: opts.env, encoding: 'utf8', maxBuffer: 64 << 20 })
   if (r.error) throw new ExecError(cmd, null, r.error.message)
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }

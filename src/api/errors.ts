@@ -72,7 +72,7 @@ export const badRequest = (message: string, code = 'EBADREQUEST') => new ApiErro
 export const methodNotAllowed = (message: string) => new ApiError('EMETHOD', 405, 'MethodNotAllowed', message)
 
 export const unsupportedMediaType = (type: string) =>
-  new ApiError('EMEDIATYPE', 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`, { causes: [{ reason: 'UnsupportedMediaType', message: type }] })
+  new ApiError('EMEDIATYPE', 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`, { causes: [{ reason: 'UnsupportedMediaType', message: type }] })
 
 export const forbidden = (message: string) => new ApiError('EFORBIDDEN', 403, 'Forbidden', message)
 

@@ -92,11 +92,13 @@ export function makeHandler(opts: HandlerOptions) {
       }
       case 'POST': {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)
+        jsonBody(req)
         const obj = api.create(r, ns, parseJson(await readBody(req)), { dryRun })
         return sendJson(res, 201, obj)
       }
       case 'PUT': {
         if (!rt.name) throw methodNotAllowed(`PUT needs a name`)
+        jsonBody(req)
         const obj = api.update(r, ns, rt.name, parseJson(await readBody(req)), { dryRun, subresource: rt.subresource ?? '' })
         return sendJson(res, 200, obj)
       }
@@ -128,6 +130,12 @@ export function makeHandler(opts: HandlerOptions) {
         throw methodNotAllowed(`method ${req.method} is not supported`)
     }
   }
+}
+
+/** Bodies of POST and PUT must be JSON; protobuf and CBOR get 415, and client-go then retries in JSON. */
+function jsonBody(req: IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
+  if (type && type !== 'application/json' && type !== '*/*') throw unsupportedMediaType(type)
 }
 
 function patcher(r: Resource, type: string, patch: unknown): (cur: unknown) => unknown {

@@ -94,12 +94,14 @@ export function makeHandler(opts: HandlerOptions) {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)
         jsonBody(req)
         const obj = api.create(r, ns, parseJson(await readBody(req)), { dryRun })
+        api.store.persist()
         return sendJson(res, 201, obj)
       }
       case 'PUT': {
         if (!rt.name) throw methodNotAllowed(`PUT needs a name`)
         jsonBody(req)
         const obj = api.update(r, ns, rt.name, parseJson(await readBody(req)), { dryRun, subresource: rt.subresource ?? '' })
+        api.store.persist()
         return sendJson(res, 200, obj)
       }
       case 'PATCH': {
@@ -108,6 +110,7 @@ export function makeHandler(opts: HandlerOptions) {
         const patch = parseJson(await readBody(req))
         const apply = patcher(r, type, patch)
         const obj = api.patch(r, ns, rt.name, apply, { dryRun, subresource: rt.subresource ?? '' })
+        api.store.persist()
         return sendJson(res, 200, obj)
       }
       case 'DELETE': {
@@ -117,13 +120,18 @@ export function makeHandler(opts: HandlerOptions) {
         const graceQ = q.get('gracePeriodSeconds')
         const grace = graceQ !== null ? Number(graceQ) : typeof o.gracePeriodSeconds === 'number' ? o.gracePeriodSeconds : undefined
         const del = { dryRun: dryRun || (Array.isArray(o.dryRun) && o.dryRun.includes('All')), gracePeriodSeconds: grace, preconditions: isObject(o.preconditions) ? (o.preconditions as { uid?: string; resourceVersion?: string }) : undefined }
-        if (rt.name) return sendJson(res, 200, api.delete(r, ns, rt.name, del))
+        if (rt.name) {
+          const gone = api.delete(r, ns, rt.name, del)
+          api.store.persist()
+          return sendJson(res, 200, gone)
+        }
         // deletecollection
         const items: KObject[] = []
         for (const e of selectEntries(api.store, r, filterOf(r, q, ns))) {
           const { name, namespace } = e.obj.metadata
           items.push(api.delete(r, namespace, name ?? '', { ...del, preconditions: undefined }))
         }
+        api.store.persist()
         return sendJson(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(api.store.resourceVersion()) }, items })
       }
       default:

@@ -123,7 +123,8 @@ export class DiskStore {
     this.logLines++
   }
 
-  private write(): void {
+  /** Hand the pending lines to the kernel (no fsync): called before a write is acknowledged, so a crash of this process loses nothing acknowledged. */
+  write(): void {
     if (this.fd === undefined || this.pending.length === 0) return
     writeSync(this.fd, this.pending.join(''))
     this.pending = []

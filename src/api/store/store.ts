@@ -111,6 +111,11 @@ export class Store {
     return ev
   }
 
+  /** Put every change so far into the log file before a client hears it happened. */
+  persist(): void {
+    this.disk?.write()
+  }
+
   subscribe(resource: string, l: Listener): () => void {
     let s = this.listeners.get(resource)
     if (!s) this.listeners.set(resource, (s = new Set()))

@@ -56,9 +56,13 @@ chmodSync(nodeDst, 0o755)
 
 for (const name of Object.keys(entries)) {
   const launcher = `#!/bin/sh
-# pontoon launcher: runs ${name} on the Node shipped beside it.
-case "$0" in */*) d=\${0%/*} ;; *) d=$(dirname "$(command -v "$0")") ;; esac
-exec "$d/pontoon.d/node" --no-warnings "$d/pontoon.d/${name}.mjs" "$@"
+# pontoon launcher: runs ${name} on the Node shipped beside it (pontoon.d/).
+# A symlinked launcher is resolved first, so the bin dir may hold links.
+p=$0
+[ -L "$p" ] && p=$(readlink -f "$p")
+case "$p" in */*) d=\${p%/*} ;; *) d=$(dirname "$(command -v "$p")") ;; esac
+# V8 code cache: skips re-compiling the bundle at every start; silently unused if not writable.
+NODE_COMPILE_CACHE=\${NODE_COMPILE_CACHE:-$d/pontoon.d/.compile-cache} exec "$d/pontoon.d/node" --no-warnings "$d/pontoon.d/${name}.mjs" "$@"
 `
   const p = join(bin, name)
   writeFileSync(p, launcher)

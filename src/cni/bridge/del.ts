@@ -13,22 +13,25 @@ export async function cmdDel(req: CniRequest): Promise<void> {
   const conf = parseBridgeConfig(req.config)
   await ipamExec(conf.ipamType, 'DEL', req)
 
-  if (req.netns && existsSync(req.netns)) {
+  // Deleting the host end removes the pair, so the pod's netns is entered only
+  // when the host end is already gone (a half-done ADD, or a second DEL).
+  const host = await Rtnl.open()
+  let removed: boolean
+  try {
+    removed = await host.deleteLink(hostVethName(req.containerId, req.ifName))
+  } finally {
+    host.close()
+  }
+  if (!removed && req.netns && existsSync(req.netns)) {
     let pod: Rtnl | undefined
     try {
       pod = await Rtnl.open(req.netns)
       await pod.deleteLink(req.ifName)
     } catch {
-      // the netns may be mid-teardown; the host end below removes the pair anyway
+      // the netns may be mid-teardown: nothing of ours can be left in it then
     } finally {
       pod?.close()
     }
-  }
-  const host = await Rtnl.open()
-  try {
-    await host.deleteLink(hostVethName(req.containerId, req.ifName))
-  } finally {
-    host.close()
   }
   if (conf.ipMasq) removeMasq(masqTag(conf.name, req.containerId, req.ifName))
 }

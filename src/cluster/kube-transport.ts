@@ -4,7 +4,8 @@
 // into class instances would cost more than the whole cold sync budget.
 // Load this module lazily: client-node needs Node >= 22 (undici 8).
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node'
-import { ApiStatusError, type ListPage, type Query, type Transport, type WatchEvent, type WatchHandle } from './transport.ts'
+import { ListSplitter } from './list-splitter.ts'
+import { ApiStatusError, type ListMeta, type Query, type Transport, type WatchEvent, type WatchHandle } from './transport.ts'
 
 export class KubeTransport implements Transport {
   private readonly http = new IsomorphicFetchHttpLibrary()
@@ -14,7 +15,7 @@ export class KubeTransport implements Transport {
     this.watcher = new Watch(kc)
   }
 
-  async list(path: string, query: Query): Promise<ListPage> {
+  async list(path: string, query: Query, onItems: (items: unknown[]) => void): Promise<ListMeta> {
     const cluster = this.kc.getCurrentCluster()
     if (!cluster) throw new ApiStatusError(0, 'kubeconfig has no current cluster')
     const url = new URL(cluster.server.replace(/\/+$/, '') + path)
@@ -23,16 +24,30 @@ export class KubeTransport implements Transport {
     ctx.setHeaderParam('Accept', 'application/json')
     await this.kc.applySecurityAuthentication(ctx)
     const resp = await this.http.send(ctx).toPromise()
-    const text = await resp.body.text()
     if (resp.httpStatusCode < 200 || resp.httpStatusCode > 299) {
+      const text = await resp.body.text()
       throw new ApiStatusError(resp.httpStatusCode, `GET ${path}: ${statusMessage(text) ?? `HTTP ${resp.httpStatusCode}`}`)
     }
-    const body = JSON.parse(text) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } }
-    if (!Array.isArray(body.items)) throw new ApiStatusError(resp.httpStatusCode, `GET ${path}: the answer has no items list`)
+    // Streamed: items are parsed one by one and handed over per network chunk.
+    let batch: unknown[] = []
+    const splitter = new ListSplitter((text) => batch.push(JSON.parse(text)))
+    const decoder = new TextDecoder()
+    const stream = (await resp.body.stream()) as ReadableStream<Uint8Array> | undefined
+    if (!stream) throw new ApiStatusError(resp.httpStatusCode, `GET ${path}: empty answer`)
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+      splitter.push(decoder.decode(chunk, { stream: true }))
+      if (batch.length) {
+        onItems(batch)
+        batch = []
+      }
+    }
+    splitter.push(decoder.decode())
+    if (batch.length) onItems(batch)
+    if (!splitter.complete) throw new ApiStatusError(resp.httpStatusCode, `GET ${path}: the answer ended early`)
+    const meta = splitter.top.metadata as { resourceVersion?: unknown; continue?: unknown } | undefined
     return {
-      items: body.items,
-      resourceVersion: typeof body.metadata?.resourceVersion === 'string' ? body.metadata.resourceVersion : '',
-      continue: typeof body.metadata?.continue === 'string' && body.metadata.continue ? body.metadata.continue : null,
+      resourceVersion: typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : '',
+      continue: typeof meta?.continue === 'string' && meta.continue ? meta.continue : null,
     }
   }
 

@@ -113,17 +113,20 @@ export class Reflector {
       const query = this.baseQuery()
       if (this.opts.pageSize) query.limit = String(this.opts.pageSize)
       if (cont) query.continue = cont
-      const page = await this.transport.list(this.opts.path, query)
+      const meta = await this.transport.list(this.opts.path, query, (items) => {
+        if (this.stopped) return
+        if (!begun) {
+          this.sink.beginList()
+          begun = true
+        }
+        this.sink.listPage(items)
+        count += items.length
+      })
       if (this.stopped) return
-      if (!begun) {
-        this.sink.beginList()
-        begun = true
-      }
-      this.sink.listPage(page.items)
-      count += page.items.length
-      rv = page.resourceVersion
-      cont = page.continue
+      rv = meta.resourceVersion
+      cont = meta.continue
     } while (cont)
+    if (!begun) this.sink.beginList()
     this.sink.endList()
     this.resourceVersion = rv
     this.observer.listed(this.opts.resource, reason, count)

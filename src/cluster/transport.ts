@@ -1,8 +1,7 @@
 // What a reflector needs from the API: paged lists and watch streams. The real
 // one (kube-transport.ts) goes through @kubernetes/client-node; tests pass fakes.
 
-export interface ListPage {
-  items: unknown[]
+export interface ListMeta {
   resourceVersion: string
   /** the continue token, or null on the last page */
   continue: string | null
@@ -22,7 +21,8 @@ export interface WatchHandle {
 export type Query = Record<string, string>
 
 export interface Transport {
-  list(path: string, query: Query): Promise<ListPage>
+  /** One list request; items are handed over in batches as they arrive, never all at once. */
+  list(path: string, query: Query, onItems: (items: unknown[]) => void): Promise<ListMeta>
   /**
    * Opens a watch; onEvent gets each decoded event; onDone is called once, with
    * null when the server closed the stream, or with the error that ended it.

@@ -51,7 +51,11 @@ export function startPodCidrController(api: Api, o: PodCidrOptions): () => void 
     const now = cidrOf(ev.obj)
     const before = cidrOf(ev.prev)
     if (ev.type === 'DELETED') {
-      if (now) alloc.release(now)
+      if (now) {
+        alloc.release(now)
+        // Nodes that found the range full get another try.
+        for (const e of api.store.list('nodes')) if (!cidrOf(e.obj)) queue.add(e.obj.metadata.name ?? '')
+      }
       return
     }
     if (before && before !== now) alloc.release(before)

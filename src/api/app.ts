@@ -11,6 +11,7 @@ import { Store } from './store/store.ts'
 import { makeHandler } from './server/handler.ts'
 import { isLoopback, listen, type ListenAddress } from './server/listen.ts'
 import { loadOrMakeToken, writeKubeconfig } from './kubeconfig.ts'
+import { loadOrMakeCert } from './tls.ts'
 import { byName } from './resources.ts'
 import { startControllers, type Controllers } from './controllers/index.ts'
 
@@ -46,17 +47,22 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   api.finishGracefulDeletes()
   const controllers: Controllers = startControllers(api, { clusterCidr: o.clusterCidr, nodeCidrMaskSize: o.nodeCidrMaskSize, log: o.log })
 
-  const needToken = o.listen.some((a) => !isLoopback(a.host))
-  const token = needToken ? loadOrMakeToken(o.dataDir, () => randomBytes(24).toString('base64url')) : undefined
+  const outside = o.listen.filter((a) => !isLoopback(a.host)).map((a) => a.host)
+  const token = outside.length ? loadOrMakeToken(o.dataDir, () => randomBytes(24).toString('base64url')) : undefined
+  const tls = outside.length ? await loadOrMakeCert(o.dataDir, outside) : undefined
+  const secure = token && tls ? { token, tls } : undefined
   const handle = makeHandler({ api, bookmarkMs: o.bookmarkMs, log: o.log })
   const servers: Server[] = []
   const addresses: ListenAddress[] = []
+  const urls: { host: string; url: string; tls: boolean }[] = []
   try {
     for (const a of o.listen) {
-      const l = await listen(a, handle, token)
+      const l = await listen(a, handle, secure)
       servers.push(l.server)
       addresses.push(l.address)
-      o.log.info({ address: `${l.address.host}:${l.address.port}` }, 'listening')
+      const host = l.address.host.includes(':') ? `[${l.address.host}]` : l.address.host
+      urls.push({ host: l.address.host, url: `${l.tls ? 'https' : 'http'}://${host}:${l.address.port}`, tls: l.tls })
+      o.log.info({ address: `${l.address.host}:${l.address.port}`, tls: l.tls }, 'listening')
     }
   } catch (e) {
     for (const s of servers) s.close()
@@ -64,9 +70,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     store.close()
     throw e
   }
-  const first = addresses[0]!
-  const host = first.host.includes(':') ? `[${first.host}]` : first.host
-  const kubeconfig = writeKubeconfig(o.dataDir, `http://${host}:${first.port}`, token)
+  // DIR/kubeconfig for the first address; with several, DIR/kubeconfig-<host> for each.
+  const kc = (u: (typeof urls)[number], name: string) => writeKubeconfig(o.dataDir, name, u.url, u.tls ? token : undefined, u.tls ? tls?.cert : undefined)
+  const kubeconfig = kc(urls[0]!, 'kubeconfig')
+  if (urls.length > 1) for (const u of urls) kc(u, `kubeconfig-${u.host.replace(/[^0-9A-Za-z.-]/g, '_')}`)
 
   return {
     api,

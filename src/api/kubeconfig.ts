@@ -2,11 +2,13 @@
 import { writeFileSync, renameSync, openSync, fsyncSync, closeSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 
-export function kubeconfigText(server: string, token: string | undefined): string {
+export function kubeconfigText(server: string, token: string | undefined, caPem?: string): string {
+  const cluster: Record<string, string> = { server }
+  if (caPem) cluster['certificate-authority-data'] = Buffer.from(caPem).toString('base64')
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'pontoon', cluster: { server } }],
+    clusters: [{ name: 'pontoon', cluster }],
     users: [{ name: 'pontoon', user: token ? { token } : {} }],
     contexts: [{ name: 'pontoon', context: { cluster: 'pontoon', user: 'pontoon', namespace: 'default' } }],
     'current-context': 'pontoon',
@@ -16,11 +18,11 @@ export function kubeconfigText(server: string, token: string | undefined): strin
 }
 
 /** Write atomically, and only when the content changed. */
-export function writeKubeconfig(dir: string, server: string, token: string | undefined): string {
-  const path = join(dir, 'kubeconfig')
-  const text = kubeconfigText(server, token)
+export function writeKubeconfig(dir: string, name: string, server: string, token: string | undefined, caPem?: string): string {
+  const path = join(dir, name)
+  const text = kubeconfigText(server, token, caPem)
   if (existsSync(path) && readFileSync(path, 'utf8') === text) return path
-  const tmp = join(dir, '.kubeconfig.tmp')
+  const tmp = join(dir, `.${name}.tmp`)
   writeFileSync(tmp, text, { mode: 0o600 })
   const fd = openSync(tmp, 'r')
   try {

@@ -1,7 +1,9 @@
-// The HTTP listeners. A loopback listener is open; any other address requires
-// the bearer token (health endpoints excepted, as kube-apiserver allows them
-// anonymously).
+// The listeners. A loopback listener speaks plain HTTP and is open; any other
+// address speaks HTTPS and requires the bearer token (health endpoints
+// excepted, as kube-apiserver allows them anonymously).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
+import type { ServingCert } from '../tls.ts'
 import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { unauthorized } from '../errors.ts'
@@ -38,14 +40,15 @@ function tokenOk(req: IncomingMessage, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-export async function listen(addr: ListenAddress, handle: Handle, token: string | undefined): Promise<{ server: Server; address: ListenAddress }> {
+export async function listen(addr: ListenAddress, handle: Handle, secure?: { token: string; tls: ServingCert }): Promise<{ server: Server; address: ListenAddress; tls: boolean }> {
   const needToken = !isLoopback(addr.host)
-  if (needToken && !token) throw new ListenError(`listening on ${addr.host} needs a token`)
-  const server = createServer((req, res) => {
+  if (needToken && !secure) throw new ListenError(`listening on ${addr.host} needs a token and a certificate`)
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x')
-    if (needToken && !isHealthPath(url.pathname) && !tokenOk(req, token!)) return sendError(res, unauthorized())
+    if (needToken && !isHealthPath(url.pathname) && !tokenOk(req, secure!.token)) return sendError(res, unauthorized())
     void handle(req, res, url.pathname, url.searchParams)
-  })
+  }
+  const server: Server = needToken ? createTlsServer({ cert: secure!.tls.cert, key: secure!.tls.key }, onRequest) : createServer(onRequest)
   server.keepAliveTimeout = 65_000
   server.requestTimeout = 0 // watches are long
   await new Promise<void>((resolve, reject) => {
@@ -56,5 +59,5 @@ export async function listen(addr: ListenAddress, handle: Handle, token: string 
     })
   })
   const a = server.address() as AddressInfo
-  return { server, address: { host: addr.host, port: a.port } }
+  return { server, address: { host: addr.host, port: a.port }, tls: needToken }
 }

@@ -1,0 +1,48 @@
+// A listener on a non-loopback address speaks HTTPS and requires the bearer
+// token written into the kubeconfig; loopback stays open plain HTTP. Everything runs inside two throwaway
+// namespaces joined by a veth pair, never in the root namespace.
+import t from 'tap'
+import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { makeNetns, linkNamespaces } from '../lib/netns.ts'
+import { ROOT, eventually, tempDir } from '../fixtures/api/harness.ts'
+
+t.test('token required off loopback, written into the kubeconfig', async (t) => {
+  const server = makeNetns('apisrv')
+  const client = makeNetns('apicli')
+  t.teardown(() => {
+    server.destroy()
+    client.destroy()
+  })
+  linkNamespaces(server, '10.77.0.1/24', client, '10.77.0.2/24', 'pa')
+  const dataDir = tempDir(t, 'auth')
+  const proc = server.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cmd/pontoon.ts'), 'api', '--data-dir', dataDir, '--listen', '10.77.0.1:0', '--listen', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  await eventually(() => (err.includes('"msg":"ready"') ? true : undefined), 30_000, `api start: ${err}`)
+  const addrs = [...err.matchAll(/"address":"([\d.]+):(\d+)"/g)].map((m) => ({ host: m[1]!, port: m[2]! }))
+  const outside = addrs.find((a) => a.host === '10.77.0.1')!
+  const loop = addrs.find((a) => a.host === '127.0.0.1')!
+
+  const kubeconfig = JSON.parse(readFileSync(join(dataDir, 'kubeconfig'), 'utf8'))
+  t.equal(kubeconfig.clusters[0].cluster.server, `https://10.77.0.1:${outside.port}`)
+  t.ok(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'the CA is in the kubeconfig')
+  const loopConfig = JSON.parse(readFileSync(join(dataDir, 'kubeconfig-127.0.0.1'), 'utf8'))
+  t.equal(loopConfig.clusters[0].cluster.server, `http://127.0.0.1:${loop.port}`)
+  t.same(loopConfig.users[0].user, {}, 'no token for loopback')
+  const token = kubeconfig.users[0].user.token as string
+  t.ok(token && token.length >= 20, 'a token is in the kubeconfig')
+
+  const curl = (ns: typeof client, url: string, auth?: string) =>
+    ns.run('curl', ['-s', '--cacert', join(dataDir, 'tls.crt'), '-o', '/dev/null', '-w', '%{http_code}', ...(auth ? ['-H', `Authorization: Bearer ${auth}`] : []), url])
+  t.equal(curl(client, `https://10.77.0.1:${outside.port}/api/v1/namespaces`), '401', 'no token: 401')
+  t.equal(curl(client, `https://10.77.0.1:${outside.port}/api/v1/namespaces`, 'wrong'), '401', 'wrong token: 401')
+  t.equal(curl(client, `https://10.77.0.1:${outside.port}/api/v1/namespaces`, token), '200', 'token: 200')
+  t.equal(curl(client, `https://10.77.0.1:${outside.port}/healthz`), '200', 'health is anonymous')
+  t.equal(curl(server, `http://127.0.0.1:${loop.port}/api/v1/namespaces`), '200', 'loopback is open')
+
+  // kubectl from the other namespace with the written kubeconfig
+  const out = client.run('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig'), 'get', 'ns', '-o', 'name'], { env: { ...process.env, KUBECACHEDIR: join(dataDir, 'kubecache') } })
+  t.match(out, 'namespace/default')
+  t.match(out, 'namespace/kube-system')
+})

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs'
 import { demoCommand } from './demo.ts'
 import { apiCommand } from './api.ts'
 import { agentCommand } from './agent.ts'
+import { cniServerCommand } from './cni-server.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand]

@@ -1,0 +1,62 @@
+// The resident side: runs forwarded invocations through the same dispatcher as
+// the plugin process, one at a time. One at a time is required, not just
+// simple: IPAM holds a flock(2) across awaits, and a second request in the same
+// process would block the event loop on that lock forever.
+import { chmodSync, mkdirSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { dirname } from 'node:path'
+import { runBridge } from '../main.ts'
+import { netnsId } from './netns-id.ts'
+import type { ResidentRequest, ResidentResponse } from './protocol.ts'
+
+export interface CniServer { close(): Promise<void>; served(): number }
+
+export async function startCniServer(socket: string, log: (msg: string, extra?: object) => void = () => {}): Promise<CniServer> {
+  const own = netnsId()
+  let queue: Promise<unknown> = Promise.resolve()
+  let count = 0
+
+  async function handle(line: string): Promise<ResidentResponse> {
+    let req: ResidentRequest
+    try { req = JSON.parse(line) } catch { return { kind: 'fallback', reason: 'undecodable request' } }
+    if (req.netns !== own) return { kind: 'fallback', reason: `caller netns ${req.netns} is not ours (${own})` }
+    let stdout = ''
+    const code = await runBridge({ env: req.env, stdin: Buffer.from(req.stdin, 'utf8'), write: (s) => { stdout += s } })
+    count++
+    return { kind: 'done', code, stdout }
+  }
+
+  // allowHalfOpen: the plugin ends its side after the request; the answer still has to go back.
+  const server: Server = createServer({ allowHalfOpen: true }, (conn) => {
+    let buf = ''
+    conn.on('data', (d) => {
+      buf += d
+      const nl = buf.indexOf('\n')
+      if (nl < 0) return
+      const line = buf.slice(0, nl)
+      buf = ''
+      const job = queue.then(() => handle(line))
+      queue = job.catch(() => undefined)
+      job.then(
+        (res) => conn.end(JSON.stringify(res) + '\n'),
+        (e) => { log('resident CNI request failed', { err: String(e) }); conn.destroy() },
+      )
+    })
+    conn.on('error', () => { /* the plugin went away; its request still completes */ })
+  })
+
+  mkdirSync(dirname(socket), { recursive: true })
+  rmSync(socket, { force: true }) // a stale socket from a killed server
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(socket, () => resolve())
+  })
+  chmodSync(socket, 0o600)
+  log('resident CNI server listening', { socket })
+  return {
+    served: () => count,
+    close: () => new Promise((resolve) => {
+      server.close(() => { rmSync(socket, { force: true }); resolve() })
+    }),
+  }
+}

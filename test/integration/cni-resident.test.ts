@@ -1,0 +1,72 @@
+// The resident fast path: pontoon-cni hands the invocation to `pontoon cni-server`
+// when the config names its socket, and does the work itself when nobody listens
+// there or the server lives in another network namespace.
+import t from 'tap'
+import { readFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { makeNetns, type Netns } from '../lib/netns.ts'
+import { cni, bridgeConf, tempDataDir, PONTOON_CNI, BIN } from '../lib/cni.ts'
+import { servePeer, tcpAsk } from '../lib/traffic.ts'
+
+async function startServer(node: Netns, socket: string) {
+  const child = node.spawn(join(BIN, 'pontoon'), ['cni-server', '--socket', socket])
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
+  if (!existsSync(socket)) throw new Error('cni-server did not start')
+  return child
+}
+
+function logPids(file: string): number[] {
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).pid as number)
+}
+
+t.test('ADD and DEL run in the resident server, and pods carry traffic', async (t) => {
+  const node = makeNetns('node')
+  const pods = [makeNetns('pod'), makeNetns('pod')]
+  const data = tempDataDir('res')
+  t.teardown(() => { for (const p of pods) p.destroy(); node.destroy(); data.cleanup() })
+  const socket = join(data.dir, 'cni.sock')
+  const server = await startServer(node, socket)
+  const conf = bridgeConf({ dataDir: data.dir, agentSocket: socket })
+  const log = join(data.dir, 'cni.log')
+  const env = { PONTOON_CNI_LOG: log }
+  const r = pods.map((p, i) => cni(node, PONTOON_CNI, { command: 'ADD', containerId: `c${i}`, netns: p.path, ifName: 'eth0', env }, conf))
+  t.same(r.map((x) => x.status), [0, 0], r.map((x) => x.stdout).join())
+  t.same(logPids(log), [server.pid, server.pid], 'both ADDs were executed by the server process')
+  const ipB = r[1]!.json.ips[0].address.split('/')[0]
+  await servePeer(pods[1]!, 8080)
+  t.equal(tcpAsk(pods[0]!, ipB, 8080), r[0]!.json.ips[0].address.split('/')[0], 'pod to pod TCP')
+
+  const bad = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c9', netns: '/run/netns/pontoon-none', ifName: 'eth0', env }, conf)
+  t.equal(bad.json.code, 3, 'errors come back as the spec error JSON')
+  const del = cni(node, PONTOON_CNI, { command: 'DEL', containerId: 'c0', netns: pods[0]!.path, ifName: 'eth0', env }, conf)
+  t.equal(del.status, 0)
+  t.equal(pods[0]!.try('ip', ['link', 'show', 'eth0']).status, 1, 'DEL through the server removed the interface')
+  t.same(logPids(log), [server.pid, server.pid, server.pid, server.pid])
+})
+
+t.test('no server at the socket: the plugin does the work itself', async (t) => {
+  const node = makeNetns('node'), pod = makeNetns('pod')
+  const data = tempDataDir('res')
+  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const log = join(data.dir, 'cni.log')
+  const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0', env: { PONTOON_CNI_LOG: log } },
+    bridgeConf({ dataDir: data.dir, agentSocket: join(data.dir, 'nobody.sock') }))
+  t.equal(r.status, 0, r.stdout)
+  t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 0)
+  t.equal(logPids(log).length, 1)
+})
+
+t.test('a server in another node netns is not used: the work lands in the caller\'s netns', async (t) => {
+  const nodeA = makeNetns('node'), nodeB = makeNetns('node'), pod = makeNetns('pod')
+  const data = tempDataDir('res')
+  t.teardown(() => { pod.destroy(); nodeA.destroy(); nodeB.destroy(); data.cleanup() })
+  const socket = join(data.dir, 'cni.sock')
+  const server = await startServer(nodeA, socket)
+  const log = join(data.dir, 'cni.log')
+  const r = cni(nodeB, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0', env: { PONTOON_CNI_LOG: log } },
+    bridgeConf({ dataDir: data.dir, agentSocket: socket }))
+  t.equal(r.status, 0, r.stdout)
+  t.equal(nodeB.try('ip', ['link', 'show', 'cni0']).status, 0, 'bridge made in the calling node')
+  t.equal(nodeA.try('ip', ['link', 'show', 'cni0']).status, 1, 'nothing in the server\'s node')
+  t.not(logPids(log)[0], server.pid)
+})

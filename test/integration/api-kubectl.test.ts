@@ -29,6 +29,12 @@ t.test('kubectl apply, get, re-apply, watch and delete', async (t) => {
   const wide = kubectl(api, ['get', 'pods,svc,nodes,endpointslices', '-o', 'wide'])
   t.equal(wide.status, 0, wide.stderr)
   for (const name of ['pod/web-1', 'service/web', 'node/node-a', 'endpointslice.discovery.k8s.io/manual-1']) t.match(wide.stdout, name)
+  // server-side Table columns, wide ones included
+  t.match(wide.stdout, /CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\s+SELECTOR/)
+  t.match(wide.stdout, new RegExp(`service/web\\s+NodePort\\s+${svc.spec.clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+80:${nodePorts[0]}/TCP,53:${nodePorts[1]}/UDP`))
+  t.match(wide.stdout, /pod\/web-1\s+0\/1\s+Pending\s+0\s+\S+\s+10\.244\.0\.5\s+node-a/)
+  t.match(wide.stdout, /INTERNAL-IP/)
+  t.match(wide.stdout, /node\/node-a\s.*172\.18\.0\.2/)
 
   // the controller made a slice for web, with the named port resolved
   const slice = await eventually(() => {

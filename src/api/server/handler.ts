@@ -4,6 +4,7 @@ import type { Api } from '../core.ts'
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from '../discovery.ts'
 import { ApiError, badRequest, internal, methodNotAllowed, pathNotFound, unsupportedMediaType } from '../errors.ts'
 import { openapiV3GroupVersion, openapiV3Root } from '../openapi.ts'
+import { includeObjectParam, table, wantsTable } from '../table.ts'
 import { jsonPatch } from '../patch/json-patch.ts'
 import { mergePatch } from '../patch/merge-patch.ts'
 import { SCHEMAS } from '../patch/merge-keys.ts'
@@ -71,8 +72,12 @@ export function makeHandler(opts: HandlerOptions) {
     const dryRun = q.getAll('dryRun').includes('All')
     switch (req.method) {
       case 'GET': {
+        const asTable = wantsTable(req.headers.accept)
+        const include = includeObjectParam(q)
         if (rt.name && !rt.watchPath && !boolParam(q, 'watch')) {
-          return sendRaw(res, 200, api.get(r, ns, rt.name).json)
+          const e = api.get(r, ns, rt.name)
+          if (asTable) return sendJson(res, 200, table(r.kind, [e.obj], e.obj.metadata.resourceVersion ?? '', include))
+          return sendRaw(res, 200, e.json)
         }
         const f = filterOf(r, q, ns)
         if (rt.name) f.fields.push({ field: 'metadata.name', op: 'eq', value: rt.name })
@@ -85,10 +90,13 @@ export function makeHandler(opts: HandlerOptions) {
             timeoutSeconds: timeout,
             bookmarkMs: opts.bookmarkMs,
             maxBuffered: 256 * 1024 * 1024,
+            render: asTable ? (o) => JSON.stringify(table(r.kind, [o], o.metadata.resourceVersion ?? '', include)) : undefined,
           })
         }
         rvParam(q) // reject a malformed one; every list is served from the latest state
-        return streamList(res, r, selectEntries(api.store, r, f), api.store.resourceVersion())
+        const entries = selectEntries(api.store, r, f)
+        if (asTable) return sendJson(res, 200, table(r.kind, entries.map((e) => e.obj), String(api.store.resourceVersion()), include))
+        return streamList(res, r, entries, api.store.resourceVersion())
       }
       case 'POST': {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)

@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http'
 import { gone } from '../errors.ts'
 import { apiVersionOf, type Resource } from '../resources.ts'
 import type { EventType, StoreEvent } from '../store/event.ts'
+import type { KObject } from '../types.ts'
 import type { Store } from '../store/store.ts'
 import { selectEntries } from './list.ts'
 import { isSelective, matches, type Filter } from './query.ts'
@@ -22,6 +23,8 @@ export interface WatchParams {
   bookmarkMs: number
   /** drop a watcher whose unsent output grows beyond this many bytes */
   maxBuffered: number
+  /** render each object differently (kubectl's Tables); the shared JSON is used when absent */
+  render?: (o: KObject) => string
 }
 
 type CachedEvent = StoreEvent & { lines?: Partial<Record<EventType, string>> }
@@ -68,15 +71,16 @@ export function serveWatch(store: Store, res: ServerResponse, r: Resource, f: Fi
     replay = since
   }
 
+  const line = (ev: StoreEvent, type: EventType) => (p.render ? `{"type":"${type}","object":${p.render(ev.obj)}}\n` : lineOf(ev, type))
   const deliver = (ev: StoreEvent) => {
-    if (!selective) return send(lineOf(ev, ev.type))
+    if (!selective) return send(line(ev, ev.type))
     const type = typeFor(f, ev)
-    if (type) send(lineOf(ev, type))
+    if (type) send(line(ev, type))
   }
   // Subscribing and sending what came before happen in one tick, so no event falls between them.
   const unsubscribe = store.subscribe(r.name, deliver)
   if (fromStart) {
-    for (const e of selectEntries(store, r, f)) send(`{"type":"ADDED","object":${e.json}}\n`)
+    for (const e of selectEntries(store, r, f)) send(`{"type":"ADDED","object":${p.render ? p.render(e.obj) : e.json}}\n`)
     if (p.sendInitialEvents && p.bookmarks) bookmark(',"annotations":{"k8s.io/initial-events-end":"true"}')
   } else for (const ev of replay) if (ev.resource === r.name) deliver(ev)
 

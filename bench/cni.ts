@@ -4,6 +4,7 @@
 //
 //   node --import tsx bench/cni.ts            (as root; N=50 by default, BENCH_N to change)
 import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeNetns, type Netns } from '../test/lib/netns.ts'
 import { CNI_PATH, PONTOON_CNI, REF_DIR, ROOT, tempDataDir } from '../test/lib/cni.ts'
@@ -12,17 +13,24 @@ const N = Number(process.env.BENCH_N ?? 50)
 const NODE = join(ROOT, 'dist/bin/pontoon.d/node')
 const SUBNET = '10.244.40.0/24'
 
-interface Impl { label: string; plugin: string; type: string; ipam: string }
+interface Impl { label: string; plugin: string; type: string; ipam: string; resident?: boolean }
 const IMPLS: Impl[] = [
   { label: 'pontoon', plugin: PONTOON_CNI, type: 'pontoon-cni', ipam: 'pontoon-ipam' },
+  // The same plugin with `pontoon cni-server` running in the node: the plugin process forwards to it.
+  { label: 'pontoon+resident', plugin: PONTOON_CNI, type: 'pontoon-cni', ipam: 'pontoon-ipam', resident: true },
   { label: 'reference', plugin: join(REF_DIR, 'bridge'), type: 'bridge', ipam: 'host-local' },
 ]
 
 function conf(impl: Impl, dataDir: string): string {
   return JSON.stringify({
     cniVersion: '1.0.0', name: 'bench', type: impl.type, bridge: 'cni0', isGateway: true, isDefaultGateway: true,
+    ...(impl.resident ? { agentSocket: join(dataDir, 'cni.sock') } : {}),
     ipam: { type: impl.ipam, ranges: [[{ subnet: SUBNET }]], dataDir },
   })
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
 
 function env(command: string, id: string, netns: string): NodeJS.ProcessEnv {
@@ -48,10 +56,16 @@ function row(name: string, xs: number[]): string {
 }
 
 /** A node netns with `count` pod netns and a fresh data dir; cleaned up by the returned function. */
-function world(tag: string, count: number) {
+function world(tag: string, count: number, resident = false) {
   const node = makeNetns(`bn${tag}`)
   const pods = Array.from({ length: count }, () => makeNetns(`bp${tag}`))
   const data = tempDataDir(`bench-${tag}`)
+  if (resident) {
+    const socket = join(data.dir, 'cni.sock')
+    node.spawn(join(ROOT, 'dist/bin/pontoon'), ['cni-server', '--socket', socket], { stdio: 'ignore' }) // killed by node.destroy()
+    for (let i = 0; i < 400 && !existsSync(socket); i++) sleepSync(25)
+    if (!existsSync(socket)) throw new Error('cni-server did not start')
+  }
   return { node, pods, data, cleanup: () => { for (const p of pods) p.destroy(); node.destroy(); data.cleanup() } }
 }
 
@@ -67,7 +81,7 @@ function floor(): number[] {
 
 /** Sequential ADD then DEL per pod, the two implementations interleaved so machine drift hits both. */
 function sequential(): Record<string, { add: number[]; del: number[] }> {
-  const worlds = IMPLS.map((impl) => ({ impl, w: world(impl.label.slice(0, 3), N + 1) }))
+  const worlds = IMPLS.map((impl, k) => ({ impl, w: world(`${impl.label.slice(0, 3)}${k}`, N + 1, impl.resident) }))
   const out: Record<string, { add: number[]; del: number[] }> = {}
   try {
     for (const { impl } of worlds) out[impl.label] = { add: [], del: [] }
@@ -85,7 +99,7 @@ function sequential(): Record<string, { add: number[]; del: number[] }> {
 
 /** N ADDs started at once in N pod netns; wall time until the last one exits. */
 async function parallel(impl: Impl): Promise<{ wallMs: number; failed: number }> {
-  const w = world(`${impl.label.slice(0, 3)}p`, N)
+  const w = world(`${impl.label.slice(0, 3)}p`, N, impl.resident)
   try {
     const input = conf(impl, w.data.dir)
     const t0 = process.hrtime.bigint()
@@ -107,23 +121,26 @@ async function main() {
   const par: Record<string, { wallMs: number; failed: number }> = {}
   for (const impl of IMPLS) par[impl.label] = await parallel(impl)
 
-  const p = seq.pontoon!, r = seq.reference!
+  const r = seq.reference!
   console.log(row('floor (node -e 0)', fl))
-  for (const [label, s] of Object.entries(seq)) {
-    console.log(row(`${label} ADD`, s.add))
-    console.log(row(`${label} DEL`, s.del))
+  for (const [label, x] of Object.entries(seq)) {
+    console.log(row(`${label} ADD`, x.add))
+    console.log(row(`${label} DEL`, x.del))
   }
   for (const [label, x] of Object.entries(par)) {
     console.log(`${`${label} ${N}x ADD parallel`.padEnd(22)} wall ${x.wallMs.toFixed(0)} ms${x.failed ? `  (${x.failed} FAILED)` : ''}`)
   }
   const f50 = pct(fl, 50)
   const ratio = (a: number[], b: number[]) => (pct(a, 50) / pct(b, 50)).toFixed(2)
-  console.log(`ratios pontoon/reference p50: ADD ${ratio(p.add, r.add)}  DEL ${ratio(p.del, r.del)}  parallel wall ${(par.pontoon!.wallMs / par.reference!.wallMs).toFixed(2)}`)
   const check = (name: string, mine: number, theirs: number) =>
-    console.log(`target ${name.padEnd(44)} ${mine.toFixed(1)} <= ${theirs.toFixed(1)}  ${mine <= theirs ? 'met' : 'MISSED'}`)
-  check('ADD: pontoon p50 - floor p50 <= reference p50', pct(p.add, 50) - f50, pct(r.add, 50))
-  check('DEL: pontoon p50 - floor p50 <= reference p50', pct(p.del, 50) - f50, pct(r.del, 50))
-  check('parallel: pontoon wall <= reference wall', par.pontoon!.wallMs, par.reference!.wallMs)
+    console.log(`target ${name.padEnd(56)} ${mine.toFixed(1).padStart(7)} <= ${theirs.toFixed(1).padStart(7)}  ${mine <= theirs ? 'met' : 'MISSED'}`)
+  for (const label of ['pontoon', 'pontoon+resident']) {
+    const p = seq[label]!
+    console.log(`ratios ${label}/reference p50: ADD ${ratio(p.add, r.add)}  DEL ${ratio(p.del, r.del)}  parallel wall ${(par[label]!.wallMs / par.reference!.wallMs).toFixed(2)}`)
+    check(`${label} ADD: p50 - floor p50 <= reference p50`, pct(p.add, 50) - f50, pct(r.add, 50))
+    check(`${label} DEL: p50 - floor p50 <= reference p50`, pct(p.del, 50) - f50, pct(r.del, 50))
+    check(`${label} parallel: wall <= reference wall`, par[label]!.wallMs, par.reference!.wallMs)
+  }
 }
 
 await main()

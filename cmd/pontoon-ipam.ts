@@ -1,3 +1,4 @@
 // The IPAM plugin entry (host-local compatible), for use by other plugins.
-import { runPlugin } from '../src/cni/main.ts'
-process.exitCode = await runPlugin('ipam')
+import { readStdin } from '../src/cni/resident/fast-path.ts'
+import { runLocal } from '../src/cni/main.ts'
+process.exitCode = await runLocal('ipam', readStdin())

@@ -17,7 +17,9 @@ const entries = {
   pontoon: 'cmd/pontoon.ts',
   'pontoon-cni': 'cmd/pontoon-cni.ts',
   'pontoon-ipam': 'cmd/pontoon-ipam.ts',
+  'pontoon-cni-local': 'cmd/pontoon-cni-local.ts', // no launcher: pontoon-cni imports it
 }
+const launchers = ['pontoon', 'pontoon-cni', 'pontoon-ipam']
 // Native addons stay outside the bundle, with the packages they load at run time.
 const native = ['koffi', 'netlink']
 const shipped = [...native, '@koromix/koffi-linux-x64', 'node-gyp-build']
@@ -59,7 +61,7 @@ chmodSync(nodeDst, 0o755)
 // Services (bench/api-sync.ts) at a small cost in scavenges.
 const nodeFlags = { pontoon: '--max-semi-space-size=4', 'pontoon-cni': '', 'pontoon-ipam': '' }
 
-for (const name of Object.keys(entries)) {
+for (const name of launchers) {
   const launcher = `#!/bin/sh
 # pontoon launcher: runs ${name} on the Node shipped beside it (pontoon.d/).
 # A symlinked launcher is resolved first, so the bin dir may hold links.

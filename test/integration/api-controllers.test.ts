@@ -66,6 +66,13 @@ t.test('EndpointSlices follow pods', async (t) => {
   await call(api, 'POST', PODS, pod('c', '10.244.3.10', true))
   eps = await endpointsWhen(api, 'web', (m) => m.has('c'), 'c added')
   t.same([...eps.keys()].sort(), ['b', 'c'])
+  // legacy Endpoints follow too
+  const legacy = await eventually(async () => {
+    const r = await call(api, 'GET', '/api/v1/namespaces/default/endpoints/web')
+    const ips = (r.body.subsets ?? []).flatMap((s: { addresses?: { ip: string }[] }) => (s.addresses ?? []).map((a) => a.ip)).sort()
+    return ips.join(',') === '10.244.2.10,10.244.3.10' ? r.body : undefined
+  }, 10_000, 'legacy Endpoints')
+  t.same(legacy.subsets[0].ports, [{ name: 'http', port: 8080, protocol: 'TCP' }])
 
   // a pod whose named port differs lands in its own slice
   await call(api, 'POST', PODS, pod('d', '10.244.4.10', true, 9090))
@@ -85,6 +92,8 @@ t.test('EndpointSlices follow pods', async (t) => {
   await call(api, 'DELETE', '/api/v1/namespaces/default/services/web')
   await eventually(async () => ((await slicesOf(api, 'web')).length === 0 ? true : undefined), 10_000, 'slices removed')
   t.pass('slices removed with the Service')
+  await eventually(async () => ((await call(api, 'GET', '/api/v1/namespaces/default/endpoints/web')).status === 404 ? true : undefined), 10_000, 'Endpoints removed')
+  t.pass('Endpoints removed with the Service')
 })
 
 t.test('node podCIDRs: one /24 each, unique, stable across restart, freed on delete', async (t) => {

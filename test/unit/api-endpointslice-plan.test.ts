@@ -58,3 +58,13 @@ t.test('IPv6 service picks the IPv6 pod address', async (t) => {
   t.equal(s!.addressType, 'IPv6')
   t.same(s!.endpoints[0]!.addresses, ['fd00::1'])
 })
+
+t.test('legacy Endpoints from the planned slices', async (t) => {
+  const { planEndpoints } = await import('../../src/api/controllers/endpoints-plan.ts')
+  const slices = planSlices(service(), [pod('a', '10.0.0.1'), pod('b', '10.0.0.2', { ready: false }), pod('c', '10.0.0.3', { deleting: true }), pod('d', '10.0.0.4', { port: 9090 })])
+  const subsets = planEndpoints(slices, 'IPv4')
+  t.same(subsets.map((s) => [s.ports[0]!.port, (s.addresses ?? []).map((a) => a.ip), (s.notReadyAddresses ?? []).map((a) => a.ip)]), [
+    [8080, ['10.0.0.1'], ['10.0.0.2']],
+    [9090, ['10.0.0.4'], []],
+  ], 'terminating c left out')
+})

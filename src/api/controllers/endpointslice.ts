@@ -7,10 +7,14 @@ import { byName } from '../resources.ts'
 import type { KObject } from '../types.ts'
 import { planSlices, podSelected, selectorOf, type DesiredSlice } from './endpointslice-plan.ts'
 import { WorkQueue } from './queue.ts'
+import { planEndpoints } from './endpoints-plan.ts'
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by'
 export const MANAGED_BY = 'endpointslice-controller.k8s.io'
+/** marks the legacy Endpoints this controller writes, so it never touches hand-made ones */
+export const ENDPOINTS_MANAGED_BY_LABEL = 'endpoints.kubernetes.io/managed-by'
+export const ENDPOINTS_MANAGED_BY = 'endpoint-controller'
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
@@ -61,7 +65,7 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
     const [ns, name] = key.split('/') as [string, string]
     const svc = store.get('services', ns, name)?.obj
     const existing = managedSlices(ns, name)
-    if (existing.length === 0 && (!svc || !selectorOf(svc))) return
+    if (existing.length === 0 && (!svc || !selectorOf(svc)) && !store.get('endpoints', ns, name)) return
     const desired = svc ? planSlices(svc, [...store.list('pods', ns)].map((e) => e.obj)) : []
     const unused = [...existing]
     for (const d of desired) {
@@ -78,6 +82,28 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
       api.update(slices, ns, reuse.metadata.name ?? '', body)
     }
     for (const s of unused) api.delete(slices, ns, s.metadata.name ?? '')
+    syncEndpoints(ns, name, svc, desired)
+  }
+
+  const endpoints = byName('endpoints')
+  const syncEndpoints = (ns: string, name: string, svc: KObject | undefined, desired: DesiredSlice[]) => {
+    const cur = store.get('endpoints', ns, name)?.obj
+    const ours = cur?.metadata.labels?.[ENDPOINTS_MANAGED_BY_LABEL] === ENDPOINTS_MANAGED_BY
+    if (!svc || !selectorOf(svc)) {
+      if (cur && ours) api.delete(endpoints, ns, name)
+      return
+    }
+    if (cur && !ours) return
+    const family = (Array.isArray(svc.spec?.ipFamilies) && svc.spec.ipFamilies[0] === 'IPv6' ? 'IPv6' : 'IPv4') as 'IPv4' | 'IPv6'
+    const body: KObject = {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name, namespace: ns, labels: { ...(svc.metadata.labels ?? {}), [ENDPOINTS_MANAGED_BY_LABEL]: ENDPOINTS_MANAGED_BY } },
+      subsets: planEndpoints(desired, family),
+    }
+    if (!cur) return void api.create(endpoints, ns, body)
+    if (sameJson(cur.subsets ?? [], body.subsets) && sameJson(cur.metadata.labels, body.metadata.labels)) return
+    api.update(endpoints, ns, name, body)
   }
   const queue = new WorkQueue(sync, (key, e) => o.log.warn({ service: key, err: e }, 'EndpointSlice sync failed'))
   const svcKey = (obj: KObject) => `${obj.metadata.namespace}/${obj.metadata.name}`

@@ -78,7 +78,8 @@ export class Api {
     obj.apiVersion = apiVersionOf(r)
     if (!isObject(obj.metadata)) obj.metadata = {}
     const md = obj.metadata
-    if (r.namespaced) {
+    if (!r.namespaced) delete md.namespace
+    else {
       if (md.namespace && ns && md.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request', 'ENAMESPACE')
       if (ns) md.namespace = ns
     }

@@ -24,6 +24,7 @@ export function applyDefaults(kind: string, obj: KObject, old?: KObject): void {
         p.protocol ??= 'TCP'
         p.targetPort ??= p.port
       })
+      if (old) dropTypeDependentFields(s, old)
       // An update that leaves clusterIP out keeps the one already assigned.
       if (old && (s.clusterIP === undefined || s.clusterIP === '') && s.type !== 'ExternalName' && old.spec?.type !== 'ExternalName') {
         if (old.spec?.clusterIP !== undefined) s.clusterIP = old.spec.clusterIP
@@ -49,5 +50,33 @@ export function applyDefaults(kind: string, obj: KObject, old?: KObject): void {
     case 'Endpoints':
       eachObj(obj.subsets, (s) => eachObj(s.ports, (p) => (p.protocol ??= 'TCP')))
       return
+  }
+}
+
+const usesNodePorts = (t: unknown) => t === 'NodePort' || t === 'LoadBalancer'
+
+/**
+ * On a type change, fields that only the old type allowed are dropped when the
+ * client left them as they were (kube-apiserver's dropTypeDependentFields), so
+ * `type: NodePort -> ClusterIP` works without also removing every nodePort.
+ */
+function dropTypeDependentFields(s: Record<string, unknown>, old: KObject): void {
+  const o = old.spec ?? {}
+  if (s.type === o.type) return
+  if (usesNodePorts(o.type) && !usesNodePorts(s.type)) {
+    const oldPorts = Array.isArray(o.ports) ? o.ports : []
+    if (Array.isArray(s.ports))
+      s.ports.forEach((p: unknown, i: number) => {
+        if (isObject(p) && isObject(oldPorts[i]) && p.nodePort === (oldPorts[i] as Record<string, unknown>).nodePort) delete p.nodePort
+      })
+    if (s.externalTrafficPolicy === o.externalTrafficPolicy) delete s.externalTrafficPolicy
+    if (s.healthCheckNodePort === o.healthCheckNodePort) delete s.healthCheckNodePort
+  }
+  if (s.type === 'ExternalName' && o.type !== 'ExternalName') {
+    if (s.clusterIP === o.clusterIP) delete s.clusterIP
+    if (JSON.stringify(s.clusterIPs) === JSON.stringify(o.clusterIPs)) delete s.clusterIPs
+    if (JSON.stringify(s.ipFamilies) === JSON.stringify(o.ipFamilies)) delete s.ipFamilies
+    if (s.ipFamilyPolicy === o.ipFamilyPolicy) delete s.ipFamilyPolicy
+    if (s.internalTrafficPolicy === o.internalTrafficPolicy) delete s.internalTrafficPolicy
   }
 }

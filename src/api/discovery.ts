@@ -52,6 +52,7 @@ export function apiResourceList(group: string, version: string): Record<string, 
       kind: r.kind,
       verbs: verbs(),
       ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+      ...(r.categories ? { categories: r.categories } : {}),
       storageVersionHash: '',
     })
     for (const sub of r.subresources) {

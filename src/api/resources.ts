@@ -14,6 +14,8 @@ export interface Resource {
   subresources: string[]
   /** DNS-1035 label, DNS-1123 label, or DNS-1123 subdomain: what kube-apiserver requires of metadata.name */
   nameRule: 'dns1035' | 'dns1123label' | 'dns1123subdomain'
+  /** discovery categories (`kubectl get all`) */
+  categories?: string[]
 }
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
@@ -21,8 +23,8 @@ const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', '
 export const RESOURCES: readonly Resource[] = [
   { name: 'namespaces', singular: 'namespace', kind: 'Namespace', group: '', version: 'v1', namespaced: false, shortNames: ['ns'], subresources: ['status'], nameRule: 'dns1123label' },
   { name: 'nodes', singular: 'node', kind: 'Node', group: '', version: 'v1', namespaced: false, shortNames: ['no'], subresources: ['status'], nameRule: 'dns1123subdomain' },
-  { name: 'pods', singular: 'pod', kind: 'Pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], subresources: ['status'], nameRule: 'dns1123subdomain' },
-  { name: 'services', singular: 'service', kind: 'Service', group: '', version: 'v1', namespaced: true, shortNames: ['svc'], subresources: ['status'], nameRule: 'dns1035' },
+  { name: 'pods', singular: 'pod', kind: 'Pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], subresources: ['status'], nameRule: 'dns1123subdomain', categories: ['all'] },
+  { name: 'services', singular: 'service', kind: 'Service', group: '', version: 'v1', namespaced: true, shortNames: ['svc'], subresources: ['status'], nameRule: 'dns1035', categories: ['all'] },
   { name: 'endpoints', singular: 'endpoints', kind: 'Endpoints', group: '', version: 'v1', namespaced: true, shortNames: ['ep'], subresources: [], nameRule: 'dns1123subdomain' },
   { name: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', namespaced: true, shortNames: [], subresources: [], nameRule: 'dns1123subdomain' },
 ]

@@ -61,3 +61,18 @@ t.test('clusterIP is immutable on update', async (t) => {
   t.match(errs, [{ field: 'spec.clusterIP', detail: 'field is immutable' }])
   t.same(check('services', svc('a', { ports: [{ port: 80 }] }), old), [], 'leaving it out keeps it')
 })
+
+t.test('a type change drops the fields only the old type allowed, when left as they were', async (t) => {
+  const old = svc('a', { type: 'NodePort', clusterIP: '10.96.0.10', ports: [{ port: 80, nodePort: 30080 }] })
+  applyDefaults('Service', old)
+  const next = JSON.parse(JSON.stringify(old)) as KObject
+  next.spec!.type = 'ClusterIP'
+  t.same(check('services', next, old), [])
+  t.equal((next.spec!.ports as { nodePort?: number }[])[0]!.nodePort, undefined)
+  t.equal(next.spec!.externalTrafficPolicy, undefined)
+  // a nodePort the client changed is its own choice, and still invalid for ClusterIP
+  const changed = JSON.parse(JSON.stringify(old)) as KObject
+  changed.spec!.type = 'ClusterIP'
+  ;(changed.spec!.ports as { nodePort?: number }[])[0]!.nodePort = 30081
+  t.match(check('services', changed, old), [{ field: 'spec.ports[0].nodePort' }])
+})

@@ -11,6 +11,7 @@ interface AgentArgs {
   'metrics-bind-address': string
   'min-sync-period': number
   'sync-period': number
+  'cni-socket'?: string
 }
 
 export const agentCommand: CommandModule<object, AgentArgs> = {
@@ -23,7 +24,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('healthz-bind-address', { type: 'string', default: '0.0.0.0:10256', describe: 'IP:port for /healthz' })
       .option('metrics-bind-address', { type: 'string', default: '127.0.0.1:10249', describe: 'IP:port for /metrics' })
       .option('min-sync-period', { type: 'number', default: 1, describe: 'seconds: syncs run at most this often' })
-      .option('sync-period', { type: 'number', default: 30, describe: 'seconds: syncs run at least this often' }),
+      .option('sync-period', { type: 'number', default: 30, describe: 'seconds: syncs run at least this often' })
+      .option('cni-socket', { type: 'string', describe: 'serve pontoon-cni invocations on this unix socket (conflist key "agentSocket")' }),
   handler: async (args) => {
     const { default: pino } = await import('pino')
     const log = pino({ name: 'pontoon-agent' })
@@ -42,6 +44,10 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       process.exitCode = 2
       return
     }
+    // The resident CNI server works without the API: pods must get networks even while it is down.
+    const cni = args['cni-socket']
+      ? await (await import('../cni/resident/server.ts')).startCniServer(args['cni-socket'], (msg, extra) => log.info(extra ?? {}, msg))
+      : undefined
     const { loadKubeConfig } = await import('../cluster/kubeconfig.ts')
     const { KubeTransport } = await import('../cluster/kube-transport.ts')
     const { startAgent } = await import('../agent/agent.ts')
@@ -59,6 +65,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       })
     } catch (e) {
       log.error({ code: (e as { code?: unknown }).code }, (e as Error).message)
+      await cni?.close()
       process.exitCode = 1
       return
     }
@@ -66,7 +73,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         log.info({ signal }, 'stopping')
-        running.stop().then(resolve, resolve)
+        Promise.all([running.stop(), cni?.close()]).then(() => resolve(), () => resolve())
       }
       process.once('SIGTERM', () => shutdown('SIGTERM'))
       process.once('SIGINT', () => shutdown('SIGINT'))

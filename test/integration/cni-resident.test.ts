@@ -70,3 +70,27 @@ t.test('a server in another node netns is not used: the work lands in the caller
   t.equal(nodeA.try('ip', ['link', 'show', 'cni0']).status, 1, 'nothing in the server\'s node')
   t.not(logPids(log)[0], server.pid)
 })
+
+t.test('pontoon agent --cni-socket serves pods even while the API is unreachable', async (t) => {
+  const { writeFileSync } = await import('node:fs')
+  const node = makeNetns('node'), pod = makeNetns('pod')
+  const data = tempDataDir('res')
+  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const kubeconfig = join(data.dir, 'kubeconfig')
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config', 'current-context: c',
+    'clusters: [{name: k, cluster: {server: "http://127.0.0.1:1"}}]',
+    'contexts: [{name: c, context: {cluster: k, user: u}}]', 'users: [{name: u, user: {}}]', '',
+  ].join('\n'))
+  const socket = join(data.dir, 'cni.sock')
+  const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--cni-socket', socket,
+    '--healthz-bind-address', '127.0.0.1:20256', '--metrics-bind-address', '127.0.0.1:20249'])
+  for (let i = 0; i < 400 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
+  t.ok(existsSync(socket), 'the agent opened the CNI socket')
+  const log = join(data.dir, 'cni.log')
+  const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0', env: { PONTOON_CNI_LOG: log } },
+    bridgeConf({ dataDir: data.dir, agentSocket: socket }))
+  t.equal(r.status, 0, r.stdout)
+  t.same(logPids(log), [agent.pid], 'the agent process did the ADD')
+  t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 0)
+})

@@ -1,16 +1,10 @@
 // Validates the CNI_* environment for each command (spec "Parameters"), the way
 // libcni's skel does, so that plugins only ever see a well-formed request.
 import { CniError, ErrCode } from './errors.ts'
-import type { CniCommand } from './types.ts'
+import type { CniCommand, CniEnv } from './types.ts'
 
-export interface CniEnv {
-  command: CniCommand
-  containerId: string
-  netns: string
-  ifName: string
-  args: Record<string, string>
-  path: string[]
-}
+export type { CniEnv }
+
 
 const COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'VERSION', 'GC', 'STATUS']
 const NEEDS: Record<CniCommand, readonly string[]> = {

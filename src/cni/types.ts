@@ -51,8 +51,8 @@ export interface CniAttachment {
   ifname: string
 }
 
-/** Everything a plugin command gets: the validated environment and the raw config. */
-export interface CniRequest {
+/** The CNI_* environment, validated (env.ts). */
+export interface CniEnv {
   command: CniCommand
   containerId: string
   /** '' when the runtime gave none (DEL may do that) */
@@ -62,6 +62,10 @@ export interface CniRequest {
   args: Record<string, string>
   /** CNI_PATH split on ':' */
   path: string[]
+}
+
+/** Everything a plugin command gets: the validated environment and the raw config. */
+export interface CniRequest extends CniEnv {
   /** the network configuration as parsed JSON (already a single plugin's config) */
   config: Record<string, unknown>
   /** the stdin bytes, for delegation to another plugin */

@@ -3,7 +3,7 @@
 // from checks to commit, so no two requests interleave inside one.
 import { randomUUID } from 'node:crypto'
 import { applyDefaults } from './defaults.ts'
-import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type ApiError, type Target } from './errors.ts'
+import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type ApiError, type FieldError, type Target } from './errors.ts'
 import { ServiceAllocations } from './alloc/service-alloc.ts'
 import { apiVersionOf, byName, type Resource } from './resources.ts'
 import type { Entry, StoreEvent } from './store/event.ts'
@@ -86,7 +86,7 @@ export class Api {
     return obj
   }
 
-  private reject(r: Resource, obj: KObject, errs: { length: number } & Parameters<typeof invalid>[3]): ApiError {
+  private reject(r: Resource, obj: KObject, errs: FieldError[]): ApiError {
     return invalid(r.kind, r.group, String(obj.metadata.name ?? obj.metadata.generateName ?? ''), errs)
   }
 

@@ -100,6 +100,7 @@ export function makeHandler(opts: HandlerOptions) {
       }
       case 'POST': {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)
+        if (r.namespaced && !rt.namespace) throw methodNotAllowed(`create ${r.name} under /namespaces/<namespace>/${r.name}`)
         jsonBody(req)
         const obj = api.create(r, ns, parseJson(await readBody(req)), { dryRun })
         api.store.persist()

@@ -62,7 +62,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       addresses.push(l.address)
       const host = l.address.host.includes(':') ? `[${l.address.host}]` : l.address.host
       urls.push({ host: l.address.host, url: `${l.tls ? 'https' : 'http'}://${host}:${l.address.port}`, tls: l.tls })
-      o.log.info({ address: `${l.address.host}:${l.address.port}`, tls: l.tls }, 'listening')
+      o.log.info({ address: `${l.address.host}:${l.address.port}`, tls: l.tls, ...(l.address.netns ? { netns: l.address.netns } : {}) }, 'listening')
     }
   } catch (e) {
     for (const s of servers) s.close()

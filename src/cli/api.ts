@@ -18,7 +18,7 @@ export const apiCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('data-dir', { type: 'string', demandOption: true, describe: 'where objects are kept; the kubeconfig is written here' })
-      .option('listen', { type: 'string', array: true, default: ['127.0.0.1:6443'], describe: 'HOST:PORT to listen on (repeatable); non-loopback addresses require the bearer token' })
+      .option('listen', { type: 'string', array: true, default: ['127.0.0.1:6443'], describe: 'HOST:PORT to listen on, or HOST:PORT@/run/netns/NAME inside a namespace (repeatable); non-loopback addresses speak HTTPS and require the bearer token' })
       .option('service-cidr', { type: 'string', default: '10.96.0.0/16', describe: 'range clusterIPs are allocated from' })
       .option('cluster-cidr', { type: 'string', default: '10.244.0.0/16', describe: 'range node podCIDRs are carved from' })
       .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'prefix length of each node podCIDR' })

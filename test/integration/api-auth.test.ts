@@ -5,7 +5,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { makeNetns, linkNamespaces } from '../lib/netns.ts'
-import { ROOT, eventually, tempDir } from '../fixtures/api/harness.ts'
+import { ROOT, eventually, startApi, tempDir } from '../fixtures/api/harness.ts'
 
 t.test('token required off loopback, written into the kubeconfig', async (t) => {
   const server = makeNetns('apisrv')
@@ -45,4 +45,37 @@ t.test('token required off loopback, written into the kubeconfig', async (t) => 
   const out = client.run('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig'), 'get', 'ns', '-o', 'name'], { env: { ...process.env, KUBECACHEDIR: join(dataDir, 'kubecache') } })
   t.match(out, 'namespace/default')
   t.match(out, 'namespace/kube-system')
+})
+
+t.test('one server in the root namespace also listens inside a lab namespace', async (t) => {
+  const wire = makeNetns('apiwire')
+  const agent = makeNetns('apiagent')
+  t.teardown(() => {
+    wire.destroy()
+    agent.destroy()
+  })
+  linkNamespaces(wire, '10.78.0.1/24', agent, '10.78.0.2/24', 'pw')
+  const dataDir = tempDir(t, 'nslisten')
+  const api = await startApi(t, { dataDir, args: ['--listen', `10.78.0.1:0@${wire.path}`] })
+  const m = /"address":"10\.78\.0\.1:(\d+)","tls":true,"netns":"([^"]+)"/.exec(api.stderr())
+  t.ok(m, 'listening inside the namespace, with TLS')
+  t.equal(m![2], wire.path)
+  const port = m![1]!
+
+  // the root namespace's loopback listener keeps working, open
+  const local = await fetch(`${api.url}/api/v1/namespaces/default`)
+  t.equal(local.status, 200)
+
+  // the agent namespace reaches the wire listener with the token, over TLS
+  const kc = JSON.parse(readFileSync(join(dataDir, 'kubeconfig-10.78.0.1'), 'utf8'))
+  t.equal(kc.clusters[0].cluster.server, `https://10.78.0.1:${port}`)
+  const token = kc.users[0].user.token as string
+  const code = (auth?: string) =>
+    agent.run('curl', ['-s', '--cacert', join(dataDir, 'tls.crt'), '-o', '/dev/null', '-w', '%{http_code}', ...(auth ? ['-H', `Authorization: Bearer ${auth}`] : []), `https://10.78.0.1:${port}/api/v1/nodes`])
+  t.equal(code(), '401')
+  t.equal(code(token), '200')
+  const out = agent.run('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig-10.78.0.1'), 'get', 'ns', 'default', '-o', 'name'], { env: { ...process.env, KUBECACHEDIR: join(dataDir, 'kubecache') } })
+  t.equal(out.trim(), 'namespace/default')
+  // the socket really lives in the wire namespace
+  t.match(wire.run('ss', ['-Htln']), `10.78.0.1:${port}`)
 })

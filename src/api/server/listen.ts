@@ -8,23 +8,31 @@ import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { unauthorized } from '../errors.ts'
 import { sendError } from './respond.ts'
+import { listenFdInNetns } from './netns-socket.ts'
 import { isHealthPath } from './handler.ts'
 
 export interface ListenAddress {
   host: string
   port: number
+  /** a network namespace to listen in (e.g. /run/netns/lab-wire); the current one when absent */
+  netns?: string
 }
 
 export class ListenError extends Error {
   readonly code = 'ELISTEN'
 }
 
+/** HOST:PORT, [V6]:PORT, or either followed by @NETNS_PATH. */
 export function parseListen(s: string): ListenAddress {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s)
-  if (!m || !m[1]) throw new ListenError(`--listen must be HOST:PORT (got "${s}")`)
+  const at = s.indexOf('@')
+  const hostPort = at >= 0 ? s.slice(0, at) : s
+  const netns = at >= 0 ? s.slice(at + 1) : undefined
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(hostPort)
+  if (!m || !m[1]) throw new ListenError(`--listen must be HOST:PORT or HOST:PORT@NETNS_PATH (got "${s}")`)
   const port = Number(m[2])
   if (port > 65535) throw new ListenError(`--listen port out of range in "${s}"`)
-  return { host: m[1], port }
+  if (netns !== undefined && !netns.startsWith('/')) throw new ListenError(`--listen namespace must be a path such as /run/netns/NAME (got "${netns}")`)
+  return netns ? { host: m[1], port, netns } : { host: m[1], port }
 }
 
 export const isLoopback = (host: string): boolean => host === 'localhost' || host.startsWith('127.') || host === '::1'
@@ -53,11 +61,15 @@ export async function listen(addr: ListenAddress, handle: Handle, secure?: { tok
   server.requestTimeout = 0 // watches are long
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(addr.port, addr.host, () => {
+    const done = () => {
       server.off('error', reject)
       resolve()
-    })
+    }
+    if (addr.netns) server.listen({ fd: listenFdInNetns(addr.netns, addr.host, addr.port) }, done)
+    else server.listen(addr.port, addr.host, done)
   })
   const a = server.address() as AddressInfo
-  return { server, address: { host: addr.host, port: a.port }, tls: needToken }
+  const address: ListenAddress = { host: addr.host, port: a.port }
+  if (addr.netns) address.netns = addr.netns
+  return { server, address, tls: needToken }
 }

@@ -1,0 +1,102 @@
+// A listening TCP socket bound inside another network namespace, so one
+// `pontoon api` process can serve the root namespace's 127.0.0.1 and a lab's
+// wire namespace at once. Node's listen(host) resolves the host asynchronously,
+// after any setns has been undone, so the socket is made here with socket(2)
+// and bind(2) while the thread is inside the namespace, then handed to Node as
+// an fd. (These calls could join src/sys/libc.ts.)
+import { createRequire } from 'node:module'
+import { isIPv4, isIPv6 } from 'node:net'
+import ipaddr from 'ipaddr.js'
+import { inNetns } from '../../netns/index.ts'
+
+const AF_INET = 2
+const AF_INET6 = 10
+const SOCK_STREAM = 1
+const SOCK_NONBLOCK = 0o4000
+const SOCK_CLOEXEC = 0o2000000
+const SOL_SOCKET = 1
+const SO_REUSEADDR = 2
+const IPPROTO_IPV6 = 41
+const IPV6_V6ONLY = 26
+
+export class NetnsSocketError extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+interface Sock {
+  socket(domain: number, type: number, proto: number): number
+  bind(fd: number, addr: Buffer, len: number): number
+  listen(fd: number, backlog: number): number
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number
+  close(fd: number): number
+  errno(): number
+}
+let sock: Sock | undefined
+
+function load(): Sock {
+  if (sock) return sock
+  const require = createRequire(import.meta.url)
+  const koffi = require('koffi') as typeof import('koffi')
+  const lib = koffi.load('libc.so.6')
+  const f = {
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
+    listen: lib.func('int listen(int fd, int backlog)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
+    close: lib.func('int close(int fd)'),
+  }
+  sock = {
+    socket: (d, t, p) => f.socket(d, t, p) as number,
+    bind: (fd, a, l) => f.bind(fd, a, l) as number,
+    listen: (fd, b) => f.listen(fd, b) as number,
+    setsockopt: (fd, l, n, v, len) => f.setsockopt(fd, l, n, v, len) as number,
+    close: (fd) => f.close(fd) as number,
+    errno: () => koffi.errno() as number,
+  }
+  return sock
+}
+
+/** struct sockaddr_in / sockaddr_in6 for host:port. */
+export function sockaddr(host: string, port: number): { family: number; buf: Buffer } {
+  if (isIPv4(host)) {
+    const b = Buffer.alloc(16)
+    b.writeUInt16LE(AF_INET, 0)
+    b.writeUInt16BE(port, 2)
+    Buffer.from(ipaddr.parse(host).toByteArray()).copy(b, 4)
+    return { family: AF_INET, buf: b }
+  }
+  if (isIPv6(host)) {
+    const b = Buffer.alloc(28)
+    b.writeUInt16LE(AF_INET6, 0)
+    b.writeUInt16BE(port, 2)
+    Buffer.from(ipaddr.parse(host).toByteArray()).copy(b, 8)
+    return { family: AF_INET6, buf: b }
+  }
+  throw new NetnsSocketError('EBADHOST', `a listener in a namespace needs an IP address, not "${host}"`)
+}
+
+/** A listening socket's fd, bound to host:port inside the namespace at nsPath. */
+export function listenFdInNetns(nsPath: string, host: string, port: number): number {
+  const s = load()
+  const { family, buf } = sockaddr(host, port)
+  return inNetns(nsPath, () => {
+    const fd = s.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+    if (fd < 0) throw new NetnsSocketError('ESOCKET', `socket() failed in ${nsPath}: errno ${s.errno()}`)
+    const one = Buffer.alloc(4)
+    one.writeInt32LE(1)
+    const fail = (what: string) => {
+      const e = s.errno()
+      s.close(fd)
+      return new NetnsSocketError(e === 99 ? 'EADDRNOTAVAIL' : e === 98 ? 'EADDRINUSE' : 'ELISTEN', `${what} ${host}:${port} in ${nsPath} failed: errno ${e}`)
+    }
+    s.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4)
+    if (family === AF_INET6) s.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4)
+    if (s.bind(fd, buf, buf.length) !== 0) throw fail('bind')
+    if (s.listen(fd, 511) !== 0) throw fail('listen')
+    return fd
+  })
+}

@@ -71,3 +71,22 @@ t.test('label-selected watch: objects entering and leaving the selection', async
   t.equal(bad.status, 400)
   t.match(bad.body.message, /field label not supported: spec.nodeName/)
 })
+
+t.test('list pages with limit and continue', async (t) => {
+  const api = await startApi(t, { dataDir: tempDir(t, 'pages') })
+  for (let i = 0; i < 7; i++) await call(api, 'POST', SVC, svc(`p${i}`))
+  const seen: string[] = []
+  let token = ''
+  let pages = 0
+  do {
+    const r = await call(api, 'GET', `${SVC}?limit=3${token ? `&continue=${token}` : ''}`)
+    t.equal(r.status, 200)
+    seen.push(...r.body.items.map((i: { metadata: { name: string } }) => i.metadata.name))
+    token = r.body.metadata.continue ?? ''
+    if (token) t.equal(r.body.metadata.remainingItemCount, 7 - seen.length)
+    pages++
+  } while (token)
+  t.equal(pages, 3)
+  t.same(seen, ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6'])
+  t.equal((await call(api, 'GET', `${SVC}?limit=3&continue=garbage`)).status, 400)
+})

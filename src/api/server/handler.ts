@@ -12,7 +12,7 @@ import { strategicMerge } from '../patch/strategic-merge.ts'
 import { apiVersionOf, type Resource } from '../resources.ts'
 import { isObject, type KObject } from '../types.ts'
 import { parseJson, readBody } from './body.ts'
-import { selectEntries, streamList } from './list.ts'
+import { paginate, selectEntries, streamList } from './list.ts'
 import { boolParam, filterOf, rvParam } from './query.ts'
 import { sendError, sendJson, sendRaw } from './respond.ts'
 import { parseResourcePath, type ResourceRoute } from './route.ts'
@@ -94,9 +94,15 @@ export function makeHandler(opts: HandlerOptions) {
           })
         }
         rvParam(q) // reject a malformed one; every list is served from the latest state
-        const entries = selectEntries(api.store, r, f)
-        if (asTable) return sendJson(res, 200, table(r.kind, entries.map((e) => e.obj), String(api.store.resourceVersion()), include))
-        return streamList(res, r, entries, api.store.resourceVersion())
+        const limit = Number(q.get('limit') ?? '') || undefined
+        const page = paginate(selectEntries(api.store, r, f), limit, q.get('continue') ?? undefined)
+        const rv = String(api.store.resourceVersion())
+        if (asTable) {
+          const tb = table(r.kind, page.entries.map((e) => e.obj), rv, include)
+          if (page.continue) tb.metadata = { resourceVersion: rv, continue: page.continue, remainingItemCount: page.remaining }
+          return sendJson(res, 200, tb)
+        }
+        return streamList(res, r, page, api.store.resourceVersion())
       }
       case 'POST': {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)

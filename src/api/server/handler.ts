@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Api } from '../core.ts'
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from '../discovery.ts'
-import { ApiError, badRequest, internal, methodNotAllowed, pathNotFound, unsupportedMediaType } from '../errors.ts'
+import { ApiError, badRequest, gone, internal, methodNotAllowed, pathNotFound, unsupportedMediaType } from '../errors.ts'
 import { openapiV3GroupVersion, openapiV3Root } from '../openapi.ts'
 import { includeObjectParam, table, wantsTable } from '../table.ts'
 import { jsonPatch } from '../patch/json-patch.ts'
@@ -93,7 +93,10 @@ export function makeHandler(opts: HandlerOptions) {
             render: asTable ? (o) => JSON.stringify(table(r.kind, [o], o.metadata.resourceVersion ?? '', include)) : undefined,
           })
         }
-        rvParam(q) // reject a malformed one; every list is served from the latest state
+        // Every list is served from the latest state; an exact older version cannot be.
+        const wantRv = rvParam(q)
+        if (q.get('resourceVersionMatch') === 'Exact' && wantRv !== undefined && wantRv !== api.store.resourceVersion())
+          throw gone(`resourceVersion ${wantRv} is not available for an exact list; the latest is ${api.store.resourceVersion()}`)
         const limit = Number(q.get('limit') ?? '') || undefined
         const page = paginate(selectEntries(api.store, r, f), limit, q.get('continue') ?? undefined)
         const rv = String(api.store.resourceVersion())

@@ -187,3 +187,33 @@ t.test('STATUS is 0 when ready and 50 when the pool is exhausted', async (t) => 
   t.equal(s.json.code, 50)
   t.match(s.json.msg, /exhaust|no .*available/i)
 })
+
+t.test('dual stack: both families configured without DAD delay, TCP over IPv6 between pods', async (t) => {
+  const data = tempDataDir('ds')
+  t.teardown(() => data.cleanup())
+  const { add } = setup(t, {
+    ipam: { type: 'pontoon-ipam', ranges: [[{ subnet: SUBNET }], [{ subnet: 'fd00:10:244:7::/64' }]], dataDir: data.dir },
+  })
+  const a = add('c-ds-a'), b = add('c-ds-b')
+  t.equal(a.r.status, 0, a.r.stdout)
+  t.equal(b.r.status, 0, b.r.stdout)
+  const v6 = (r: typeof a) => r.r.json.ips.find((i: any) => i.address.includes(':')).address.split('/')[0] as string
+  t.match(v6(a), /^fd00:10:244:7::/)
+  const addrs = ipj(b.pod, '-6', 'addr', 'show', 'eth0')[0].addr_info.filter((x: any) => x.scope === 'global')
+  t.same(addrs.map((x: any) => x.local), [v6(b)])
+  t.notOk(addrs[0].tentative, 'no DAD: the address is usable at once')
+  t.same(ipj(b.pod, '-6', 'route', 'show', 'default').map((x: any) => x.gateway), ['fd00:10:244:7::1'])
+  await servePeer(b.pod, 8080, '::')
+  t.equal(tcpAsk(a.pod, v6(b), 8080), v6(a), 'IPv6 TCP pod to pod')
+  t.ok(ping(a.pod, 'fd00:10:244:7::1'), 'IPv6 gateway answers')
+})
+
+t.test('results come in the version each runtime asked for', async (t) => {
+  const { add, conf } = setup(t)
+  for (const [i, v] of ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'].entries()) {
+    const r = add(`c-v${i}`, { ...conf, cniVersion: v }).r
+    t.equal(r.status, 0, r.stdout)
+    t.equal(r.json.cniVersion, v)
+    t.equal(r.json.ips[0].version, v.startsWith('0.') ? '4' : undefined, `${v}: per-IP version field`)
+  }
+})

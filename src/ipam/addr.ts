@@ -4,6 +4,7 @@
 // as Go's To4() canonicalisation does, so a file name is the same string that
 // host-local would write.
 import ipaddr from 'ipaddr.js'
+import { bigIntToIp, ipToBigInt } from '../net/ip-bigint.ts'
 
 export type Family = 4 | 6
 
@@ -24,20 +25,11 @@ export function bits(f: Family): number {
 
 function fromIp(ip: ipaddr.IPv4 | ipaddr.IPv6): Addr {
   if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address()
-  let n = 0n
-  for (const b of ip.toByteArray()) n = (n << 8n) | BigInt(b)
-  return { family: ip.kind() === 'ipv4' ? 4 : 6, n }
+  return { family: ip.kind() === 'ipv4' ? 4 : 6, n: ipToBigInt(ip) }
 }
 
 function toIp(a: Addr): ipaddr.IPv4 | ipaddr.IPv6 {
-  const len = a.family === 4 ? 4 : 16
-  const bytes = new Array<number>(len)
-  let n = a.n
-  for (let i = len - 1; i >= 0; i--) {
-    bytes[i] = Number(n & 0xffn)
-    n >>= 8n
-  }
-  return ipaddr.fromByteArray(bytes)
+  return bigIntToIp(a.n, a.family)
 }
 
 /** Strict parse (dotted quad for IPv4, no zone for IPv6); undefined when not an address. */

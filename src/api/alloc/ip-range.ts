@@ -1,5 +1,6 @@
 // CIDR math on bigints, so IPv4 and IPv6 share one code path.
 import ipaddr from 'ipaddr.js'
+import { bigIntToIp, ipToBigInt } from '../../net/ip-bigint.ts'
 
 export interface IpRange {
   cidr: string
@@ -14,20 +15,10 @@ export class CidrError extends Error {
   readonly code = 'EBADCIDR'
 }
 
-export function ipToBig(ip: ipaddr.IPv4 | ipaddr.IPv6): bigint {
-  let n = 0n
-  for (const b of ip.toByteArray()) n = (n << 8n) | BigInt(b)
-  return n
-}
+export const ipToBig = ipToBigInt
 
 export function bigToIp(n: bigint, family: 'IPv4' | 'IPv6'): string {
-  const len = family === 'IPv4' ? 4 : 16
-  const bytes: number[] = new Array(len)
-  for (let i = len - 1; i >= 0; i--) {
-    bytes[i] = Number(n & 0xffn)
-    n >>= 8n
-  }
-  return ipaddr.fromByteArray(bytes).toString()
+  return bigIntToIp(n, family === 'IPv4' ? 4 : 6).toString()
 }
 
 export function parseRange(cidr: string): IpRange {

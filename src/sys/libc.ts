@@ -1,5 +1,6 @@
 // The few libc calls Node does not expose: setns(2) to enter a network namespace
-// on the current thread, and flock(2), which interoperates with host-local's lock.
+// on the current thread, flock(2), which interoperates with host-local's lock, and
+// socket/bind/listen to open a listener while inside another netns.
 // koffi is loaded lazily so that commands which need neither (VERSION) do not pay for it.
 import { createRequire } from 'node:module'
 
@@ -12,6 +13,11 @@ export const LOCK_UN = 8
 interface Libc {
   setns(fd: number, nstype: number): number
   flock(fd: number, op: number): number
+  socket(domain: number, type: number, proto: number): number
+  bind(fd: number, addr: Buffer, len: number): number
+  listen(fd: number, backlog: number): number
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number
+  close(fd: number): number
   errno(): number
 }
 
@@ -24,12 +30,27 @@ function load(): Libc {
   const lib = koffi.load('libc.so.6')
   const setns = lib.func('int setns(int fd, int nstype)')
   const flock = lib.func('int flock(int fd, int op)')
+  const socket = lib.func('int socket(int domain, int type, int protocol)')
+  const bind = lib.func('int bind(int fd, const void *addr, uint32_t len)')
+  const listen = lib.func('int listen(int fd, int backlog)')
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)')
+  const close = lib.func('int close(int fd)')
   libc = {
     setns: (fd, t) => setns(fd, t) as number,
     flock: (fd, op) => flock(fd, op) as number,
+    socket: (d, t, p) => socket(d, t, p) as number,
+    bind: (fd, a, l) => bind(fd, a, l) as number,
+    listen: (fd, b) => listen(fd, b) as number,
+    setsockopt: (fd, l, n, v, len) => setsockopt(fd, l, n, v, len) as number,
+    close: (fd) => close(fd) as number,
     errno: () => koffi.errno() as number,
   }
   return libc
+}
+
+/** The raw calls, for the socket(2)-level code that needs them (a listener made inside a netns). */
+export function rawLibc(): Libc {
+  return load()
 }
 
 export class SyscallError extends Error {

@@ -3,11 +3,11 @@
 // wire namespace at once. Node's listen(host) resolves the host asynchronously,
 // after any setns has been undone, so the socket is made here with socket(2)
 // and bind(2) while the thread is inside the namespace, then handed to Node as
-// an fd. (These calls could join src/sys/libc.ts.)
-import { createRequire } from 'node:module'
+// an fd.
 import { isIPv4, isIPv6 } from 'node:net'
 import ipaddr from 'ipaddr.js'
 import { inNetns } from '../../netns/index.ts'
+import { rawLibc } from '../../sys/libc.ts'
 
 const AF_INET = 2
 const AF_INET6 = 10
@@ -25,39 +25,6 @@ export class NetnsSocketError extends Error {
     super(message)
     this.code = code
   }
-}
-
-interface Sock {
-  socket(domain: number, type: number, proto: number): number
-  bind(fd: number, addr: Buffer, len: number): number
-  listen(fd: number, backlog: number): number
-  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number
-  close(fd: number): number
-  errno(): number
-}
-let sock: Sock | undefined
-
-function load(): Sock {
-  if (sock) return sock
-  const require = createRequire(import.meta.url)
-  const koffi = require('koffi') as typeof import('koffi')
-  const lib = koffi.load('libc.so.6')
-  const f = {
-    socket: lib.func('int socket(int domain, int type, int protocol)'),
-    bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
-    listen: lib.func('int listen(int fd, int backlog)'),
-    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
-    close: lib.func('int close(int fd)'),
-  }
-  sock = {
-    socket: (d, t, p) => f.socket(d, t, p) as number,
-    bind: (fd, a, l) => f.bind(fd, a, l) as number,
-    listen: (fd, b) => f.listen(fd, b) as number,
-    setsockopt: (fd, l, n, v, len) => f.setsockopt(fd, l, n, v, len) as number,
-    close: (fd) => f.close(fd) as number,
-    errno: () => koffi.errno() as number,
-  }
-  return sock
 }
 
 /** struct sockaddr_in / sockaddr_in6 for host:port. */
@@ -81,7 +48,7 @@ export function sockaddr(host: string, port: number): { family: number; buf: Buf
 
 /** A listening socket's fd, bound to host:port inside the namespace at nsPath. */
 export function listenFdInNetns(nsPath: string, host: string, port: number): number {
-  const s = load()
+  const s = rawLibc()
   const { family, buf } = sockaddr(host, port)
   return inNetns(nsPath, () => {
     const fd = s.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)

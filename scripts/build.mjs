@@ -2,6 +2,7 @@
 // Node 24 and the two native addons beside them, and writes the sh launchers.
 // Layout is the install layout: `cp -a dist/bin/. /opt/cni/bin/` installs the plugins.
 import { build } from 'esbuild'
+import { spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, writeFileSync, chmodSync, rmSync, existsSync, linkSync, renameSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -75,6 +76,17 @@ NODE_COMPILE_CACHE=\${NODE_COMPILE_CACHE:-$d/pontoon.d/.compile-cache} exec "$d/
   writeFileSync(p, launcher)
   chmodSync(p, 0o755)
 }
+// pontoon-cni's front door: a ~1 ms C program that forwards pod operations to a
+// resident server and otherwise execs the Node plugin (src/cni/resident/shim.c).
+// Static, so it runs on any node; without a compiler the sh launcher stays.
+const shimSrc = join(root, 'src/cni/resident/shim.c')
+const shimOut = join(bin, 'pontoon-cni')
+const cc = process.env.CC || 'cc'
+const built = [['-static'], []].some((extra) =>
+  spawnSync(cc, ['-O2', '-Wall', '-Werror', ...extra, '-o', `${shimOut}.tmp`, shimSrc], { stdio: 'inherit' }).status === 0)
+if (built) renameSync(`${shimOut}.tmp`, shimOut)
+else console.error(`could not compile ${shimSrc} with ${cc}: pontoon-cni stays a sh launcher; pod operations then always pay Node's start-up`)
+
 if (!existsSync(join(bin, 'pontoon-cni'))) throw new Error('build produced no plugin')
 const dist = join(root, 'dist')
 const old = join(root, `.dist-old-${process.pid}`)

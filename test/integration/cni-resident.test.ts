@@ -94,3 +94,23 @@ t.test('pontoon agent --cni-socket serves pods even while the API is unreachable
   t.same(logPids(log), [agent.pid], 'the agent process did the ADD')
   t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 0)
 })
+
+t.test('the Node fast path (used where no C compiler built the front door) speaks the same protocol', async (t) => {
+  const node = makeNetns('node'), pod = makeNetns('pod')
+  const data = tempDataDir('res')
+  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const socket = join(data.dir, 'cni.sock')
+  const server = await startServer(node, socket)
+  const log = join(data.dir, 'cni.log')
+  const nodeJs = join(BIN, 'pontoon.d', 'node')
+  const script = join(BIN, 'pontoon.d', 'pontoon-cni.mjs')
+  const { spawnSync } = await import('node:child_process')
+  const r = spawnSync('nsenter', ['--net=' + node.path, '--', nodeJs, script], {
+    input: JSON.stringify(bridgeConf({ dataDir: data.dir, agentSocket: socket })),
+    env: { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: BIN, PONTOON_CNI_LOG: log },
+    encoding: 'utf8',
+  })
+  t.equal(r.status, 0, r.stdout + r.stderr)
+  t.match(JSON.parse(r.stdout), { cniVersion: '1.1.0', ips: [{ address: /^10\.244\.7\./ }] })
+  t.same(logPids(log), [server.pid])
+})

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net'
 import { dirname } from 'node:path'
 import { runBridge } from '../main.ts'
 import { netnsId } from './netns-id.ts'
-import type { ResidentRequest, ResidentResponse } from './protocol.ts'
+import { decodeRequest, encodeResponse, type ResidentRequest, type ResidentResponse } from './protocol.ts'
 
 export interface CniServer { close(): Promise<void>; served(): number }
 
@@ -16,29 +16,26 @@ export async function startCniServer(socket: string, log: (msg: string, extra?: 
   let queue: Promise<unknown> = Promise.resolve()
   let count = 0
 
-  async function handle(line: string): Promise<ResidentResponse> {
+  async function handle(wire: Buffer): Promise<ResidentResponse> {
     let req: ResidentRequest
-    try { req = JSON.parse(line) } catch { return { kind: 'fallback', reason: 'undecodable request' } }
+    try { req = decodeRequest(wire) } catch (e) { return { kind: 'fallback', reason: (e as Error).message } }
     if (req.netns !== own) return { kind: 'fallback', reason: `caller netns ${req.netns} is not ours (${own})` }
     let stdout = ''
-    const code = await runBridge({ env: req.env, stdin: Buffer.from(req.stdin, 'utf8'), write: (s) => { stdout += s } })
+    const code = await runBridge({ env: req.env, stdin: req.stdin, write: (s) => { stdout += s } })
     count++
     return { kind: 'done', code, stdout }
   }
 
   // allowHalfOpen: the plugin ends its side after the request; the answer still has to go back.
   const server: Server = createServer({ allowHalfOpen: true }, (conn) => {
-    let buf = ''
-    conn.on('data', (d) => {
-      buf += d
-      const nl = buf.indexOf('\n')
-      if (nl < 0) return
-      const line = buf.slice(0, nl)
-      buf = ''
-      const job = queue.then(() => handle(line))
+    // The client half-closes after its request: the whole request is what arrived before 'end'.
+    const chunks: Buffer[] = []
+    conn.on('data', (d: Buffer) => { chunks.push(d) })
+    conn.on('end', () => {
+      const job = queue.then(() => handle(Buffer.concat(chunks)))
       queue = job.catch(() => undefined)
       job.then(
-        (res) => conn.end(JSON.stringify(res) + '\n'),
+        (res) => conn.end(encodeResponse(res)),
         (e) => { log('resident CNI request failed', { err: String(e) }); conn.destroy() },
       )
     })

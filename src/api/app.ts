@@ -14,6 +14,7 @@ import { loadOrMakeToken, writeKubeconfig } from './kubeconfig.ts'
 import { loadOrMakeCert } from './tls.ts'
 import { byName } from './resources.ts'
 import { startControllers, type Controllers } from './controllers/index.ts'
+import { reconcileKubernetesService } from './controllers/kubernetes-service.ts'
 
 export interface ApiServerOptions {
   dataDir: string
@@ -70,6 +71,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     store.close()
     throw e
   }
+  const advertised = addresses.find((a) => !isLoopback(a.host))
+  reconcileKubernetesService(api, o.serviceCidr, advertised && { host: advertised.host, port: advertised.port })
+
   // DIR/kubeconfig for the first address; with several, DIR/kubeconfig-<host> for each.
   const kc = (u: (typeof urls)[number], name: string) => writeKubeconfig(o.dataDir, name, u.url, u.tls ? token : undefined, u.tls ? tls?.cert : undefined)
   const kubeconfig = kc(urls[0]!, 'kubeconfig')

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -154,6 +155,10 @@ int main(void) {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	memcpy(sa.sun_path, path, strlen(path) + 1); /* agent_socket() bounded it below sizeof sun_path */
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) exec_node(&in); /* nobody listening */
+	/* A wedged server must not hold the runtime forever: give up as the Node client does. */
+	struct timeval limit = { .tv_sec = 120 };
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 
 	/* From here on the server may act: never fall back silently after a failure. */
 	struct buf res = {0};

@@ -114,3 +114,20 @@ t.test('the Node fast path (used where no C compiler built the front door) speak
   t.match(JSON.parse(r.stdout), { cniVersion: '1.1.0', ips: [{ address: /^10\.244\.7\./ }] })
   t.same(logPids(log), [server.pid])
 })
+
+t.test('a server that dies mid-request is an error (11), never a silent local retry', async (t) => {
+  const { createServer } = await import('node:net')
+  const node = makeNetns('node'), pod = makeNetns('pod')
+  const data = tempDataDir('res')
+  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const socket = join(data.dir, 'dying.sock')
+  // Reads the request, then hangs up without an answer, as a crashed server would.
+  const dying = createServer({ allowHalfOpen: true }, (c) => { c.on('data', () => {}); c.on('end', () => c.destroy()) })
+  await new Promise<void>((r) => dying.listen(socket, () => r()))
+  t.teardown(() => dying.close())
+  const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0' }, bridgeConf({ dataDir: data.dir, agentSocket: socket }))
+  t.equal(r.status, 1)
+  t.equal(r.json.code, 11, r.stdout)
+  t.match(r.json.msg, /resident pontoon at .*dying\.sock/)
+  t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 1, 'the plugin did not do the work itself')
+})

@@ -116,15 +116,13 @@ t.test('the Node fast path (used where no C compiler built the front door) speak
 })
 
 t.test('a server that dies mid-request is an error (11), never a silent local retry', async (t) => {
-  const { createServer } = await import('node:net')
   const node = makeNetns('node'), pod = makeNetns('pod')
   const data = tempDataDir('res')
   t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
   const socket = join(data.dir, 'dying.sock')
-  // Reads the request, then hangs up without an answer, as a crashed server would.
-  const dying = createServer({ allowHalfOpen: true }, (c) => { c.on('data', () => {}); c.on('end', () => c.destroy()) })
-  await new Promise<void>((r) => dying.listen(socket, () => r()))
-  t.teardown(() => dying.close())
+  // Its own process (cni() blocks this one): reads the request, then hangs up without an answer, as a crashed server would.
+  node.spawn(process.execPath, ['-e', `require('net').createServer({ allowHalfOpen: true }, (c) => { c.on('data', () => {}); c.on('end', () => c.destroy()) }).listen(${JSON.stringify(socket)})`])
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
   const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0' }, bridgeConf({ dataDir: data.dir, agentSocket: socket }))
   t.equal(r.status, 1)
   t.equal(r.json.code, 11, r.stdout)

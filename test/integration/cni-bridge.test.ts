@@ -69,7 +69,9 @@ t.test('hairpin: traffic that leaves a bridge port comes back through the same p
   // A macvlan in VEPA mode sends every frame to the "switch" (our bridge), even
   // frames for its own parent: they reach the parent only if the port hairpins.
   for (const hairpin of [true, false]) {
-    const { add } = setup(t, { hairpinMode: hairpin, ipam: { type: 'pontoon-ipam', ranges: [[{ subnet: SUBNET, rangeEnd: '10.244.7.100' }]], dataDir: tempDataDir('hp').dir } })
+    const hp = tempDataDir('hp')
+    t.teardown(hp.cleanup)
+    const { add } = setup(t, { hairpinMode: hairpin, ipam: { type: 'pontoon-ipam', ranges: [[{ subnet: SUBNET, rangeEnd: '10.244.7.100' }]], dataDir: hp.dir } })
     const a = add(`c-hp-${hairpin}`)
     t.equal(a.r.status, 0, a.r.stdout)
     const hv = ipj(a.pod, 'link', 'show', 'eth0')[0]

@@ -12,6 +12,8 @@ interface AgentArgs {
   'min-sync-period': number
   'sync-period': number
   'cni-socket'?: string
+  'cni-conf-dir'?: string
+  'cni-mtu'?: number
 }
 
 export const agentCommand: CommandModule<object, AgentArgs> = {
@@ -25,7 +27,9 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('metrics-bind-address', { type: 'string', default: '127.0.0.1:10249', describe: 'IP:port for /metrics' })
       .option('min-sync-period', { type: 'number', default: 1, describe: 'seconds: syncs run at most this often' })
       .option('sync-period', { type: 'number', default: 30, describe: 'seconds: syncs run at least this often' })
-      .option('cni-socket', { type: 'string', describe: 'serve pontoon-cni invocations on this unix socket (conflist key "agentSocket")' }),
+      .option('cni-socket', { type: 'string', describe: 'serve pontoon-cni invocations on this unix socket (conflist key "agentSocket")' })
+      .option('cni-conf-dir', { type: 'string', describe: "write this node's conflist (from its podCIDRs) into this directory, e.g. /etc/cni/net.d" })
+      .option('cni-mtu', { type: 'number', describe: 'pod MTU written into the conflist (the underlay MTU minus the overlay header)' }),
   handler: async (args) => {
     const { default: pino } = await import('pino')
     const log = pino({ name: 'pontoon-agent' })
@@ -51,6 +55,11 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const { loadKubeConfig } = await import('../cluster/kubeconfig.ts')
     const { KubeTransport } = await import('../cluster/kube-transport.ts')
     const { startAgent } = await import('../agent/agent.ts')
+    const { cniConfigWriter } = await import('../agent/cni-config.ts')
+    const confDir = args['cni-conf-dir']
+    const consumers = confDir
+      ? [cniConfigWriter({ nodeName: args['node-name'], confDir, log, ...(args['cni-socket'] ? { agentSocket: args['cni-socket'] } : {}), ...(args['cni-mtu'] ? { mtu: args['cni-mtu'] } : {}) })]
+      : []
     let agent
     try {
       const kc = loadKubeConfig(args.kubeconfig)
@@ -62,6 +71,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         log,
         minSyncIntervalMs: args['min-sync-period'] * 1000,
         maxSyncIntervalMs: args['sync-period'] * 1000,
+        consumers,
       })
     } catch (e) {
       log.error({ code: (e as { code?: unknown }).code }, (e as Error).message)

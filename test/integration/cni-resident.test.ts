@@ -129,3 +129,25 @@ t.test('a server that dies mid-request is an error (11), never a silent local re
   t.match(r.json.msg, /resident pontoon at .*dying\.sock/)
   t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 1, 'the plugin did not do the work itself')
 })
+
+t.test('the resident server leaks no descriptors over failing and succeeding calls', async (t) => {
+  const { readdirSync } = await import('node:fs')
+  const node = makeNetns('node'), pod = makeNetns('pod')
+  const data = tempDataDir('res')
+  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const socket = join(data.dir, 'cni.sock')
+  const server = await startServer(node, socket)
+  const conf = bridgeConf({ dataDir: data.dir, agentSocket: socket })
+  const fds = () => readdirSync(`/proc/${server.pid}/fd`).length
+  const call = (command: 'ADD' | 'DEL', id: string) => cni(node, PONTOON_CNI, { command, containerId: id, netns: pod.path, ifName: 'eth0' }, conf)
+  t.equal(call('ADD', 'warm').status, 0)
+  t.equal(call('DEL', 'warm').status, 0)
+  const before = fds()
+  t.equal(call('ADD', 'c0').status, 0)
+  for (let i = 1; i <= 10; i++) {
+    const r = call('ADD', `c${i}`) // eth0 is taken in this pod: fails after both netlink sockets are open
+    t.equal(r.json?.code, 106, 'second ADD into the same interface name fails')
+  }
+  t.equal(call('DEL', 'c0').status, 0)
+  t.equal(fds(), before, 'descriptor count back where it was')
+})

@@ -28,9 +28,10 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
   const prev = conf.prevResult !== undefined ? parseResult(conf.prevResult) : undefined
   const podFd = openPodNs(req.netns)
   const undo = new Undo()
-  const host = await Rtnl.open()
-  let pod: Rtnl | undefined
+  // Nothing may leak on failure: the resident server runs thousands of these in one process.
+  let host: Rtnl | undefined, pod: Rtnl | undefined
   try {
+    host = await Rtnl.open()
     pod = await Rtnl.open(req.netns)
     const ipam = (await ipamExec(conf.ipamType, 'ADD', req))!
     undo.push('release IP', () => ipamExec(conf.ipamType, 'DEL', req))
@@ -62,7 +63,7 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
     throw e
   } finally {
     pod?.close()
-    host.close()
+    host?.close()
     closeSync(podFd)
   }
 }

@@ -12,8 +12,10 @@ function childProcess(): typeof import('node:child_process') {
 
 export class ExecError extends Error {
   readonly code = 'EEXEC'
-  constructor(readonly cmd: string, readonly status: number | null, readonly stderr: string) {
-    super(`${cmd} exited with ${status ?? 'a signal'}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
+  constructor(readonly cmd: string, readonly status: number | null, readonly stderr: string, started = true) {
+    super(started
+      ? `${cmd} exited with ${status ?? 'a signal'}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`
+      : `could not run ${cmd}: ${stderr}`)
     this.name = 'ExecError'
   }
 }
@@ -22,7 +24,7 @@ export interface RunResult { status: number; stdout: string; stderr: string }
 
 export function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): RunResult {
   const r = childProcess().spawnSync(cmd, args, { input: opts.input, env: opts.env, encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (r.error) throw new ExecError(cmd, null, r.error.message)
+  if (r.error) throw new ExecError(cmd, null, r.error.message, false)
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -219,3 +219,15 @@ t.test('results come in the version each runtime asked for', async (t) => {
     t.equal(r.json.ips[0].version, v.startsWith('0.') ? '4' : undefined, `${v}: per-IP version field`)
   }
 })
+
+t.test('GC and DEL work on a host without nft when ipMasq was never used', async (t) => {
+  const { node, add, conf, data } = setup(t)
+  const a = add('c-nonft')
+  t.equal(a.r.status, 0)
+  const noNft = { PATH: '/nonexistent' }
+  const gc = cni(node, PONTOON_CNI, { command: 'GC', env: noNft }, { ...conf, 'cni.dev/valid-attachments': [] })
+  t.equal(gc.status, 0, gc.stdout)
+  t.same(readdirSync(join(data.dir, 'podnet')).filter((f) => /^\d/.test(f)), [], 'GC released the IP')
+  const del = cni(node, PONTOON_CNI, { command: 'DEL', containerId: 'c-nonft', netns: a.pod.path, ifName: 'eth0', env: noNft }, conf)
+  t.equal(del.status, 0, del.stdout)
+})

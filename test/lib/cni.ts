@@ -35,7 +35,7 @@ export function cni(node: Netns | undefined, plugin: string, call: CniCall, conf
   if (call.args !== undefined) env.CNI_ARGS = call.args
   Object.assign(env, call.env)
   const input = typeof config === 'string' ? config : JSON.stringify(config)
-  const [cmd, args] = node ? ['nsenter', ['--net=' + node.path, '--', plugin]] : [plugin, []]
+  const [cmd, args] = node ? ['/usr/bin/nsenter', ['--net=' + node.path, '--', plugin]] : [plugin, []]
   const r = spawnSync(cmd, args as string[], { input, env, encoding: 'utf8' })
   let json: unknown
   try { json = r.stdout ? JSON.parse(r.stdout) : undefined } catch { json = undefined }

@@ -30,7 +30,14 @@ interface TaggedRule { handle: number; comment: string }
 
 /** The table's tagged rules; none when the table does not exist. */
 export function listMasq(): TaggedRule[] {
-  const r = run('nft', ['-j', 'list', 'chain', 'inet', MASQ_TABLE, CHAIN])
+  let r
+  try {
+    r = run('nft', ['-j', 'list', 'chain', 'inet', MASQ_TABLE, CHAIN])
+  } catch (e) {
+    // No nft on this host: no rule of ours can exist (ADD with ipMasq would have failed).
+    if (/ENOENT/.test((e as Error).message)) return []
+    throw new CniError(ErrCode.IoFailure, `ipMasq: could not list masquerade rules: ${(e as Error).message}`, '', { cause: e })
+  }
   if (r.status !== 0) {
     if (/No such file or directory|does not exist/i.test(r.stderr)) return []
     throw new CniError(ErrCode.IoFailure, `ipMasq: could not list masquerade rules: ${r.stderr.trim()}`)

@@ -11,7 +11,7 @@ import { SCHEMAS } from '../patch/merge-keys.ts'
 import { strategicMerge } from '../patch/strategic-merge.ts'
 import { apiVersionOf, type Resource } from '../resources.ts'
 import { isObject, type KObject } from '../types.ts'
-import { parseJson, readBody } from './body.ts'
+import { objectBody, parseJson, readBody } from './body.ts'
 import { paginate, selectEntries, streamList } from './list.ts'
 import { boolParam, filterOf, rvParam } from './query.ts'
 import { sendError, sendJson, sendRaw } from './respond.ts'
@@ -110,15 +110,13 @@ export function makeHandler(opts: HandlerOptions) {
       case 'POST': {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)
         if (r.namespaced && !rt.namespace) throw methodNotAllowed(`create ${r.name} under /namespaces/<namespace>/${r.name}`)
-        jsonBody(req)
-        const obj = api.create(r, ns, parseJson(await readBody(req)), { dryRun })
+        const obj = api.create(r, ns, await objectBody(req), { dryRun })
         api.store.persist()
         return sendJson(res, 201, obj)
       }
       case 'PUT': {
         if (!rt.name) throw methodNotAllowed(`PUT needs a name`)
-        jsonBody(req)
-        const obj = api.update(r, ns, rt.name, parseJson(await readBody(req)), { dryRun, subresource: rt.subresource ?? '' })
+        const obj = api.update(r, ns, rt.name, await objectBody(req), { dryRun, subresource: rt.subresource ?? '' })
         api.store.persist()
         return sendJson(res, 200, obj)
       }
@@ -156,12 +154,6 @@ export function makeHandler(opts: HandlerOptions) {
         throw methodNotAllowed(`method ${req.method} is not supported`)
     }
   }
-}
-
-/** Bodies of POST and PUT must be JSON; protobuf and CBOR get 415, and client-go then retries in JSON. */
-function jsonBody(req: IncomingMessage): void {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
-  if (type && type !== 'application/json' && type !== '*/*') throw unsupportedMediaType(type)
 }
 
 function patcher(r: Resource, type: string, patch: unknown): (cur: unknown) => unknown {

@@ -1,7 +1,8 @@
 // The resident side: runs forwarded invocations through the same dispatcher as
-// the plugin process, one at a time. One at a time is required, not just
-// simple: IPAM holds a flock(2) across awaits, and a second request in the same
-// process would block the event loop on that lock forever.
+// the plugin process, one at a time. Not for correctness (the steps that must not
+// interleave, the IPAM's flock and setns, are synchronous calls already, and the
+// plugin is safe to run as N processes at once); one pod at a time is what the
+// kernel-bound steps can use anyway, and a slow call then delays, never corrupts.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { dirname } from 'node:path'

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(iproute2 nftables iptables ipset conntrack containernetworking-plugins containerd runc busybox-static socat kmod gcc libc6-dev)
+pkgs=(iproute2 nftables iptables ipset conntrack containernetworking-plugins containerd runc busybox-static socat kmod gcc libc6-dev curl openssl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -24,7 +24,7 @@ export interface DeleteOptions {
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
-const SPECLESS = new Set(['Endpoints', 'EndpointSlice'])
+const SPECLESS = new Set(['Endpoints', 'EndpointSlice', 'Event'])
 const RANDOM = 'bcdfghjklmnpqrstvwxz2456789'
 const suffix = () => Array.from({ length: 5 }, () => RANDOM[Math.floor(Math.random() * RANDOM.length)]).join('')
 

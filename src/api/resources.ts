@@ -26,6 +26,7 @@ export const RESOURCES: readonly Resource[] = [
   { name: 'pods', singular: 'pod', kind: 'Pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], subresources: ['status'], nameRule: 'dns1123subdomain', categories: ['all'] },
   { name: 'services', singular: 'service', kind: 'Service', group: '', version: 'v1', namespaced: true, shortNames: ['svc'], subresources: ['status'], nameRule: 'dns1035', categories: ['all'] },
   { name: 'endpoints', singular: 'endpoints', kind: 'Endpoints', group: '', version: 'v1', namespaced: true, shortNames: ['ep'], subresources: [], nameRule: 'dns1123subdomain' },
+  { name: 'events', singular: 'event', kind: 'Event', group: '', version: 'v1', namespaced: true, shortNames: ['ev'], subresources: [], nameRule: 'dns1123subdomain' },
   { name: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', namespaced: true, shortNames: [], subresources: [], nameRule: 'dns1123subdomain' },
 ]
 

@@ -109,6 +109,13 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Selector', type: 'string', priority: 1, cell: (o) => (isObject(o.spec?.selector) ? Object.entries(o.spec.selector).map(([k, v]) => `${k}=${v}`).join(',') : '') || '<none>' },
   ],
   Endpoints: [NAME, { name: 'Endpoints', type: 'string', cell: endpointsList }, AGE],
+  Event: [
+    { name: 'Last Seen', type: 'string', cell: (o) => humanAge(str(o.lastTimestamp, '') || str(o.eventTime, '') || o.metadata.creationTimestamp) },
+    { name: 'Type', type: 'string', cell: (o) => str(o.type, 'Normal') },
+    { name: 'Reason', type: 'string', cell: (o) => str(o.reason, '') },
+    { name: 'Object', type: 'string', cell: (o) => { const io = isObject(o.involvedObject) ? o.involvedObject : {}; return `${String(io.kind ?? '').toLowerCase()}/${str(io.name, '')}` } },
+    { name: 'Message', type: 'string', cell: (o) => str(o.message, '') },
+  ],
   EndpointSlice: [
     NAME,
     { name: 'AddressType', type: 'string', cell: (o) => str(o.addressType) },

@@ -18,6 +18,9 @@ const BY_KIND: Record<string, string[]> = {
   Service: ['spec.clusterIP', 'spec.type'],
   Endpoints: [],
   EndpointSlice: ['addressType'],
+  // what `kubectl describe` and `kubectl get events --field-selector` use
+  Event: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion',
+    'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
 }
 
 export function parseFieldSelector(sel: string | undefined, kind: string): FieldSelector {

@@ -3,6 +3,7 @@ import type { FieldError } from '../errors.ts'
 import type { Resource } from '../resources.ts'
 import type { KObject } from '../types.ts'
 import { validateEndpoints, validateEndpointSlice } from './endpoints.ts'
+import { validateEvent } from './event.ts'
 import { Errs } from './errs.ts'
 import { validateMeta } from './meta.ts'
 import { validateNode } from './node.ts'
@@ -15,6 +16,7 @@ const BY_KIND: Record<string, (obj: KObject, e: Errs) => void> = {
   Node: validateNode,
   EndpointSlice: validateEndpointSlice,
   Endpoints: validateEndpoints,
+  Event: validateEvent,
 }
 
 export function validateObject(r: Resource, obj: KObject, old?: KObject): FieldError[] {

@@ -51,7 +51,7 @@ t.test('ctr run --cni: containers get pontoon IPs, talk to each other, and give 
   writeFileSync(join(rootA, 'www/index.html'), 'hello from a\n')
   const ctrA = c.ctrSpawn(['run', '--rm', '--fifo-dir', c.fifoDir, '--null-io', '--cni', '--rootfs', rootA, 'a', '/bin/httpd', '-f', '-p', '80', '-h', '/www'])
   let ipA: string | undefined
-  for (let i = 0; i < 300 && !(ipA && taskPid(c, 'a') > 0); i++) {
+  for (let i = 0; i < 600 && !(ipA && taskPid(c, 'a') > 0); i++) {
     await new Promise((res) => setTimeout(res, 50))
     ipA = reservations(c.dataDir).get('default-a')
   }

@@ -10,7 +10,7 @@ import { servePeer, tcpAsk } from '../lib/traffic.ts'
 
 async function startServer(node: Netns, socket: string) {
   const child = node.spawn(join(BIN, 'pontoon'), ['cni-server', '--socket', socket])
-  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
+  for (let i = 0; i < 1200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25)) // up to 30 s: a loaded CI box starts Node slowly
   if (!existsSync(socket)) throw new Error('cni-server did not start')
   return child
 }
@@ -85,7 +85,7 @@ t.test('pontoon agent --cni-socket serves pods even while the API is unreachable
   const socket = join(data.dir, 'cni.sock')
   const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--cni-socket', socket,
     '--healthz-bind-address', '127.0.0.1:20256', '--metrics-bind-address', '127.0.0.1:20249'])
-  for (let i = 0; i < 400 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
+  for (let i = 0; i < 1200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
   t.ok(existsSync(socket), 'the agent opened the CNI socket')
   const log = join(data.dir, 'cni.log')
   const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0', env: { PONTOON_CNI_LOG: log } },
@@ -122,7 +122,7 @@ t.test('a server that dies mid-request is an error (11), never a silent local re
   const socket = join(data.dir, 'dying.sock')
   // Its own process (cni() blocks this one): reads the request, then hangs up without an answer, as a crashed server would.
   node.spawn(process.execPath, ['-e', `require('net').createServer({ allowHalfOpen: true }, (c) => { c.on('data', () => {}); c.on('end', () => c.destroy()) }).listen(${JSON.stringify(socket)})`])
-  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
+  for (let i = 0; i < 1200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25)) // up to 30 s: a loaded CI box starts Node slowly
   const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0' }, bridgeConf({ dataDir: data.dir, agentSocket: socket }))
   t.equal(r.status, 1)
   t.equal(r.json.code, 11, r.stdout)

@@ -144,7 +144,7 @@ export async function startContainerd(node: Netns, opts: { conflist: Record<stri
     rmSync(dir, { recursive: true, force: true })
   }
 
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) { // up to 30 s: a loaded CI box starts containerd slowly
     if (existsSync(address) && ctr(['version']).status === 0) return { dir, address, dataDir, rootfs, fifoDir, ctr, ctrSpawn, log, stop }
     if (child.exitCode !== null) break
     await new Promise((res) => setTimeout(res, 50))

@@ -8,7 +8,7 @@ import type { Netns } from './netns.ts'
 export async function servePeer(ns: Netns, port: number, bind = '0.0.0.0'): Promise<ChildProcess> {
   const listen = bind.includes(':') ? `TCP6-LISTEN:${port},reuseaddr,fork${bind === '::' ? '' : `,bind=[${bind}]`}` : `TCP-LISTEN:${port},bind=${bind},reuseaddr,fork`
   const child = ns.spawn('socat', [listen, 'SYSTEM:echo $SOCAT_PEERADDR'])
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 250; i++) {
     const r = ns.try('ss', ['-Hltn', `sport = :${port}`])
     if (r.stdout.includes(`:${port}`)) return child
     await new Promise((res) => setTimeout(res, 20))

@@ -1,9 +1,9 @@
 // The IPAM commands as functions of a CniRequest. They run on the ADD path of
-// every pod, so this file pulls in nothing heavy: zod/mini, ipaddr.js, node:fs
+// every pod, so this file pulls in nothing heavy: ipaddr.js, node:fs
 // and (lazily, on first lock) koffi for flock.
-import * as z from 'zod/mini'
+import { validAttachments } from '../cni/attachments.ts'
 import { CniError, ErrCode } from '../cni/errors.ts'
-import type { CniAttachment, CniIpConfig, CniPlugin, CniRequest, CniResult } from '../cni/types.ts'
+import type { CniIpConfig, CniPlugin, CniRequest, CniResult } from '../cni/types.ts'
 import { formatAddr } from './addr.ts'
 import { type Allocation, allocate, describeSet, isExhausted } from './allocator.ts'
 import { type IpamConfig, parseIpamConfig } from './config.ts'
@@ -14,9 +14,6 @@ import { type Store, getById, releaseById, withLock } from './store.ts'
 import { DiskStore } from './store-disk.ts'
 
 export type OpenStore = (cfg: IpamConfig) => Store
-
-const VALID_KEY = 'cni.dev/valid-attachments'
-const Attachments = z.array(z.object({ containerID: z.string(), ifname: z.string() }))
 
 function ipConfig(a: Allocation): CniIpConfig {
   return { address: `${formatAddr(a.addr)}/${a.range.subnet.prefix}`, gateway: formatAddr(a.range.gateway) }
@@ -29,18 +26,6 @@ function using<T>(open: OpenStore, cfg: IpamConfig, fn: (s: Store) => T): T {
   } finally {
     store.close()
   }
-}
-
-function validAttachments(config: Record<string, unknown>): CniAttachment[] {
-  const raw = config[VALID_KEY]
-  if (raw === undefined) throw new CniError(ErrCode.InvalidConfig, `${VALID_KEY}: required for GC`)
-  const parsed = Attachments.safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
-    throw new CniError(ErrCode.InvalidConfig, `${VALID_KEY}${path}: expected an array of {containerID: string, ifname: string}`)
-  }
-  return parsed.data
 }
 
 /** The commands over any store; `ipamPlugin` below uses host-local's disk store. */

@@ -1,24 +1,12 @@
 // GC: release everything of this network that is not a valid attachment: IP
 // reservations, masquerade rules and host veths (found by their derived names).
 import { Rtnl } from '../../netlink/index.ts'
-import { CniError, ErrCode } from '../errors.ts'
-import type { CniAttachment, CniRequest } from '../types.ts'
+import { validAttachments } from '../attachments.ts'
+import type { CniRequest } from '../types.ts'
 import { parseBridgeConfig } from './config.ts'
 import { ipamExec } from './ipam.ts'
 import { deleteMasqRules, listMasq } from './masq.ts'
 import { HOST_VETH_PREFIX, hostVethName, masqTag } from './names.ts'
-
-export function validAttachments(config: Record<string, unknown>): CniAttachment[] {
-  const raw = config['cni.dev/valid-attachments'] ?? []
-  if (!Array.isArray(raw)) throw new CniError(ErrCode.InvalidConfig, 'cni.dev/valid-attachments: expected an array')
-  return raw.map((a, i) => {
-    const x = a as Record<string, unknown>
-    if (typeof x?.containerID !== 'string' || typeof x?.ifname !== 'string') {
-      throw new CniError(ErrCode.InvalidConfig, `cni.dev/valid-attachments[${i}]: needs string containerID and ifname`)
-    }
-    return { containerID: x.containerID, ifname: x.ifname }
-  })
-}
 
 export async function cmdGc(req: CniRequest): Promise<void> {
   const conf = parseBridgeConfig(req.config)

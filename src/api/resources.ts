@@ -38,10 +38,6 @@ export function findResource(group: string, version: string, name: string): Reso
   return RESOURCES.find((r) => r.group === group && r.version === version && r.name === name)
 }
 
-export function resourceByKind(kind: string): Resource | undefined {
-  return RESOURCES.find((r) => r.kind === kind)
-}
-
 export function byName(name: string): Resource {
   const r = RESOURCES.find((x) => x.name === name)
   if (!r) throw new Error(`unknown resource ${name}`)

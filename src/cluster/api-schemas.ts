@@ -12,10 +12,6 @@ export const metadataSchema = z.object({
   annotations: labels,
 })
 
-export const rawMetaSchema = z.object({
-  metadata: z.object({ name: z.string().nullish(), namespace: z.string().nullish() }).nullish(),
-})
-
 const port = z.number().int().min(1, 'must be in 1..65535').max(65535, 'must be in 1..65535')
 const protocol = z.enum(['TCP', 'UDP', 'SCTP']).nullish()
 

@@ -40,6 +40,3 @@ export function buildSnapshot(
   }
 }
 
-export function isEmptyChangeSet(c: ChangeSet): boolean {
-  return c.services.length === 0 && c.endpointSlices.length === 0 && c.nodes.length === 0
-}

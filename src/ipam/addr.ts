@@ -76,9 +76,6 @@ export function inCidr(a: Addr, c: Cidr): boolean {
   return toIp(a).match(toIp(c.addr), c.prefix)
 }
 
-export function sameAddr(a: Addr, b: Addr): boolean {
-  return a.family === b.family && a.n === b.n
-}
 
 export function offset(a: Addr, by: bigint): Addr {
   return { family: a.family, n: a.n + by }

@@ -75,10 +75,6 @@ export function rangeString(r: Range): string {
 }
 
 /** host-local's form, used in its error messages: "10.0.0.1-10.0.0.254,10.1.0.1-10.1.0.254". */
-export function rangeSetString(set: RangeSet): string {
-  return set.map(rangeString).join(',')
-}
-
 /** Addresses a range never hands out: its gateway and, for IPv4, the network and broadcast addresses. */
 export function isReservedInRange(r: Range, a: Addr): boolean {
   if (a.n === r.gateway.n) return true

@@ -22,10 +22,8 @@ export const nested = (type: number, children: Buffer[], flagged = false): Buffe
   attr(flagged ? type | NLA_F_NESTED : type, children)
 
 export const u8 = (v: number): Buffer => Buffer.from([v & 0xff])
-export function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b }
 export function u16be(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b }
 export function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b }
-export function s32(v: number): Buffer { const b = Buffer.alloc(4); b.writeInt32LE(v); return b }
 export const str = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)])
 
 /**

@@ -1,6 +1,6 @@
 // Encoding of link requests and decoding of link replies (struct ifinfomsg + IFLA_*). Pure.
 import {
-  attr, getS32, getStr, getU16be, getU32, getU8, nested, parseAttrs, s32, str, u16be, u32, u8,
+  attr, getS32, getStr, getU16be, getU32, getU8, nested, parseAttrs, str, u16be, u32, u8,
 } from './attrs.ts'
 import * as C from './constants.ts'
 import { formatIp, formatMac } from './input.ts'

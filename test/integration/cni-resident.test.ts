@@ -1,17 +1,31 @@
 // The resident fast path: pontoon-cni hands the invocation to `pontoon cni-server`
 // when the config names its socket, and does the work itself when nobody listens
 // there or the server lives in another network namespace.
-import t from 'tap'
-import { readFileSync, existsSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeNetns, type Netns } from '../lib/netns.ts'
 import { cni, bridgeConf, tempDataDir, PONTOON_CNI, BIN } from '../lib/cni.ts'
 import { servePeer, tcpAsk } from '../lib/traffic.ts'
 
+/** Waits for a socket (or any path) to appear: up to 30 s, since a loaded CI box starts Node slowly. */
+async function appears(path: string): Promise<boolean> {
+  for (let i = 0; i < 1200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25))
+  return existsSync(path)
+}
+
+/** Node and pod namespaces plus a data dir, all removed when the test ends. */
+function world(t: Test, o: { nodes?: number; pods?: number } = {}) {
+  const nodes = Array.from({ length: o.nodes ?? 1 }, () => makeNetns('node'))
+  const pods = Array.from({ length: o.pods ?? 1 }, () => makeNetns('pod'))
+  const data = tempDataDir('res')
+  t.teardown(() => { for (const n of [...pods, ...nodes]) n.destroy(); data.cleanup() })
+  return { node: nodes[0]!, nodes, pod: pods[0]!, pods, data }
+}
+
 async function startServer(node: Netns, socket: string) {
   const child = node.spawn(join(BIN, 'pontoon'), ['cni-server', '--socket', socket])
-  for (let i = 0; i < 1200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25)) // up to 30 s: a loaded CI box starts Node slowly
-  if (!existsSync(socket)) throw new Error('cni-server did not start')
+  if (!(await appears(socket))) throw new Error('cni-server did not start')
   return child
 }
 
@@ -20,10 +34,7 @@ function logPids(file: string): number[] {
 }
 
 t.test('ADD and DEL run in the resident server, and pods carry traffic', async (t) => {
-  const node = makeNetns('node')
-  const pods = [makeNetns('pod'), makeNetns('pod')]
-  const data = tempDataDir('res')
-  t.teardown(() => { for (const p of pods) p.destroy(); node.destroy(); data.cleanup() })
+  const { node, pods, data } = world(t, { pods: 2 })
   const socket = join(data.dir, 'cni.sock')
   const server = await startServer(node, socket)
   const conf = bridgeConf({ dataDir: data.dir, agentSocket: socket })
@@ -45,9 +56,7 @@ t.test('ADD and DEL run in the resident server, and pods carry traffic', async (
 })
 
 t.test('no server at the socket: the plugin does the work itself', async (t) => {
-  const node = makeNetns('node'), pod = makeNetns('pod')
-  const data = tempDataDir('res')
-  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const { node, pod, data } = world(t)
   const log = join(data.dir, 'cni.log')
   const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0', env: { PONTOON_CNI_LOG: log } },
     bridgeConf({ dataDir: data.dir, agentSocket: join(data.dir, 'nobody.sock') }))
@@ -57,9 +66,8 @@ t.test('no server at the socket: the plugin does the work itself', async (t) => 
 })
 
 t.test('a server in another node netns is not used: the work lands in the caller\'s netns', async (t) => {
-  const nodeA = makeNetns('node'), nodeB = makeNetns('node'), pod = makeNetns('pod')
-  const data = tempDataDir('res')
-  t.teardown(() => { pod.destroy(); nodeA.destroy(); nodeB.destroy(); data.cleanup() })
+  const { nodes, pod, data } = world(t, { nodes: 2 })
+  const nodeA = nodes[0]!, nodeB = nodes[1]!
   const socket = join(data.dir, 'cni.sock')
   const server = await startServer(nodeA, socket)
   const log = join(data.dir, 'cni.log')
@@ -72,10 +80,7 @@ t.test('a server in another node netns is not used: the work lands in the caller
 })
 
 t.test('pontoon agent --cni-socket serves pods even while the API is unreachable', async (t) => {
-  const { writeFileSync } = await import('node:fs')
-  const node = makeNetns('node'), pod = makeNetns('pod')
-  const data = tempDataDir('res')
-  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const { node, pod, data } = world(t)
   const kubeconfig = join(data.dir, 'kubeconfig')
   writeFileSync(kubeconfig, [
     'apiVersion: v1', 'kind: Config', 'current-context: c',
@@ -85,8 +90,7 @@ t.test('pontoon agent --cni-socket serves pods even while the API is unreachable
   const socket = join(data.dir, 'cni.sock')
   const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--cni-socket', socket,
     '--healthz-bind-address', '127.0.0.1:20256', '--metrics-bind-address', '127.0.0.1:20249'])
-  for (let i = 0; i < 1200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25))
-  t.ok(existsSync(socket), 'the agent opened the CNI socket')
+  t.ok(await appears(socket), 'the agent opened the CNI socket')
   const log = join(data.dir, 'cni.log')
   const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0', env: { PONTOON_CNI_LOG: log } },
     bridgeConf({ dataDir: data.dir, agentSocket: socket }))
@@ -96,9 +100,7 @@ t.test('pontoon agent --cni-socket serves pods even while the API is unreachable
 })
 
 t.test('the Node fast path (used where no C compiler built the front door) speaks the same protocol', async (t) => {
-  const node = makeNetns('node'), pod = makeNetns('pod')
-  const data = tempDataDir('res')
-  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const { node, pod, data } = world(t)
   const socket = join(data.dir, 'cni.sock')
   const server = await startServer(node, socket)
   const log = join(data.dir, 'cni.log')
@@ -116,13 +118,11 @@ t.test('the Node fast path (used where no C compiler built the front door) speak
 })
 
 t.test('a server that dies mid-request is an error (11), never a silent local retry', async (t) => {
-  const node = makeNetns('node'), pod = makeNetns('pod')
-  const data = tempDataDir('res')
-  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const { node, pod, data } = world(t)
   const socket = join(data.dir, 'dying.sock')
   // Its own process (cni() blocks this one): reads the request, then hangs up without an answer, as a crashed server would.
   node.spawn(process.execPath, ['-e', `require('net').createServer({ allowHalfOpen: true }, (c) => { c.on('data', () => {}); c.on('end', () => c.destroy()) }).listen(${JSON.stringify(socket)})`])
-  for (let i = 0; i < 1200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25)) // up to 30 s: a loaded CI box starts Node slowly
+  t.ok(await appears(socket), 'the dying server listens')
   const r = cni(node, PONTOON_CNI, { command: 'ADD', containerId: 'c1', netns: pod.path, ifName: 'eth0' }, bridgeConf({ dataDir: data.dir, agentSocket: socket }))
   t.equal(r.status, 1)
   t.equal(r.json.code, 11, r.stdout)
@@ -131,10 +131,7 @@ t.test('a server that dies mid-request is an error (11), never a silent local re
 })
 
 t.test('the resident server leaks no descriptors over failing and succeeding calls', async (t) => {
-  const { readdirSync } = await import('node:fs')
-  const node = makeNetns('node'), pod = makeNetns('pod')
-  const data = tempDataDir('res')
-  t.teardown(() => { pod.destroy(); node.destroy(); data.cleanup() })
+  const { node, pod, data } = world(t)
   const socket = join(data.dir, 'cni.sock')
   const server = await startServer(node, socket)
   const conf = bridgeConf({ dataDir: data.dir, agentSocket: socket })

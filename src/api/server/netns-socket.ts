@@ -27,23 +27,16 @@ export class NetnsSocketError extends Error {
   }
 }
 
-/** struct sockaddr_in / sockaddr_in6 for host:port. */
+/** struct sockaddr_in (16 bytes, address at 4) or sockaddr_in6 (28 bytes, address at 8) for host:port. */
 export function sockaddr(host: string, port: number): { family: number; buf: Buffer } {
-  if (isIPv4(host)) {
-    const b = Buffer.alloc(16)
-    b.writeUInt16LE(AF_INET, 0)
-    b.writeUInt16BE(port, 2)
-    Buffer.from(ipaddr.parse(host).toByteArray()).copy(b, 4)
-    return { family: AF_INET, buf: b }
-  }
-  if (isIPv6(host)) {
-    const b = Buffer.alloc(28)
-    b.writeUInt16LE(AF_INET6, 0)
-    b.writeUInt16BE(port, 2)
-    Buffer.from(ipaddr.parse(host).toByteArray()).copy(b, 8)
-    return { family: AF_INET6, buf: b }
-  }
-  throw new NetnsSocketError('EBADHOST', `a listener in a namespace needs an IP address, not "${host}"`)
+  const v4 = isIPv4(host)
+  if (!v4 && !isIPv6(host)) throw new NetnsSocketError('EBADHOST', `a listener in a namespace needs an IP address, not "${host}"`)
+  const family = v4 ? AF_INET : AF_INET6
+  const b = Buffer.alloc(v4 ? 16 : 28)
+  b.writeUInt16LE(family, 0)
+  b.writeUInt16BE(port, 2)
+  Buffer.from(ipaddr.parse(host).toByteArray()).copy(b, v4 ? 4 : 8)
+  return { family, buf: b }
 }
 
 /** A listening socket's fd, bound to host:port inside the namespace at nsPath. */

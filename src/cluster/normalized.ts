@@ -2,6 +2,7 @@
 // "ignored" ones are treated as absent (kube-proxy skips them too); "malformed"
 // ones are logged with the precise reason and the event is skipped.
 import type { z } from 'zod'
+import { fieldPath as sharedFieldPath } from '../schema/issue.ts'
 
 export type Normalized<T> =
   | { kind: 'ok'; key: string; value: T }
@@ -20,12 +21,7 @@ export function describeZodError(err: z.ZodError): string {
 }
 
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = ''
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`
-    else out += out ? `.${String(p)}` : String(p)
-  }
-  return out || '(object)'
+  return sharedFieldPath('', path, '(object)')
 }
 
 /** A reason found after schema parsing, tied to the field it is about. */

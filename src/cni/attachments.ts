@@ -2,6 +2,7 @@
 // A GC without the list is refused: releasing everything is never what a runtime means.
 import * as z from 'zod/mini'
 import { CniError, ErrCode } from './errors.ts'
+import { fieldPath } from '../schema/issue.ts'
 import type { CniAttachment } from './types.ts'
 
 export const VALID_ATTACHMENTS = 'cni.dev/valid-attachments'
@@ -12,9 +13,7 @@ export function validAttachments(config: Record<string, unknown>): CniAttachment
   if (raw === undefined) throw new CniError(ErrCode.InvalidConfig, `${VALID_ATTACHMENTS}: required for GC`)
   const parsed = Attachments.safeParse(raw)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
-    throw new CniError(ErrCode.InvalidConfig, `${VALID_ATTACHMENTS}${path}: expected an array of {containerID: string, ifname: string}`)
+    throw new CniError(ErrCode.InvalidConfig, `${fieldPath(VALID_ATTACHMENTS, parsed.error.issues[0]!.path)}: expected an array of {containerID: string, ifname: string}`)
   }
   return parsed.data
 }

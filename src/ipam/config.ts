@@ -3,6 +3,7 @@
 // it is about (ipam.ranges[0][1].rangeStart: ...).
 import * as z from 'zod/mini'
 import { CniError, ErrCode } from '../cni/errors.ts'
+import { fieldPath, valueAt } from '../schema/issue.ts'
 import type { CniRoute } from '../cni/types.ts'
 import { type Addr, type Family, formatAddr, formatCidr, networkAddress, parseAddr, parseCidr } from './addr.ts'
 import {
@@ -61,18 +62,6 @@ function invalid(path: string, msg: string): CniError {
   return new CniError(ErrCode.InvalidConfig, `${path}: ${msg}`)
 }
 
-function pathString(path: readonly PropertyKey[]): string {
-  let out = ''
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`
-  return out || '(config)'
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v = root
-  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined
-  return v
-}
-
 function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v
 }
@@ -80,9 +69,9 @@ function typeName(v: unknown): string {
 function shapeError(config: unknown, issue: z.core.$ZodIssue): CniError {
   const got = valueAt(config, issue.path)
   if (issue.code === 'invalid_type') {
-    return invalid(pathString(issue.path), got === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${typeName(got)}`)
+    return invalid(fieldPath('', issue.path), got === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${typeName(got)}`)
   }
-  return invalid(pathString(issue.path), issue.message)
+  return invalid(fieldPath('', issue.path), issue.message)
 }
 
 // The CNI spec's rule for network names; it also keeps the name a single, safe path component.

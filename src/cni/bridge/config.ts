@@ -2,7 +2,7 @@
 // with zod/mini (full zod costs ~40 ms of start-up on the ADD path).
 import * as z from 'zod/mini'
 import { CniError, ErrCode } from '../errors.ts'
-import { describeIssue } from '../zod-issue.ts'
+import { describeIssue } from '../../schema/issue.ts'
 
 const ifName = z.string().check(
   z.minLength(1), z.maxLength(15),

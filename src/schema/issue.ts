@@ -1,5 +1,6 @@
-// zod/mini ships no messages (that is part of why it loads fast), so we word
-// the first issue ourselves, naming the field path the way users write it.
+// Naming the field a schema issue is about, the way users write it
+// (`ipam.ranges[0][0].subnet`), for every validator in the project. zod/mini
+// ships no messages (part of why it loads fast), so describeIssue words them too.
 interface Issue {
   code: string
   path: readonly PropertyKey[]
@@ -12,14 +13,15 @@ interface Issue {
   values?: readonly unknown[]
 }
 
-export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+/** `prefix` + path; `whole` names the object itself when both are empty. */
+export function fieldPath(prefix: string, path: readonly PropertyKey[], whole = 'config'): string {
   let out = prefix
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p)
-  return out || 'config'
+  return out || whole
 }
 
 /** The value the issue is about, found in the input by path (zod/mini does not report it). */
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v = input
   for (const p of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined
   return v

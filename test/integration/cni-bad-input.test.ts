@@ -57,6 +57,7 @@ const cases: Case[] = [
   ['ipam gateway not an IP', PONTOON_CNI, add, ipam({ ranges: [[{ subnet: '10.244.7.0/24', gateway: 'gw' }]] }), 7, /gateway/],
   ['ipam routes malformed', PONTOON_CNI, add, ipam({ routes: [{ dst: 'default' }] }), 7, /routes\[0\]\.dst/],
   ['hairpin with promisc', PONTOON_CNI, add, { ...good, hairpinMode: true, promiscMode: true }, 7, /hairpinMode, promiscMode/],
+  ['GC without valid-attachments (never "release everything")', PONTOON_CNI, { command: 'GC' }, good, 7, /valid-attachments: required for GC/],
   ['GC attachments not an array', PONTOON_CNI, { command: 'GC' }, { ...good, 'cni.dev/valid-attachments': {} }, 7, /valid-attachments/],
   // the pod's netns (3)
   ['netns that does not exist', PONTOON_CNI, { ...add, netns: '/run/netns/pontoon-no-such-ns' }, good, 3, /CNI_NETNS: cannot open/],

@@ -5,8 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 [ -x dist/bin/pontoon-cni ] || npm run --silent build || exit 1
 
-# Sweep namespaces that a killed earlier run left behind (prefix pt + 4 hex).
+# Sweep namespaces that a killed earlier run left behind (prefix pt + 4 hex, then the
+# creating test process's PID). A namespace whose creator still lives belongs to a run
+# in progress beside this one and is left alone.
 for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pt[0-9a-f]{4}-' || true); do
+  pid=$(echo "$ns" | sed -nE 's/^pt[0-9a-f]{4}-([0-9]+)-.*/\1/p')
+  if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then continue; fi
   ip netns del "$ns" 2>/dev/null || true
 done
 export PONTOON_RUN="pt$(head -c2 /dev/urandom | od -An -tx1 | tr -d ' \n')"

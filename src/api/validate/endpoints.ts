@@ -1,16 +1,21 @@
 // EndpointSlice and legacy Endpoints validation.
-import ipaddr from 'ipaddr.js'
 import { isObject, type KObject } from '../types.ts'
 import { Errs, isStr } from './errs.ts'
 import { dns1123Label, dns1123Subdomain } from './names.ts'
 import { portNumber, protocol } from './ports.ts'
+import { ipField } from './addresses.ts'
+import { AddressError, parseIp } from '../../net/address.ts'
 
 const ADDRESS_TYPES = ['IPv4', 'IPv6', 'FQDN']
 
-function ipOfFamily(v: unknown, family: string): boolean {
-  if (!isStr(v) || !ipaddr.isValid(v)) return false
-  const kind = ipaddr.parse(v).kind()
-  return family === 'IPv4' ? kind === 'ipv4' : kind === 'ipv6'
+/** An EndpointSlice address of the slice's addressType; why not, or undefined when it is. */
+function notOfFamily(v: unknown, family: 'IPv4' | 'IPv6'): string | undefined {
+  try {
+    return parseIp(v).family === (family === 'IPv4' ? 4 : 6) ? undefined : `must be a valid ${family} address`
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err
+    return `must be a valid ${family} address: ${err.reason}`
+  }
 }
 
 export function validateEndpointSlice(obj: KObject, e: Errs): void {
@@ -29,7 +34,10 @@ export function validateEndpointSlice(obj: KObject, e: Errs): void {
     addrs.forEach((a: unknown, j: number) => {
       const af = `${f}.addresses[${j}]`
       if (at === 'FQDN') isStr(a) ? e.name(af, a, dns1123Subdomain) : e.invalid(af, a, 'must be a string')
-      else if ((at === 'IPv4' || at === 'IPv6') && !ipOfFamily(a, at)) e.invalid(af, a, `must be a valid ${at} address`)
+      else if (at === 'IPv4' || at === 'IPv6') {
+        const why = notOfFamily(a, at)
+        if (why) e.invalid(af, a, why)
+      }
     })
     if (ep.conditions !== undefined && !isObject(ep.conditions)) e.invalid(`${f}.conditions`, ep.conditions, 'must be an object')
     if (ep.nodeName !== undefined && (!isStr(ep.nodeName) || ep.nodeName === '')) e.invalid(`${f}.nodeName`, ep.nodeName, 'must be a valid node name')
@@ -64,7 +72,7 @@ export function validateEndpoints(obj: KObject, e: Errs): void {
       if (!Array.isArray(list)) { e.invalid(`${f}.${key}`, list, 'must be a list'); continue }
       list.forEach((a: unknown, j: number) => {
         const ip = isObject(a) ? a.ip : undefined
-        if (!isStr(ip) || !ipaddr.isValid(ip)) e.invalid(`${f}.${key}[${j}].ip`, ip, 'must be a valid IP address')
+        ipField(e, `${f}.${key}[${j}].ip`, ip)
       })
     }
     const ports = s.ports ?? []

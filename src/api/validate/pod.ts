@@ -1,10 +1,10 @@
 // Pod validation: the parts a dataplane relies on (names, container ports, IPs).
-import ipaddr from 'ipaddr.js'
 import { isObject, type KObject } from '../types.ts'
 import { Errs, isStr } from './errs.ts'
 import { dns1123Label, ianaSvcName } from './names.ts'
 import { portNumber, protocol } from './ports.ts'
 import { stringMap } from './meta.ts'
+import { dualStack, ipField, ipList } from './addresses.ts'
 
 const PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']
 
@@ -41,13 +41,11 @@ export function validatePod(obj: KObject, e: Errs): void {
   if (st === undefined) return
   if (!isObject(st)) return e.invalid('status', st, 'must be an object')
   if (st.phase !== undefined && !PHASES.includes(st.phase as string)) e.notSupported('status.phase', st.phase, PHASES)
-  if (st.podIP !== undefined && st.podIP !== '' && (!isStr(st.podIP) || !ipaddr.isValid(st.podIP))) e.invalid('status.podIP', st.podIP, 'must be a valid IP address')
-  if (st.podIPs !== undefined) {
-    if (!Array.isArray(st.podIPs)) e.invalid('status.podIPs', st.podIPs, 'must be a list')
-    else st.podIPs.forEach((p: unknown, i: number) => {
-      const ip = isObject(p) ? p.ip : undefined
-      if (!isStr(ip) || !ipaddr.isValid(ip)) e.invalid(`status.podIPs[${i}].ip`, ip, 'must be a valid IP address')
-    })
+  for (const key of ['podIP', 'hostIP'] as const) {
+    if (st[key] !== undefined && st[key] !== '') ipField(e, `status.${key}`, st[key])
+    const list = st[`${key}s`]
+    const fams = ipList(e, `status.${key}s`, list, (p) => (isObject(p) ? p.ip : undefined), '.ip')
+    if (Array.isArray(list)) dualStack(e, `status.${key}s`, fams, list.length)
   }
   if (st.conditions !== undefined && !Array.isArray(st.conditions)) e.invalid('status.conditions', st.conditions, 'must be a list')
 }

@@ -1,12 +1,12 @@
 // Service validation, after kube-apiserver's ValidateService. Allocation of
 // clusterIP and nodePort (range and uniqueness) is done by alloc/, which
 // reports its failures through the same 422.
-import ipaddr from 'ipaddr.js'
 import { isObject, type KObject } from '../types.ts'
 import { Errs, isInt, isStr } from './errs.ts'
 import { dns1123Label, dns1123Subdomain } from './names.ts'
 import { intOrName, portNumber, protocol } from './ports.ts'
 import { stringMap } from './meta.ts'
+import { dualStack, ipField, ipList, subnetField } from './addresses.ts'
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const
 
@@ -18,11 +18,13 @@ export function validateService(obj: KObject, e: Errs): void {
   const clusterIP = spec.clusterIP
   const headless = clusterIP === 'None'
 
-  if (clusterIP !== undefined && clusterIP !== '' && !headless) {
-    if (!isStr(clusterIP) || !ipaddr.isValid(clusterIP)) e.invalid('spec.clusterIP', clusterIP, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)')
-  }
+  if (clusterIP !== undefined && clusterIP !== '' && !headless) ipField(e, 'spec.clusterIP', clusterIP)
   if (Array.isArray(spec.clusterIPs) && spec.clusterIPs.length > 0 && isStr(clusterIP) && spec.clusterIPs[0] !== clusterIP)
     e.invalid('spec.clusterIPs', spec.clusterIPs, 'element [0] must match clusterIP')
+  if (spec.clusterIPs !== undefined && !(headless && Array.isArray(spec.clusterIPs) && spec.clusterIPs.length === 1 && spec.clusterIPs[0] === 'None')) {
+    const fams = ipList(e, 'spec.clusterIPs', spec.clusterIPs)
+    if (Array.isArray(spec.clusterIPs)) dualStack(e, 'spec.clusterIPs', fams, spec.clusterIPs.length)
+  }
 
   if (type === 'ExternalName') {
     if (!isStr(spec.externalName) || !spec.externalName) e.required('spec.externalName')
@@ -71,10 +73,20 @@ export function validateService(obj: KObject, e: Errs): void {
     else if (f === 'externalTrafficPolicy' && type !== 'NodePort' && type !== 'LoadBalancer')
       e.invalid(`spec.${f}`, v, 'may only be set when `type` is \'NodePort\' or \'LoadBalancer\'')
   }
-  if (spec.externalIPs !== undefined) {
-    if (!Array.isArray(spec.externalIPs)) e.invalid('spec.externalIPs', spec.externalIPs, 'must be a list')
-    else spec.externalIPs.forEach((ip: unknown, i: number) => {
-      if (!isStr(ip) || !ipaddr.isValid(ip)) e.invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)')
+  ipList(e, 'spec.externalIPs', spec.externalIPs)
+  if (spec.loadBalancerIP !== undefined && spec.loadBalancerIP !== '') ipField(e, 'spec.loadBalancerIP', spec.loadBalancerIP)
+  const ranges = spec.loadBalancerSourceRanges
+  if (ranges !== undefined) {
+    if (!Array.isArray(ranges)) e.invalid('spec.loadBalancerSourceRanges', ranges, 'must be a list')
+    // kube-apiserver trims each range before it checks it; the agent does the same.
+    else ranges.forEach((r: unknown, i: number) => subnetField(e, `spec.loadBalancerSourceRanges[${i}]`, isStr(r) ? r.trim() : r))
+  }
+  const ingress = isObject(obj.status) && isObject(obj.status.loadBalancer) ? obj.status.loadBalancer.ingress : undefined
+  if (ingress !== undefined) {
+    if (!Array.isArray(ingress)) e.invalid('status.loadBalancer.ingress', ingress, 'must be a list')
+    else ingress.forEach((g: unknown, i: number) => {
+      const ip = isObject(g) ? g.ip : undefined
+      if (ip !== undefined && ip !== '') ipField(e, `status.loadBalancer.ingress[${i}].ip`, ip)
     })
   }
 }

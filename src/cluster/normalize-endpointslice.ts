@@ -2,7 +2,7 @@
 // a missing "ready" means ready, a missing "serving" means the same as ready,
 // and a missing "terminating" means not terminating.
 import { endpointSliceSchema } from './api-schemas.ts'
-import { ipFamily } from './ip.ts'
+import { ipFamily } from '../net/address.ts'
 import { objectKey, type Endpoint, type EndpointPort, type EndpointSlice } from './model.ts'
 import { describeZodError, ignored, malformed, ok, type Normalized } from './normalized.ts'
 import { rawObjectKey } from './object-key.ts'

@@ -1,6 +1,6 @@
 // API Node -> pontoon Node: the pod CIDRs and addresses that the overlay routes to.
 import { nodeSchema } from './api-schemas.ts'
-import { ipFamily, isCIDR } from './ip.ts'
+import { ipFamily, tryParseCidr } from '../net/address.ts'
 import type { Node } from './model.ts'
 import { describeZodError, malformed, ok, type Normalized } from './normalized.ts'
 import { rawObjectKey } from './object-key.ts'
@@ -15,7 +15,8 @@ export function normalizeNode(obj: unknown): Normalized<Node> {
   const spec = node.spec ?? {}
   const podCIDRs = spec.podCIDRs?.length ? spec.podCIDRs : spec.podCIDR ? [spec.podCIDR] : []
   for (const [i, c] of podCIDRs.entries()) {
-    if (!isCIDR(c)) return malformed(key, `spec.podCIDRs[${i}]: "${c}" is not a CIDR`)
+    // A subnet field: host bits are refused, as the API refuses them.
+    if (!tryParseCidr(c)) return malformed(key, `spec.podCIDRs[${i}]: "${c}" is not a subnet CIDR`)
   }
   const internalIPs: string[] = []
   const externalIPs: string[] = []

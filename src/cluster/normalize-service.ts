@@ -3,7 +3,7 @@
 // another proxy (service.kubernetes.io/service-proxy-name), headless ones and
 // ExternalName ones, which have no virtual IP.
 import { serviceSchema, type ApiService } from './api-schemas.ts'
-import { ipFamily, isCIDR } from './ip.ts'
+import { ipFamily, tryParseCidr } from '../net/address.ts'
 import { objectKey, type IPFamily, type Service, type ServicePort, type ServiceType } from './model.ts'
 import { describeZodError, FieldProblem, ignored, malformed, ok, type Normalized } from './normalized.ts'
 import { rawObjectKey } from './object-key.ts'
@@ -74,7 +74,7 @@ function build(svc: ApiService, type: ServiceType, clusterIP: string): Service {
     ),
     loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r, i) => {
       const trimmed = r.trim()
-      if (!isCIDR(trimmed)) throw new FieldProblem(`spec.loadBalancerSourceRanges[${i}]`, `"${r}" is not a CIDR`)
+      if (!tryParseCidr(trimmed)) throw new FieldProblem(`spec.loadBalancerSourceRanges[${i}]`, `"${r}" is not a subnet CIDR`)
       return trimmed
     }),
   }

@@ -3,7 +3,7 @@
 // reserved address, runs through the ranges in order, wraps around, and ends
 // on that last address itself; gateways (and IPv4 network/broadcast) are skipped.
 import { CniError, ErrCode } from '../cni/errors.ts'
-import { type Addr, formatAddr, formatCidr } from './addr.ts'
+import { type Addr, formatIp, formatCidr } from '../net/address.ts'
 import { type Range, type RangeSet, isReservedInRange, rangeContains, rangeFor, rangeString } from './range.ts'
 import { type Store, getById } from './store.ts'
 
@@ -52,16 +52,16 @@ function holderOf(store: Store, addr: Addr): string {
 export function allocate(store: Store, set: RangeSet, index: number, id: string, ifname: string, requested?: Addr): Allocation {
   if (requested) {
     const range = rangeFor(set, requested)
-    if (!range) throw new CniError(ErrCode.InvalidConfig, `requested IP ${formatAddr(requested)} is not in range set ${describeSet(set)}`)
+    if (!range) throw new CniError(ErrCode.InvalidConfig, `requested IP ${formatIp(requested)} is not in range set ${describeSet(set)}`)
     if (!store.reserve(id, ifname, requested, index)) {
-      throw new CniError(ErrCode.AddressInUse, `requested IP ${formatAddr(requested)} is already in use in range set ${describeSet(set)}${holderOf(store, requested)}`)
+      throw new CniError(ErrCode.AddressInUse, `requested IP ${formatIp(requested)} is already in use in range set ${describeSet(set)}${holderOf(store, requested)}`)
     }
     return { rangeSet: index, addr: requested, range }
   }
   // The spec forbids a second ADD for the same attachment without a DEL in between.
   for (const held of getById(store, id, ifname)) {
     if (rangeFor(set, held)) {
-      throw new CniError(ErrCode.AddressInUse, `${formatAddr(held)} is already allocated to container ${id.trim()} ifname ${ifname} in range set ${describeSet(set)}; duplicate allocation is not allowed`)
+      throw new CniError(ErrCode.AddressInUse, `${formatIp(held)} is already allocated to container ${id.trim()} ifname ${ifname} in range set ${describeSet(set)}; duplicate allocation is not allowed`)
     }
   }
   for (const c of candidates(set, store.lastReserved(index))) {

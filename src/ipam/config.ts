@@ -5,9 +5,9 @@ import * as z from 'zod/mini'
 import { CniError, ErrCode } from '../cni/errors.ts'
 import { fieldPath, valueAt } from '../schema/issue.ts'
 import type { CniRoute } from '../cni/types.ts'
-import { type Addr, type Family, formatAddr, formatCidr, networkAddress, parseAddr, parseCidr } from './addr.ts'
+import { type Addr, type Family, formatIp, formatCidr, networkOf, tryParseCidr, tryParseIp } from '../net/address.ts'
 import {
-  type RangeSet, type RawRange, canonicalizeRange, isReservedInRange, rangeFor, rangeString, rangesOverlap,
+  HOST_LOCAL, type RangeSet, type RawRange, canonicalizeRange, isReservedInRange, rangeFor, rangeString, rangesOverlap,
 } from './range.ts'
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks'
@@ -80,7 +80,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 /** A requested IP may be written bare or in CIDR form (host-local's ip.IP accepts both). */
 function parseRequested(s: string, source: string): Addr {
   const t = s.trim()
-  const a = t.includes('/') ? parseCidr(t)?.addr : parseAddr(t)
+  const a = t.includes('/') ? tryParseCidr(t, HOST_LOCAL)?.addr : tryParseIp(t, HOST_LOCAL)
   if (!a) throw invalid(source, `"${s}" is not an IP address`)
   return a
 }
@@ -99,14 +99,14 @@ function collectRequested(net: Net, args: Record<string, string>): { addr: Addr;
 }
 
 function parseRoute(r: { dst: string; gw?: string | undefined }, path: string): CniRoute {
-  const dst = parseCidr(r.dst)
+  const dst = tryParseCidr(r.dst, HOST_LOCAL)
   if (!dst) throw invalid(`${path}.dst`, `"${r.dst}" is not a CIDR`)
-  const out: CniRoute = { dst: formatCidr({ addr: networkAddress(dst), prefix: dst.prefix }) }
+  const out: CniRoute = { dst: formatCidr({ addr: networkOf(dst), prefix: dst.prefix }) }
   if (r.gw !== undefined) {
-    const gw = parseAddr(r.gw)
+    const gw = tryParseIp(r.gw, HOST_LOCAL)
     if (!gw) throw invalid(`${path}.gw`, `"${r.gw}" is not an IP address`)
-    if (gw.family !== dst.addr.family) throw invalid(`${path}.gw`, `${formatAddr(gw)} is not the same address family as dst ${r.dst}`)
-    out.gw = formatAddr(gw)
+    if (gw.family !== dst.addr.family) throw invalid(`${path}.gw`, `${formatIp(gw)} is not the same address family as dst ${r.dst}`)
+    out.gw = formatIp(gw)
   }
   return out
 }
@@ -164,14 +164,14 @@ function placeRequested(wanted: { addr: Addr; source: string }[], sets: Labelled
   for (const { addr, source } of wanted) {
     if (requested.some((r) => r.addr.family === addr.family && r.addr.n === addr.n)) continue
     const idx = ranges.findIndex((s) => rangeFor(s, addr) !== undefined)
-    if (idx < 0) throw invalid(source, `requested IP ${formatAddr(addr)} is not in any configured range`)
+    if (idx < 0) throw invalid(source, `requested IP ${formatIp(addr)} is not in any configured range`)
     const r = rangeFor(ranges[idx]!, addr)!
     if (isReservedInRange(r, addr)) {
-      throw invalid(source, `requested IP ${formatAddr(addr)} is the gateway, network or broadcast address of ${formatCidr(r.subnet)}`)
+      throw invalid(source, `requested IP ${formatIp(addr)} is the gateway, network or broadcast address of ${formatCidr(r.subnet)}`)
     }
     const clash = requested.find((q) => q.rangeSet === idx)
     if (clash) {
-      throw invalid(source, `requested IP ${formatAddr(addr)} and ${formatAddr(clash.addr)} (${clash.source}) are both in range set ${sets[idx]!.path}; one address per range set`)
+      throw invalid(source, `requested IP ${formatIp(addr)} and ${formatIp(clash.addr)} (${clash.source}) are both in range set ${sets[idx]!.path}; one address per range set`)
     }
     requested.push({ addr, source, rangeSet: idx })
   }

@@ -1,10 +1,10 @@
 // The IPAM commands as functions of a CniRequest. They run on the ADD path of
-// every pod, so this file pulls in nothing heavy: ipaddr.js, node:fs
+// every pod, so this file pulls in nothing heavy: the address module (ipaddr.js), node:fs
 // and (lazily, on first lock) koffi for flock.
 import { validAttachments } from '../cni/attachments.ts'
 import { CniError, ErrCode } from '../cni/errors.ts'
 import type { CniIpConfig, CniPlugin, CniRequest, CniResult } from '../cni/types.ts'
-import { formatAddr } from './addr.ts'
+import { formatIp } from '../net/address.ts'
 import { type Allocation, allocate, describeSet, isExhausted } from './allocator.ts'
 import { type IpamConfig, parseIpamConfig } from './config.ts'
 import { planGc } from './gc.ts'
@@ -16,7 +16,7 @@ import { DiskStore } from './store-disk.ts'
 export type OpenStore = (cfg: IpamConfig) => Store
 
 function ipConfig(a: Allocation): CniIpConfig {
-  return { address: `${formatAddr(a.addr)}/${a.range.subnet.prefix}`, gateway: formatAddr(a.range.gateway) }
+  return { address: `${formatIp(a.addr)}/${a.range.subnet.prefix}`, gateway: formatIp(a.range.gateway) }
 }
 
 function using<T>(open: OpenStore, cfg: IpamConfig, fn: (s: Store) => T): T {
@@ -62,7 +62,7 @@ export function makeIpamCommands(open: OpenStore) {
     const held = using(open, cfg, (store) => getById(store, req.containerId, req.ifName))
     const missing = cfg.ranges.filter((set) => !held.some((a) => rangeFor(set, a)))
     if (missing.length > 0) {
-      const have = held.length ? ` (holds ${held.map(formatAddr).join(', ')})` : ''
+      const have = held.length ? ` (holds ${held.map(formatIp).join(', ')})` : ''
       throw new CniError(ErrCode.Check, `container ${req.containerId} ifname ${req.ifName} has no address reserved in network ${cfg.name} range set ${missing.map(describeSet).join('; ')}${have}`)
     }
   }

@@ -11,7 +11,7 @@ import {
 import { join } from 'node:path'
 import { CniError, ErrCode } from '../cni/errors.ts'
 import { LOCK_EX, LOCK_UN, flock } from '../sys/libc.ts'
-import { type Addr, formatAddr, parseAddr } from './addr.ts'
+import { type Addr, formatIp, tryParseIp } from '../net/address.ts'
 import { type Reservation, type Store, formatRecord, parseRecord } from './store.ts'
 
 const LAST_PREFIX = 'last_reserved_ip.'
@@ -69,7 +69,7 @@ export class DiskStore implements Store {
   }
 
   reserve(id: string, ifname: string, addr: Addr, rangeSet: number): boolean {
-    const ip = formatAddr(addr)
+    const ip = formatIp(addr)
     const path = join(this.dir, ip)
     let fd: number
     try {
@@ -105,7 +105,7 @@ export class DiskStore implements Store {
 
   lastReserved(rangeSet: number): Addr | undefined {
     try {
-      return parseAddr(readFileSync(join(this.dir, LAST_PREFIX + rangeSet), 'utf8').trim())
+      return tryParseIp(readFileSync(join(this.dir, LAST_PREFIX + rangeSet), 'utf8').trim())
     } catch {
       // Losing round-robin once is harmless; host-local shrugs the same way.
       return undefined
@@ -114,11 +114,11 @@ export class DiskStore implements Store {
 
   release(addr: Addr): boolean {
     try {
-      unlinkSync(join(this.dir, formatAddr(addr)))
+      unlinkSync(join(this.dir, formatIp(addr)))
       return true
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return false
-      throw this.ioError(`release ${formatAddr(addr)}`, e)
+      throw this.ioError(`release ${formatIp(addr)}`, e)
     }
   }
 
@@ -131,7 +131,7 @@ export class DiskStore implements Store {
     }
     const out: Reservation[] = []
     for (const name of names) {
-      const addr = parseAddr(name)
+      const addr = tryParseIp(name)
       if (!addr) continue
       let content: string
       try {

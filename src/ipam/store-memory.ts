@@ -1,5 +1,5 @@
 // An in-process Store for table tests of the allocator and the plugin commands.
-import { type Addr, formatAddr, parseAddr } from './addr.ts'
+import { type Addr, formatIp, tryParseIp } from '../net/address.ts'
 import type { Reservation, Store } from './store.ts'
 
 export class MemoryStore implements Store {
@@ -22,7 +22,7 @@ export class MemoryStore implements Store {
   probe(): void {}
 
   reserve(id: string, ifname: string, addr: Addr, rangeSet: number): boolean {
-    const key = formatAddr(addr)
+    const key = formatIp(addr)
     if (this.held.has(key)) return false
     this.held.set(key, { containerId: id.trim(), ifname })
     this.last.set(rangeSet, addr)
@@ -34,10 +34,10 @@ export class MemoryStore implements Store {
   }
 
   release(addr: Addr): boolean {
-    return this.held.delete(formatAddr(addr))
+    return this.held.delete(formatIp(addr))
   }
 
   list(): Reservation[] {
-    return [...this.held].map(([ip, h]) => ({ addr: parseAddr(ip)!, ...h }))
+    return [...this.held].map(([ip, h]) => ({ addr: tryParseIp(ip)!, ...h }))
   }
 }

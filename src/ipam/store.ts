@@ -2,7 +2,7 @@
 // same allocation logic runs over the disk store (shared with host-local) and
 // over the memory store in table tests. Calls are synchronous: the disk store
 // works under an flock, and a CNI command is one short-lived process.
-import type { Addr } from './addr.ts'
+import type { Addr } from '../net/address.ts'
 
 export interface Reservation {
   addr: Addr

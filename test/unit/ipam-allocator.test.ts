@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CniError, ErrCode } from '../../src/cni/errors.ts'
-import { formatAddr, parseAddr } from '../../src/ipam/addr.ts'
+import { formatIp, tryParseIp } from '../../src/net/address.ts'
 import { allocate, candidates, isExhausted } from '../../src/ipam/allocator.ts'
 import { parseIpamConfig } from '../../src/ipam/config.ts'
 import { planGc } from '../../src/ipam/gc.ts'
@@ -12,11 +12,11 @@ function sets(ranges: unknown[][]): RangeSet[] {
   return parseIpamConfig({ cniVersion: '1.0.0', name: 'n', ipam: { ranges } }).ranges
 }
 
-const ip = (s: string) => parseAddr(s)!
+const ip = (s: string) => tryParseIp(s)!
 
 /** Allocate for container `id` (ifname eth0) from range set 0 and return the address as text. */
 function next(store: MemoryStore, set: RangeSet, id: string, requested?: string): string {
-  return formatAddr(allocate(store, set, 0, id, 'eth0', requested ? ip(requested) : undefined).addr)
+  return formatIp(allocate(store, set, 0, id, 'eth0', requested ? ip(requested) : undefined).addr)
 }
 
 function thrown(fn: () => unknown): CniError {
@@ -31,22 +31,22 @@ function thrown(fn: () => unknown): CniError {
 
 t.test('walk order: from rangeStart, skipping the gateway', async (t) => {
   const [set] = sets([[{ subnet: '10.0.0.0/29' }]])
-  t.same([...candidates(set!, undefined)].map((c) => formatAddr(c.addr)), ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6'])
+  t.same([...candidates(set!, undefined)].map((c) => formatIp(c.addr)), ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6'])
 })
 
 t.test('walk order: after the last reserved, wrapping, ending on it', async (t) => {
   const [set] = sets([[{ subnet: '10.0.0.0/29' }]])
-  t.same([...candidates(set!, ip('10.0.0.4'))].map((c) => formatAddr(c.addr)), ['10.0.0.5', '10.0.0.6', '10.0.0.2', '10.0.0.3', '10.0.0.4'])
+  t.same([...candidates(set!, ip('10.0.0.4'))].map((c) => formatIp(c.addr)), ['10.0.0.5', '10.0.0.6', '10.0.0.2', '10.0.0.3', '10.0.0.4'])
 })
 
 t.test('walk order: a last reserved outside the set restarts at rangeStart', async (t) => {
   const [set] = sets([[{ subnet: '10.0.0.0/29' }]])
-  t.equal(formatAddr([...candidates(set!, ip('192.168.0.9'))][0]!.addr), '10.0.0.2')
+  t.equal(formatIp([...candidates(set!, ip('192.168.0.9'))][0]!.addr), '10.0.0.2')
 })
 
 t.test('walk order: across the ranges of a set and back', async (t) => {
   const [set] = sets([[{ subnet: '10.0.0.0/30' }, { subnet: '10.0.1.0/30' }]])
-  t.same([...candidates(set!, ip('10.0.1.2'))].map((c) => formatAddr(c.addr)), ['10.0.0.2', '10.0.1.2'])
+  t.same([...candidates(set!, ip('10.0.1.2'))].map((c) => formatIp(c.addr)), ['10.0.0.2', '10.0.1.2'])
 })
 
 t.test('round-robin: freed addresses are not reused until the walk wraps', async (t) => {
@@ -70,7 +70,7 @@ t.test('rangeStart and rangeEnd bound the walk; an explicit gateway inside is sk
 
 t.test('IPv4 network and broadcast are never handed out, even inside rangeStart..rangeEnd', async (t) => {
   const [set] = sets([[{ subnet: '10.0.0.0/30', rangeStart: '10.0.0.0', rangeEnd: '10.0.0.3', gateway: '10.0.0.2' }]])
-  t.same([...candidates(set!, undefined)].map((c) => formatAddr(c.addr)), ['10.0.0.1'])
+  t.same([...candidates(set!, undefined)].map((c) => formatIp(c.addr)), ['10.0.0.1'])
 })
 
 t.test('IPv6: the all-ones address is usable', async (t) => {
@@ -101,7 +101,7 @@ t.test('a requested address is reserved as asked, and refused when taken', async
   const [set] = sets([[{ subnet: '10.0.0.0/24' }]])
   const s = new MemoryStore()
   t.equal(next(s, set!, 'a', '10.0.0.77'), '10.0.0.77')
-  t.equal(formatAddr(s.lastReserved(0)!), '10.0.0.77', 'recorded as last reserved')
+  t.equal(formatIp(s.lastReserved(0)!), '10.0.0.77', 'recorded as last reserved')
   const e = thrown(() => next(s, set!, 'b', '10.0.0.77'))
   t.equal(e.code, ErrCode.AddressInUse)
   t.equal(e.message, 'requested IP 10.0.0.77 is already in use in range set 10.0.0.0/24 (10.0.0.1-10.0.0.254) (held by container a ifname eth0)')
@@ -115,17 +115,17 @@ t.test('a second ADD for the same attachment is refused', async (t) => {
   const e = thrown(() => next(s, set!, 'a'))
   t.equal(e.code, ErrCode.AddressInUse)
   t.match(e.message, /10\.0\.0\.2 is already allocated to container a ifname eth0/)
-  t.equal(formatAddr(allocate(s, set!, 0, 'a', 'net1').addr), '10.0.0.3', 'another ifname of the same container is fine')
+  t.equal(formatIp(allocate(s, set!, 0, 'a', 'net1').addr), '10.0.0.3', 'another ifname of the same container is fine')
 })
 
 t.test('dual stack: one address per range set, each with its own last reserved', async (t) => {
   const [v4, v6] = sets([[{ subnet: '10.0.0.0/24' }], [{ subnet: 'fd00::/64' }]])
   const s = new MemoryStore()
   const a = [allocate(s, v4!, 0, 'a', 'eth0'), allocate(s, v6!, 1, 'a', 'eth0')]
-  t.same(a.map((x) => formatAddr(x.addr)), ['10.0.0.2', 'fd00::2'])
-  t.equal(formatAddr(s.lastReserved(1)!), 'fd00::2')
-  t.same(getById(s, 'a', 'eth0').map(formatAddr).sort(), ['10.0.0.2', 'fd00::2'])
-  t.same(releaseById(s, 'a', 'eth0').map(formatAddr).sort(), ['10.0.0.2', 'fd00::2'])
+  t.same(a.map((x) => formatIp(x.addr)), ['10.0.0.2', 'fd00::2'])
+  t.equal(formatIp(s.lastReserved(1)!), 'fd00::2')
+  t.same(getById(s, 'a', 'eth0').map(formatIp).sort(), ['10.0.0.2', 'fd00::2'])
+  t.same(releaseById(s, 'a', 'eth0').map(formatIp).sort(), ['10.0.0.2', 'fd00::2'])
   t.same(s.list(), [])
 })
 
@@ -134,10 +134,10 @@ t.test('release by id+ifname leaves other attachments; old id-only records are a
   s.reserve('a', 'eth0', ip('10.0.0.2'), 0)
   s.reserve('a', 'net1', ip('10.0.0.3'), 0)
   s.reserve('a', '', ip('10.0.0.4'), 0)
-  t.same(releaseById(s, 'a', 'eth0').map(formatAddr), ['10.0.0.2'], 'exact record only')
-  t.same(releaseById(s, 'a', 'eth0').map(formatAddr), ['10.0.0.4'], 'then the id-only record')
+  t.same(releaseById(s, 'a', 'eth0').map(formatIp), ['10.0.0.2'], 'exact record only')
+  t.same(releaseById(s, 'a', 'eth0').map(formatIp), ['10.0.0.4'], 'then the id-only record')
   t.same(releaseById(s, 'a', 'eth0'), [], 'then nothing, without error')
-  t.same(s.list().map((r) => formatAddr(r.addr)), ['10.0.0.3'])
+  t.same(s.list().map((r) => formatIp(r.addr)), ['10.0.0.3'])
 })
 
 t.test('GC plan keeps valid attachments and drops the rest', async (t) => {
@@ -148,5 +148,5 @@ t.test('GC plan keeps valid attachments and drops the rest', async (t) => {
   s.reserve('c', '', ip('10.0.0.5'), 0)
   s.reserve('d', '', ip('10.0.0.6'), 0)
   const drop = planGc(s.list(), [{ containerID: 'a', ifname: 'eth0' }, { containerID: 'c', ifname: 'eth0' }])
-  t.same(drop.map((r) => formatAddr(r.addr)).sort(), ['10.0.0.3', '10.0.0.4', '10.0.0.6'])
+  t.same(drop.map((r) => formatIp(r.addr)).sort(), ['10.0.0.3', '10.0.0.4', '10.0.0.6'])
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CniError, ErrCode } from '../../src/cni/errors.ts'
-import { formatAddr, formatCidr } from '../../src/ipam/addr.ts'
+import { formatIp, formatCidr } from '../../src/net/address.ts'
 import { DEFAULT_DATA_DIR, type IpamConfig, parseIpamConfig } from '../../src/ipam/config.ts'
 
 const net = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -9,7 +9,7 @@ const net = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {})
 /** The ranges as strings, to compare whole configs at a glance. */
 function show(c: IpamConfig) {
   return c.ranges.map((set) => set.map((r) => ({
-    subnet: formatCidr(r.subnet), start: formatAddr(r.rangeStart), end: formatAddr(r.rangeEnd), gw: formatAddr(r.gateway),
+    subnet: formatCidr(r.subnet), start: formatIp(r.rangeStart), end: formatIp(r.rangeEnd), gw: formatIp(r.gateway),
   })))
 }
 
@@ -67,7 +67,7 @@ t.test('requested IPs come from CNI_ARGS, args.cni.ips and runtimeConfig.ips', a
     args: { cni: { ips: ['fd00::10/64'] } },
     runtimeConfig: { ips: ['10.9.0.7'] },
   }), { IP: '10.0.0.5' })
-  t.same(c.requested.map((r) => [formatAddr(r.addr), r.source, r.rangeSet]), [
+  t.same(c.requested.map((r) => [formatIp(r.addr), r.source, r.rangeSet]), [
     ['10.0.0.5', 'CNI_ARGS IP', 0],
     ['fd00::10', 'args.cni.ips[0]', 1],
     ['10.9.0.7', 'runtimeConfig.ips[0]', 2],
@@ -78,7 +78,7 @@ t.test('CNI_ARGS IP may list several addresses; duplicates collapse; v4-mapped i
   const c = parseIpamConfig(net({ ranges: [[{ subnet: '10.0.0.0/24' }], [{ subnet: 'fd00::/64' }]] }, {
     runtimeConfig: { ips: ['::ffff:10.0.0.5'] },
   }), { IP: '10.0.0.5,fd00::5' })
-  t.same(c.requested.map((r) => formatAddr(r.addr)), ['10.0.0.5', 'fd00::5'])
+  t.same(c.requested.map((r) => formatIp(r.addr)), ['10.0.0.5', 'fd00::5'])
 })
 
 t.test('requested IPs are ignored when not asked for (DEL)', async (t) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { CniError, ErrCode } from '../../src/cni/errors.ts'
 import type { CniRequest } from '../../src/cni/types.ts'
-import { formatAddr } from '../../src/ipam/addr.ts'
+import { formatIp } from '../../src/net/address.ts'
 import { makeIpamCommands } from '../../src/ipam/plugin.ts'
 import { MemoryStore } from '../../src/ipam/store-memory.ts'
 
@@ -21,7 +21,7 @@ function setup(ipam: Record<string, unknown>) {
     command: 'ADD', containerId, netns: '/run/netns/x', ifName: 'eth0', args: {}, path: [], config,
     stdin: Buffer.alloc(0), env: {}, ...over,
   })
-  const held = () => stores.get('pods')?.list().map((r) => `${formatAddr(r.addr)}=${r.containerId}/${r.ifname}`).sort() ?? []
+  const held = () => stores.get('pods')?.list().map((r) => `${formatIp(r.addr)}=${r.containerId}/${r.ifname}`).sort() ?? []
   return { cmds, req, held, config, stores }
 }
 

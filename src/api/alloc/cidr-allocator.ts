@@ -1,6 +1,5 @@
 // Per-node pod CIDRs: fixed-size subnets (a /24 by default) carved from the cluster CIDR.
-import { bigToIp, offsetOf, parseRange, type IpRange } from './ip-range.ts'
-import ipaddr from 'ipaddr.js'
+import { bigToIp, parseRange, subnetOffsetOf, type IpRange } from './ip-range.ts'
 
 export class CidrAllocator {
   readonly range: IpRange
@@ -39,14 +38,7 @@ export class CidrAllocator {
   }
 
   private indexOf(cidr: string): bigint | undefined {
-    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number]
-    try {
-      parsed = ipaddr.parseCIDR(cidr)
-    } catch {
-      return undefined
-    }
-    if (parsed[1] !== this.subnetPrefix) return undefined
-    const off = offsetOf(this.range, parsed[0].toString())
+    const off = subnetOffsetOf(this.range, cidr, this.subnetPrefix)
     if (off === undefined || off % this.step !== 0n) return undefined
     return off / this.step
   }

@@ -1,47 +1,44 @@
-// CIDR math on bigints, so IPv4 and IPv6 share one code path.
-import ipaddr from 'ipaddr.js'
-import { bigIntToIp, ipToBigInt } from '../../net/ip-bigint.ts'
+// An allocation range: a service or cluster CIDR as a base and a size, so the
+// allocators count offsets into it. Parsing and formatting are the address module's.
+import { type Addr, AddressError, type Cidr, type IPFamily, bits, familyName, formatCidr, formatIp, parseCidr, sizeOf, tryParseCidr, tryParseIp } from '../../net/address.ts'
 
 export interface IpRange {
   cidr: string
-  family: 'IPv4' | 'IPv6'
+  family: IPFamily
   bits: number
   prefix: number
   base: bigint
   size: bigint
 }
 
-export class CidrError extends Error {
-  readonly code = 'EBADCIDR'
-}
-
-export const ipToBig = ipToBigInt
-
-export function bigToIp(n: bigint, family: 'IPv4' | 'IPv6'): string {
-  return bigIntToIp(n, family === 'IPv4' ? 4 : 6).toString()
-}
-
+/** A range flag (--service-cidr, --cluster-cidr) is a subnet: 10.96.0.5/16 is refused, not guessed at. Throws AddressError. */
 export function parseRange(cidr: string): IpRange {
-  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number]
+  let c: Cidr
   try {
-    parsed = ipaddr.parseCIDR(cidr)
-  } catch {
-    throw new CidrError(`invalid CIDR "${cidr}"`)
+    c = parseCidr(cidr)
+  } catch (e) {
+    const err = e as AddressError
+    throw new AddressError(err.code, cidr, `invalid CIDR ${JSON.stringify(cidr)}: ${err.reason}`)
   }
-  const [addr, prefix] = parsed
-  const family = addr.kind() === 'ipv4' ? 'IPv4' : 'IPv6'
-  const bits = family === 'IPv4' ? 32 : 128
-  const size = 1n << BigInt(bits - prefix)
-  const base = (ipToBig(addr) / size) * size
-  return { cidr: `${bigToIp(base, family)}/${prefix}`, family, bits, prefix, base, size }
+  return { cidr: formatCidr(c), family: familyName(c.addr.family), bits: bits(c.addr.family), prefix: c.prefix, base: c.addr.n, size: sizeOf(c) }
 }
 
-/** The offset of `ip` inside the range, or undefined when it is outside (or not an IP of that family). */
+export function bigToIp(n: bigint, family: IPFamily): string {
+  return formatIp({ family: family === 'IPv4' ? 4 : 6, n })
+}
+
+function offsetOfAddr(r: IpRange, a: Addr | undefined): bigint | undefined {
+  if (!a || familyName(a.family) !== r.family || a.n < r.base || a.n >= r.base + r.size) return undefined
+  return a.n - r.base
+}
+
+/** The offset of `ip` inside the range, or undefined when it is outside (or not a strict IP of that family). */
 export function offsetOf(r: IpRange, ip: string): bigint | undefined {
-  if (!ipaddr.isValid(ip)) return undefined
-  const a = ipaddr.parse(ip)
-  if ((a.kind() === 'ipv4') !== (r.family === 'IPv4')) return undefined
-  const n = ipToBig(a)
-  if (n < r.base || n >= r.base + r.size) return undefined
-  return n - r.base
+  return offsetOfAddr(r, tryParseIp(ip))
+}
+
+/** The offset of a subnet's first address, or undefined when it is not a /`prefix` subnet inside the range. */
+export function subnetOffsetOf(r: IpRange, cidr: string, prefix: number): bigint | undefined {
+  const c = tryParseCidr(cidr)
+  return c && c.prefix === prefix ? offsetOfAddr(r, c.addr) : undefined
 }

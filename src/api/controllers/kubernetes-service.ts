@@ -4,11 +4,10 @@
 // advertises: its first listener off loopback. With loopback listeners only,
 // no pod could reach it, so there is no such Service (and 10.96.0.1 stays free
 // for others; a later start with an outside listener then takes another VIP).
-import { bigIntToIp } from '../../net/ip-bigint.ts'
 import type { Api } from '../core.ts'
 import { ApiError } from '../errors.ts'
 import { byName } from '../resources.ts'
-import { parseRange } from '../alloc/ip-range.ts'
+import { bigToIp, parseRange } from '../alloc/ip-range.ts'
 import type { KObject } from '../types.ts'
 import { MANAGED_BY_LABEL } from './endpointslice.ts'
 
@@ -22,7 +21,7 @@ export interface Advertised { host: string; port: number }
 /** The first usable address of the service CIDR (10.96.0.1 for 10.96.0.0/16). */
 export function firstServiceIp(serviceCidr: string): string {
   const r = parseRange(serviceCidr)
-  return bigIntToIp(r.base + 1n, r.family === 'IPv4' ? 4 : 6).toString()
+  return bigToIp(r.base + 1n, r.family)
 }
 
 export function desiredService(serviceCidr: string, port: number): KObject {

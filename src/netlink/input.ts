@@ -1,32 +1,34 @@
 // Validation and byte conversion of what callers hand us: addresses, prefixes,
 // MACs, interface names. Pure. Every failure is a NetlinkInputError naming the field.
-import ipaddr from 'ipaddr.js'
+import { AddressError, formatIp as formatAddr, ipFromBytes, ipToBytes, parseCidr as parseAddrCidr, parseIp as parseAddr } from '../net/address.ts'
 import { NetlinkInputError } from './errors.ts'
 
 export interface IpBytes { family: 4 | 6; bytes: Buffer }
 export interface Prefix extends IpBytes { len: number }
 
+/** The address module's verdict, as an input error naming the field; nothing reaches the kernel. */
+function addressInput<T>(op: string, field: string, s: unknown, parse: () => T): T {
+  try {
+    return parse()
+  } catch (e) {
+    if (e instanceof AddressError) throw new NetlinkInputError(op, field, s, e.reason)
+    throw e
+  }
+}
+
 export function parseIp(op: string, field: string, s: unknown): IpBytes {
-  if (typeof s !== 'string' || !ipaddr.isValid(s)) throw new NetlinkInputError(op, field, s, 'not an IP address')
-  const a = ipaddr.parse(s)
-  return { family: a.kind() === 'ipv4' ? 4 : 6, bytes: Buffer.from(a.toByteArray()) }
+  const a = addressInput(op, field, s, () => parseAddr(s))
+  return { family: a.family, bytes: ipToBytes(a) }
 }
 
 /** 'a.b.c.d/n' or 'x::y/n'. Host bits are kept: an interface address is a CIDR with host bits. */
 export function parseCidr(op: string, field: string, s: unknown): Prefix {
-  if (typeof s !== 'string') throw new NetlinkInputError(op, field, s, 'not a CIDR')
-  const slash = s.indexOf('/')
-  if (slash < 0) throw new NetlinkInputError(op, field, s, 'missing /prefix-length')
-  const ip = parseIp(op, field, s.slice(0, slash))
-  const lenText = s.slice(slash + 1)
-  const len = Number(lenText)
-  const max = ip.family === 4 ? 32 : 128
-  if (!/^\d{1,3}$/.test(lenText) || len > max) throw new NetlinkInputError(op, field, s, `prefix length must be 0..${max}`)
-  return { ...ip, len }
+  const c = addressInput(op, field, s, () => parseAddrCidr(s, { hostBits: 'keep' }))
+  return { family: c.addr.family, bytes: ipToBytes(c.addr), len: c.prefix }
 }
 
 export function formatIp(bytes: Buffer): string {
-  return ipaddr.fromByteArray([...bytes]).toString()
+  return formatAddr(ipFromBytes(bytes))
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i

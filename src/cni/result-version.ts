@@ -3,6 +3,7 @@
 import { CniError, ErrCode } from './errors.ts'
 import { atLeast, checkSupported } from './version.ts'
 import type { CniResult, CniIpConfig } from './types.ts'
+import { AddressError, parseCidr, parseIp } from '../net/address.ts'
 
 function ipFamily(cidr: string): '4' | '6' {
   return cidr.includes(':') ? '6' : '4'
@@ -40,8 +41,13 @@ export function parseResult(raw: unknown, field = 'prevResult'): CniResult {
   const ips: CniIpConfig[] = arr('ips').map((x, i) => {
     const ip = x as Record<string, unknown>
     if (typeof ip?.address !== 'string') throw new CniError(ErrCode.DecodeFailure, `${field}.ips[${i}].address: expected a CIDR string`)
+    // Addresses go to the kernel and into nft rules: read them strictly, as everything else is read.
+    checkAddress(`${field}.ips[${i}].address`, ip.address, () => parseCidr(ip.address, { hostBits: 'keep' }))
     const out: CniIpConfig = { address: ip.address }
-    if (typeof ip.gateway === 'string') out.gateway = ip.gateway
+    if (typeof ip.gateway === 'string') {
+      checkAddress(`${field}.ips[${i}].gateway`, ip.gateway, () => parseIp(ip.gateway))
+      out.gateway = ip.gateway
+    }
     if (typeof ip.interface === 'number') out.interface = ip.interface
     return out
   })
@@ -53,4 +59,13 @@ export function parseResult(raw: unknown, field = 'prevResult'): CniResult {
   }
   if (r.dns && typeof r.dns === 'object') result.dns = r.dns as CniResult['dns']
   return result
+}
+
+function checkAddress(field: string, value: string, parse: () => unknown): void {
+  try {
+    parse()
+  } catch (e) {
+    if (e instanceof AddressError) throw new CniError(ErrCode.DecodeFailure, `${field}: ${JSON.stringify(value)} ${e.reason}`)
+    throw e
+  }
 }

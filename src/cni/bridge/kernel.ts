@@ -1,6 +1,6 @@
 // The thin kernel side of the bridge plugin: make the node and pod namespaces
 // hold what an AttachmentPlan says, pushing each change's inverse on the undo stack.
-import ipaddr from 'ipaddr.js'
+import { contains, tryParseCidr } from '../../net/address.ts'
 import { Rtnl, type Link } from '../../netlink/index.ts'
 import { readSysctl, writeSysctl } from '../../netns/index.ts'
 import { CniError, ErrCode } from '../errors.ts'
@@ -18,10 +18,11 @@ export async function ensureBridge(host: Rtnl, plan: AttachmentPlan['bridge']): 
   return br
 }
 
+/** An address the kernel holds in a form we never write (e.g. IPv4-mapped) is in no subnet of ours. */
 function sameSubnet(a: string, b: string): boolean {
-  const [aa, al] = ipaddr.parseCIDR(a)
-  const [ba] = ipaddr.parseCIDR(b)
-  return aa.kind() === ba.kind() && ba.match(aa, al)
+  const ac = tryParseCidr(a, { hostBits: 'keep' })
+  const bc = tryParseCidr(b, { hostBits: 'keep' })
+  return !!ac && !!bc && contains(ac, bc.addr)
 }
 
 /** Give the bridge its gateway addresses; a different address in the same subnet is an error unless forceAddress. */

@@ -1,6 +1,6 @@
 // Pure: from the config, the request and the IPAM result, decide the kernel
 // state one attachment needs. No I/O; apply.ts makes it so.
-import ipaddr from 'ipaddr.js'
+import { formatCidr, formatIp, networkOf, offset, parseCidr } from '../../net/address.ts'
 import { CniError, ErrCode } from '../errors.ts'
 import type { CniResult, CniRoute } from '../types.ts'
 import type { BridgeConfig } from './config.ts'
@@ -28,15 +28,12 @@ function family(addr: string): 4 | 6 {
 
 /** The first host address of the subnet: what host-local and the reference bridge pick as gateway. */
 export function defaultGateway(cidr: string): string {
-  const bytes = ipaddr.parse(subnetOf(cidr).split('/')[0]!).toByteArray()
-  bytes[bytes.length - 1]! += 1
-  return ipaddr.fromByteArray(bytes).toString()
+  return formatIp(offset(networkOf(parseCidr(cidr, { hostBits: 'keep' })), 1n))
 }
 
 export function subnetOf(cidr: string): string {
-  const [addr, len] = ipaddr.parseCIDR(cidr)
-  const net = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr)
-  return `${net.toString()}/${len}`
+  const c = parseCidr(cidr, { hostBits: 'keep' })
+  return formatCidr({ addr: networkOf(c), prefix: c.prefix })
 }
 
 export function planAttachment(
@@ -56,7 +53,7 @@ export function planAttachment(
   }
   const gwByFamily = new Map<4 | 6, string>()
   for (const ip of ips) {
-    const [, len] = ipaddr.parseCIDR(ip.address)
+    const len = parseCidr(ip.address, { hostBits: 'keep' }).prefix
     const gw = ip.gateway ?? (conf.isGateway ? defaultGateway(ip.address) : undefined)
     if (gw && conf.isGateway) {
       gateways.push(`${gw}/${len}`)

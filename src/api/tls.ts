@@ -4,7 +4,7 @@
 // openssl, kept in the data dir, and remade when the listen addresses change.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isIP } from 'node:net'
+import { ipFamily } from '../net/address.ts'
 import { execa } from 'execa'
 
 export interface ServingCert {
@@ -24,7 +24,7 @@ export async function loadOrMakeCert(dir: string, hosts: string[]): Promise<Serv
   if (existsSync(crt) && existsSync(key) && existsSync(hostsFile) && readFileSync(hostsFile, 'utf8').trim() === want) {
     return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') }
   }
-  const san = want.split(',').map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(',')
+  const san = want.split(',').map((h) => (ipFamily(h) ? `IP:${h}` : `DNS:${h}`)).join(',')
   try {
     await execa('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',

@@ -1,7 +1,7 @@
 // Real TCP through real namespaces: a server that answers each connection with
 // the peer address it saw, and a client that returns that answer.
 import type { ChildProcess } from 'node:child_process'
-import ipaddr from 'ipaddr.js'
+import { canonicalIp } from '../../src/net/address.ts'
 import type { Netns } from './netns.ts'
 
 /** Start a TCP server in `ns` on `port` that writes "<peer-ip>\n" to each client. Resolves once it listens. */
@@ -24,7 +24,7 @@ export function tcpAsk(ns: Netns, host: string, port: number, timeoutS = 2): str
   if (r.status !== 0 || !r.stdout.trim()) return undefined
   // socat reports IPv6 peers bracketed and fully expanded; callers compare canonical bare addresses
   const peer = r.stdout.trim().replace(/^\[|\]$/g, '')
-  return peer.includes(':') && ipaddr.isValid(peer) ? ipaddr.parse(peer).toString() : peer
+  return (peer.includes(':') && canonicalIp(peer)) || peer
 }
 
 export function ping(ns: Netns, host: string): boolean {

@@ -2,7 +2,7 @@
 // namespace, the slices that should exist. Pods whose named target ports
 // resolve to different numbers land in different slices, as each slice has one
 // port list; no slice holds more than `maxEndpoints` endpoints.
-import ipaddr from 'ipaddr.js'
+import { ipFamily } from '../../net/address.ts'
 import { matchSelectorMap } from '../selectors/labels.ts'
 import { isObject, type KObject } from '../types.ts'
 
@@ -46,8 +46,7 @@ function podIP(pod: KObject, family: 'IPv4' | 'IPv6'): string | undefined {
   const ips = objs(st.podIPs).map((p) => p.ip)
   if (ips.length === 0 && typeof st.podIP === 'string') ips.push(st.podIP)
   for (const ip of ips) {
-    if (typeof ip !== 'string' || !ipaddr.isValid(ip)) continue
-    if ((ipaddr.parse(ip).kind() === 'ipv4') === (family === 'IPv4')) return ip
+    if (typeof ip === 'string' && ipFamily(ip) === family) return ip
   }
   return undefined
 }

@@ -4,8 +4,7 @@
 // after any setns has been undone, so the socket is made here with socket(2)
 // and bind(2) while the thread is inside the namespace, then handed to Node as
 // an fd.
-import { isIPv4, isIPv6 } from 'node:net'
-import ipaddr from 'ipaddr.js'
+import { ipToBytes, tryParseIp } from '../../net/address.ts'
 import { inNetns } from '../../netns/index.ts'
 import { rawLibc } from '../../sys/libc.ts'
 
@@ -29,13 +28,14 @@ export class NetnsSocketError extends Error {
 
 /** struct sockaddr_in (16 bytes, address at 4) or sockaddr_in6 (28 bytes, address at 8) for host:port. */
 export function sockaddr(host: string, port: number): { family: number; buf: Buffer } {
-  const v4 = isIPv4(host)
-  if (!v4 && !isIPv6(host)) throw new NetnsSocketError('EBADHOST', `a listener in a namespace needs an IP address, not "${host}"`)
+  const addr = tryParseIp(host)
+  if (!addr) throw new NetnsSocketError('EBADHOST', `a listener in a namespace needs an IP address, not "${host}"`)
+  const v4 = addr.family === 4
   const family = v4 ? AF_INET : AF_INET6
   const b = Buffer.alloc(v4 ? 16 : 28)
   b.writeUInt16LE(family, 0)
   b.writeUInt16BE(port, 2)
-  Buffer.from(ipaddr.parse(host).toByteArray()).copy(b, v4 ? 4 : 8)
+  ipToBytes(addr).copy(b, v4 ? 4 : 8)
   return { family, buf: b }
 }
 

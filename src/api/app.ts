@@ -76,6 +76,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   }
   const advertised = addresses.find((a) => !isLoopback(a.host))
   reconcileKubernetesService(api, o.serviceCidr, advertised && { host: advertised.host, port: advertised.port })
+  // What start wrote is durable before the server says it is ready.
+  store.flush()
 
   // DIR/kubeconfig for the first address; with several, DIR/kubeconfig-<host> for each.
   const kc = (u: (typeof urls)[number], name: string) => writeKubeconfig(o.dataDir, name, u.url, u.tls ? token : undefined, u.tls ? tls?.cert : undefined)

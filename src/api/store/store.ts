@@ -251,6 +251,12 @@ export class Store {
     this.settle()
   }
 
+  /** Make everything accepted so far durable now (at start, before clients come); throws when that fails. */
+  flush(): void {
+    if (this.broken) throw this.broken
+    if (!this.flushNow()) throw new DiskWriteError('fdatasync', new Error('the unsynced changes were undone'))
+  }
+
   /** fdatasync now, on the event loop; false when it failed and the unsynced changes were undone. */
   private flushNow(): boolean {
     if (!this.disk || this.unsynced.length === 0) return true

@@ -24,6 +24,9 @@ export interface ApiServerOptions {
   nodeCidrMaskSize: number
   historySize: number
   bookmarkMs: number
+  /** per-watcher bound on unsent output, and on concurrent watches (defaults in the handler) */
+  watchBufferBytes?: number
+  maxWatches?: number
   log: { info(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void; warn(o: object, msg: string): void }
 }
 
@@ -52,7 +55,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const token = outside.length ? loadOrMakeToken(o.dataDir, () => randomBytes(24).toString('base64url')) : undefined
   const tls = outside.length ? await loadOrMakeCert(o.dataDir, outside) : undefined
   const secure = token && tls ? { token, tls } : undefined
-  const handle = makeHandler({ api, bookmarkMs: o.bookmarkMs, log: o.log })
+  const handle = makeHandler({ api, bookmarkMs: o.bookmarkMs, watchBufferBytes: o.watchBufferBytes, maxWatches: o.maxWatches, log: o.log })
   const servers: Server[] = []
   const addresses: ListenAddress[] = []
   const urls: { host: string; url: string; tls: boolean }[] = []
@@ -73,6 +76,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   }
   const advertised = addresses.find((a) => !isLoopback(a.host))
   reconcileKubernetesService(api, o.serviceCidr, advertised && { host: advertised.host, port: advertised.port })
+  // What start wrote is durable before the server says it is ready.
+  store.flush()
 
   // DIR/kubeconfig for the first address; with several, DIR/kubeconfig-<host> for each.
   const kc = (u: (typeof urls)[number], name: string) => writeKubeconfig(o.dataDir, name, u.url, u.tls ? token : undefined, u.tls ? tls?.cert : undefined)

@@ -43,7 +43,14 @@ export class Api {
   constructor(
     readonly store: Store,
     readonly services: ServiceAllocations,
-  ) {}
+  ) {
+    // A Service change the store had to take back (its fdatasync failed) gives back what it allocated.
+    store.subscribe('services', (ev) => {
+      if (!ev.undo) return
+      if (ev.prev) this.services.delete(ev.prev)
+      if (ev.type !== 'DELETED') this.services.restore(ev.obj)
+    })
+  }
 
   /** Rebuild allocator state from what the store holds. */
   restore(): void {
@@ -112,7 +119,12 @@ export class Api {
       if (opts.dryRun) this.services.delete(obj)
     }
     if (opts.dryRun) return obj
-    return this.store.put(r.name, obj).obj
+    try {
+      return this.store.put(r.name, obj).obj
+    } catch (e) {
+      if (r.kind === 'Service') this.services.delete(obj)
+      throw e
+    }
   }
 
   /** PUT: replace the object, keeping what clients may not change. */
@@ -177,7 +189,15 @@ export class Api {
     if (opts.dryRun) return obj
     // The last finalizer gone from an object being deleted: it goes now.
     if (md.deletionTimestamp && !(md.finalizers?.length) && !this.graceful(r, md)) return this.removeNow(r, obj).obj
-    return this.store.put(r.name, obj).obj
+    try {
+      return this.store.put(r.name, obj).obj
+    } catch (e) {
+      if (r.kind === 'Service') {
+        this.services.delete(obj)
+        this.services.restore(old)
+      }
+      throw e
+    }
   }
 
   private graceful(r: Resource, md: KObject['metadata']): boolean {
@@ -185,8 +205,9 @@ export class Api {
   }
 
   private removeNow(r: Resource, obj: KObject): StoreEvent {
+    const ev = this.store.remove(r.name, obj)
     if (r.kind === 'Service') this.services.delete(obj)
-    return this.store.remove(r.name, obj)
+    return ev
   }
 
   /**

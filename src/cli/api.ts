@@ -9,6 +9,8 @@ interface Args {
   'node-cidr-mask-size': number
   history: number
   'bookmark-interval': number
+  'watch-buffer-bytes': number
+  'max-watches': number
   'log-level': string
 }
 
@@ -24,6 +26,8 @@ export const apiCommand: CommandModule<object, Args> = {
       .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'prefix length of each node podCIDR' })
       .option('history', { type: 'number', default: 10000, describe: 'events kept for watches that resume; older resourceVersions get 410 Gone' })
       .option('bookmark-interval', { type: 'number', default: 60, describe: 'seconds between watch bookmarks' })
+      .option('watch-buffer-bytes', { type: 'number', default: 16 * 1024 * 1024, describe: 'a watcher whose unsent events pass this many bytes is dropped (it relists)' })
+      .option('max-watches', { type: 'number', default: 10000, describe: 'concurrent watches beyond this get 429 TooManyRequests' })
       .option('log-level', { type: 'string', default: 'info' }) as never,
   handler: async (a) => {
     const { pino } = await import('pino')
@@ -40,6 +44,8 @@ export const apiCommand: CommandModule<object, Args> = {
         nodeCidrMaskSize: a['node-cidr-mask-size'],
         historySize: a.history,
         bookmarkMs: a['bookmark-interval'] * 1000,
+        watchBufferBytes: a['watch-buffer-bytes'],
+        maxWatches: a['max-watches'],
         log,
       })
     } catch (e) {

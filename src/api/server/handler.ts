@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Api } from '../core.ts'
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from '../discovery.ts'
-import { ApiError, badRequest, gone, internal, methodNotAllowed, pathNotFound, unsupportedMediaType } from '../errors.ts'
+import { ApiError, badRequest, internal, methodNotAllowed, notFound, pathNotFound, unsupportedMediaType } from '../errors.ts'
 import { openapiV3GroupVersion, openapiV3Root } from '../openapi.ts'
 import { includeObjectParam, table, wantsTable } from '../table.ts'
 import { jsonPatch } from '../patch/json-patch.ts'
@@ -12,16 +12,20 @@ import { strategicMerge } from '../patch/strategic-merge.ts'
 import { apiVersionOf, type Resource } from '../resources.ts'
 import { isObject, type KObject } from '../types.ts'
 import { objectBody, parseJson, readBody } from './body.ts'
-import { paginate, selectEntries, streamList } from './list.ts'
+import { listPage, selectEntries, streamList } from './list.ts'
 import { boolParam, filterOf, rvParam } from './query.ts'
 import { sendError, sendJson, sendRaw } from './respond.ts'
 import { parseResourcePath, type ResourceRoute } from './route.ts'
-import { serveWatch } from './watch.ts'
+import { serveWatch, WatchSlots } from './watch.ts'
 
 export interface HandlerOptions {
   api: Api
   bookmarkMs: number
-  log: { error(o: object, msg: string): void; debug(o: object, msg: string): void }
+  /** a watcher whose unsent output passes this is dropped (default 16 MiB) */
+  watchBufferBytes?: number
+  /** concurrent watches beyond this get 429 (default 10,000) */
+  maxWatches?: number
+  log: { error(o: object, msg: string): void; warn(o: object, msg: string): void; debug(o: object, msg: string): void }
 }
 
 const HEALTH = new Set(['/healthz', '/livez', '/readyz'])
@@ -32,6 +36,8 @@ export function isHealthPath(path: string): boolean {
 
 export function makeHandler(opts: HandlerOptions) {
   const { api } = opts
+  const watchSlots = new WatchSlots(opts.maxWatches ?? 10_000)
+  const watchBuffer = opts.watchBufferBytes ?? 16 * 1024 * 1024
   return async (req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams): Promise<void> => {
     try {
       if (HEALTH.has(path)) {
@@ -75,7 +81,9 @@ export function makeHandler(opts: HandlerOptions) {
         const asTable = wantsTable(req.headers.accept)
         const include = includeObjectParam(q)
         if (rt.name && !rt.watchPath && !boolParam(q, 'watch')) {
-          const e = api.get(r, ns, rt.name)
+          // What a client reads is durable: an answer never shows a version a crash could take back.
+          const e = api.store.durableGet(r.name, ns, rt.name)
+          if (!e) throw notFound(api.target(r, rt.name))
           if (asTable) return sendJson(res, 200, table(r.kind, [e.obj], e.obj.metadata.resourceVersion ?? '', include))
           return sendRaw(res, 200, e.json)
         }
@@ -89,35 +97,31 @@ export function makeHandler(opts: HandlerOptions) {
             sendInitialEvents: boolParam(q, 'sendInitialEvents'),
             timeoutSeconds: timeout,
             bookmarkMs: opts.bookmarkMs,
-            maxBuffered: 256 * 1024 * 1024,
+            maxBuffered: watchBuffer,
             render: asTable ? (o) => JSON.stringify(table(r.kind, [o], o.metadata.resourceVersion ?? '', include)) : undefined,
-          })
+            onDrop: (bytes) => opts.log.warn({ resource: r.name, bytes }, 'watch dropped: the client does not read its events'),
+          }, watchSlots)
         }
-        // Every list is served from the latest state; an exact older version cannot be.
-        const wantRv = rvParam(q)
-        if (q.get('resourceVersionMatch') === 'Exact' && wantRv !== undefined && wantRv !== api.store.resourceVersion())
-          throw gone(`resourceVersion ${wantRv} is not available for an exact list; the latest is ${api.store.resourceVersion()}`)
-        const limit = Number(q.get('limit') ?? '') || undefined
-        const page = paginate(selectEntries(api.store, r, f), limit, q.get('continue') ?? undefined)
-        const rv = String(api.store.resourceVersion())
+        const { page, rv: at } = listPage(api.store, r, f, q)
+        const rv = String(at)
         if (asTable) {
           const tb = table(r.kind, page.entries.map((e) => e.obj), rv, include)
           if (page.continue) tb.metadata = { resourceVersion: rv, continue: page.continue, remainingItemCount: page.remaining }
           return sendJson(res, 200, tb)
         }
-        return streamList(res, r, page, api.store.resourceVersion())
+        return streamList(res, r, page, at)
       }
       case 'POST': {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)
         if (r.namespaced && !rt.namespace) throw methodNotAllowed(`create ${r.name} under /namespaces/<namespace>/${r.name}`)
         const obj = api.create(r, ns, await objectBody(req), { dryRun })
-        api.store.persist()
+        await api.store.persist()
         return sendJson(res, 201, obj)
       }
       case 'PUT': {
         if (!rt.name) throw methodNotAllowed(`PUT needs a name`)
         const obj = api.update(r, ns, rt.name, await objectBody(req), { dryRun, subresource: rt.subresource ?? '' })
-        api.store.persist()
+        await api.store.persist()
         return sendJson(res, 200, obj)
       }
       case 'PATCH': {
@@ -126,7 +130,7 @@ export function makeHandler(opts: HandlerOptions) {
         const patch = parseJson(await readBody(req))
         const apply = patcher(r, type, patch)
         const obj = api.patch(r, ns, rt.name, apply, { dryRun, subresource: rt.subresource ?? '' })
-        api.store.persist()
+        await api.store.persist()
         return sendJson(res, 200, obj)
       }
       case 'DELETE': {
@@ -138,7 +142,7 @@ export function makeHandler(opts: HandlerOptions) {
         const del = { dryRun: dryRun || (Array.isArray(o.dryRun) && o.dryRun.includes('All')), gracePeriodSeconds: grace, preconditions: isObject(o.preconditions) ? (o.preconditions as { uid?: string; resourceVersion?: string }) : undefined }
         if (rt.name) {
           const gone = api.delete(r, ns, rt.name, del)
-          api.store.persist()
+          await api.store.persist()
           return sendJson(res, 200, gone)
         }
         // deletecollection
@@ -147,7 +151,7 @@ export function makeHandler(opts: HandlerOptions) {
           const { name, namespace } = e.obj.metadata
           items.push(api.delete(r, namespace, name ?? '', { ...del, preconditions: undefined }))
         }
-        api.store.persist()
+        await api.store.persist()
         return sendJson(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(api.store.resourceVersion()) }, items })
       }
       default:

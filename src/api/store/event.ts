@@ -11,6 +11,8 @@ export interface StoreEvent {
   json: string
   /** the object before this change, when known (for selector transitions in watches) */
   prev?: KObject
+  /** set on the inverse event that takes back a change whose fdatasync failed */
+  undo?: boolean
 }
 
 /** A stored object with its serialised form; the object is never mutated once stored. */

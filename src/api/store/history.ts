@@ -1,29 +1,53 @@
-// A fixed-size ring of the most recent events. Every resourceVersion is one
-// event, so the ring covers a contiguous range; a watch from before that range
-// cannot be served and gets 410 Expired.
+// A fixed-size ring of the most recent durable events. The ring holds every
+// event after its `floor` resourceVersion (versions may have gaps: a write
+// rolled back after a failed fsync leaves its version unused), so a watch or a
+// list from a version below the floor cannot be served and gets 410 Expired.
 import type { StoreEvent } from './event.ts'
 
 export class History {
   private readonly ring: (StoreEvent | undefined)[]
   private start = 0
   private count = 0
-  constructor(readonly capacity: number) {
+  private low: number
+
+  constructor(
+    readonly capacity: number,
+    floor = 0,
+  ) {
     this.ring = new Array(capacity)
+    this.low = floor
+  }
+
+  /** Forget every event; the ring holds everything after `floor` (what a reload starts from). */
+  clear(floor: number): void {
+    this.ring.fill(undefined)
+    this.start = 0
+    this.count = 0
+    this.low = floor
   }
 
   push(ev: StoreEvent): void {
-    if (this.capacity === 0) return
+    if (this.capacity === 0) {
+      this.low = ev.rv
+      return
+    }
     if (this.count < this.capacity) {
       this.ring[(this.start + this.count) % this.capacity] = ev
       this.count++
-    } else {
-      this.ring[this.start] = ev
-      this.start = (this.start + 1) % this.capacity
+      return
     }
+    this.low = this.ring[this.start]!.rv
+    this.ring[this.start] = ev
+    this.start = (this.start + 1) % this.capacity
   }
 
   private at(i: number): StoreEvent {
     return this.ring[(this.start + i) % this.capacity]!
+  }
+
+  /** Every event after this resourceVersion is held. */
+  floor(): number {
+    return this.low
   }
 
   /** The oldest resourceVersion still held, or undefined when empty. */
@@ -31,14 +55,9 @@ export class History {
     return this.count ? this.at(0).rv : undefined
   }
 
-  /**
-   * Events after `rv`, oldest first, or undefined when some of them have
-   * already fallen out of the ring (the caller answers 410).
-   */
-  since(rv: number, current: number): StoreEvent[] | undefined {
-    if (rv >= current) return []
-    const first = this.oldest()
-    if (first === undefined || rv + 1 < first) return undefined
+  /** Events after `rv`, oldest first, or undefined when some of them are no longer held (the caller answers 410). */
+  since(rv: number): StoreEvent[] | undefined {
+    if (rv < this.low) return undefined
     // binary search for the first event with ev.rv > rv
     let lo = 0
     let hi = this.count

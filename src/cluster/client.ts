@@ -26,6 +26,8 @@ export interface ClusterClientOptions {
   /** send kube-proxy's label selectors; the normalisers filter the same objects anyway */
   serverSideSelectors?: boolean
   watchTimeoutSeconds?: number
+  /** the server's bookmark interval; a watch silent for twice this long is resumed */
+  bookmarkIntervalMs?: number
   backoff?: () => Backoff
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
@@ -53,6 +55,7 @@ export class ClusterClient {
           labelSelector: opts.serverSideSelectors === false ? undefined : info.labelSelector,
           pageSize: opts.pageSize ?? 500,
           watchTimeoutSeconds: opts.watchTimeoutSeconds,
+          bookmarkIntervalMs: opts.bookmarkIntervalMs,
           backoff: opts.backoff?.(),
           sleep: opts.sleep,
         },

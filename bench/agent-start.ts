@@ -2,6 +2,8 @@
 // agent` (the launcher and the Node shipped beside it) against an empty
 // `pontoon api`, started N times. Prints, per run and as p50/max:
 //   - start to healthy: from spawning the launcher to the first /healthz 200,
+//   - CPU to healthy: user+system CPU the agent's processes used until then (on a
+//     shared, loaded machine wall time mostly measures the neighbours; CPU does not),
 //   - idle RSS: the agent's process tree (launcher + Node) once healthy and settled.
 // Prints figures only; no thresholds. Needs a fresh `npm run build`.
 // Run: node --import tsx bench/agent-start.ts [--runs N] [--settle-ms MS]
@@ -62,8 +64,7 @@ async function until(what: string, probe: () => Promise<boolean>, ms = 30_000, e
   }
 }
 
-/** RSS of pid and all its descendants, in MB (the launcher execs Node, so usually one process). */
-function treeRssMB(pid: number): number {
+function tree(pid: number): number[] {
   const kids = new Map<number, number[]>()
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue
@@ -75,16 +76,38 @@ function treeRssMB(pid: number): number {
       kids.set(ppid, list)
     } catch { /* exited */ }
   }
-  let kb = 0
+  const out: number[] = []
   const walk = (p: number) => {
+    out.push(p)
+    for (const k of kids.get(p) ?? []) walk(k)
+  }
+  walk(pid)
+  return out
+}
+
+/** RSS of pid and all its descendants, in MB (the launcher execs Node, so usually one process). */
+function treeRssMB(pid: number): number {
+  let kb = 0
+  for (const p of tree(pid)) {
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
       if (m) kb += Number(m[1])
     } catch { /* exited */ }
-    for (const k of kids.get(p) ?? []) walk(k)
   }
-  walk(pid)
   return kb / 1024
+}
+
+/** user+system CPU of pid and its descendants so far, in ms (clock ticks are 10 ms on Linux). */
+function treeCpuMs(pid: number): number {
+  let ticks = 0
+  for (const p of tree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12])
+    } catch { /* exited */ }
+  }
+  return ticks * 10
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'pontoon-bench-start-'))
@@ -98,6 +121,7 @@ await until('the API', async () => existsSync(kubeconfig) && (await status(`http
   || (await status(`https://127.0.0.1:${apiPort}/version`)) > 0, 30_000, 20)
 
 const startMs: number[] = []
+const cpuMs: number[] = []
 const rss: number[] = []
 for (let i = 0; i < RUNS; i++) {
   const [hp, mp] = [await freePort(), await freePort()]
@@ -107,11 +131,13 @@ for (let i = 0; i < RUNS; i++) {
   children.push(agent)
   await until('the agent to turn healthy', async () => (await status(`http://127.0.0.1:${hp}/healthz`)) === 200)
   const ms = performance.now() - t0
+  const cpu = treeCpuMs(agent.pid as number)
   await new Promise((r) => setTimeout(r, SETTLE_MS))
   const mb = treeRssMB(agent.pid as number)
   startMs.push(ms)
+  cpuMs.push(cpu)
   rss.push(mb)
-  console.log(`run ${i + 1}: start to healthy ${ms.toFixed(0)} ms, idle RSS ${mb.toFixed(1)} MB`)
+  console.log(`run ${i + 1}: start to healthy ${ms.toFixed(0)} ms (CPU ${cpu} ms), idle RSS ${mb.toFixed(1)} MB`)
   agent.kill('SIGTERM')
   await new Promise((r) => agent.once('exit', r))
 }
@@ -119,6 +145,7 @@ for (let i = 0; i < RUNS; i++) {
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length / 2) - 1] ?? NaN
 const max = (xs: number[]) => Math.max(...xs)
 console.log(`start to healthy (${RUNS} runs): p50 ${p50(startMs).toFixed(0)} ms, max ${max(startMs).toFixed(0)} ms`)
+console.log(`CPU to healthy: p50 ${p50(cpuMs).toFixed(0)} ms, max ${max(cpuMs).toFixed(0)} ms`)
 console.log(`idle RSS (launcher + Node): p50 ${p50(rss).toFixed(1)} MB, max ${max(rss).toFixed(1)} MB`)
 api.kill('SIGTERM')
 await new Promise((r) => api.once('exit', r))

@@ -75,7 +75,12 @@ export class ClusterClient {
     return new Promise((resolve) => this.syncedWaiters.push(resolve))
   }
 
-  /** cb runs after every change that reached a cache (many times per burst: debounce it) */
+  /**
+   * cb runs after every change that reached a cache (many times per burst:
+   * debounce it), and once when the cache turns synced. Not before: a sync of a
+   * partial view does nothing, and a wasted early run would only make a
+   * rate-limited runner hold back the first real one.
+   */
   onChange(cb: () => void): void {
     this.listeners.push(cb)
   }
@@ -137,6 +142,7 @@ export class ClusterClient {
           const waiters = this.syncedWaiters
           this.syncedWaiters = []
           for (const w of waiters) w()
+          this.notify()
         }
       },
       watchEvent: (resource, type) => obs.watchEvent(resource, type),
@@ -145,6 +151,7 @@ export class ClusterClient {
   }
 
   private notify(): void {
+    if (!this.synced) return
     for (const cb of this.listeners) cb()
   }
 }

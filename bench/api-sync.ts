@@ -150,7 +150,7 @@ const populateMs = performance.now() - t
 
 // Cold list + sync in-process: from start to synced with the snapshot built.
 const quiet = { listed() {}, watchEvent() {}, failed(_r: unknown, e: unknown) { console.error('bench client:', (e as Error).message) }, malformed() {}, stored() {}, synced() {} }
-const inner = new HttpTransport(loadClusterAccess(full.kubeconfig))
+const inner = new HttpTransport(await loadClusterAccess(full.kubeconfig))
 // Delivery is stamped where a watch event has just been applied to the cache.
 const sent = new Map<string, number>()
 const latencies: number[] = []

@@ -62,7 +62,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     let agent
     let transport
     try {
-      transport = new HttpTransport(loadClusterAccess(args.kubeconfig))
+      transport = new HttpTransport(await loadClusterAccess(args.kubeconfig))
       agent = await startAgent({
         transport,
         nodeName: args['node-name'],

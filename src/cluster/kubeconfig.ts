@@ -5,7 +5,6 @@
 // tests need no files.
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 
 export type KubeconfigErrorCode =
   | 'KUBECONFIG_NOT_FOUND'
@@ -79,16 +78,36 @@ function str(o: Obj, key: string, where: string): string | undefined {
 }
 
 /**
- * Parses kubeconfig text (YAML or JSON) into the access of its current context.
- * Relative file paths resolve against the kubeconfig's own folder, as kubectl's do.
+ * Decodes kubeconfig text. JSON (what `pontoon api` writes) is read with
+ * JSON.parse; only YAML loads the yaml package, which the agent's start would
+ * otherwise pay for every time.
  */
-export function parseKubeconfig(text: string, file: string, read: ReadFile = readBounded): ClusterAccess {
-  let doc: unknown
+export async function decodeKubeconfig(text: string, file: string): Promise<unknown> {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      // YAML's flow style also starts with "{": let the YAML parser judge it
+    }
+  }
+  const { parse } = await import('yaml')
   try {
-    doc = parseYaml(text, { maxAliasCount: 100 })
+    return parse(text, { maxAliasCount: 100 })
   } catch (e) {
     throw new KubeconfigError('KUBECONFIG_INVALID', `${file}: not valid YAML: ${(e as Error).message}`, { cause: e })
   }
+}
+
+/** Kubeconfig text (YAML or JSON) to the access of its current context. */
+export async function parseKubeconfig(text: string, file: string, read: ReadFile = readBounded): Promise<ClusterAccess> {
+  return kubeconfigAccess(await decodeKubeconfig(text, file), file, read)
+}
+
+/**
+ * The access of a decoded kubeconfig's current context. Relative file paths
+ * resolve against the kubeconfig's own folder, as kubectl's do.
+ */
+export function kubeconfigAccess(doc: unknown, file: string, read: ReadFile = readBounded): ClusterAccess {
   if (!isObj(doc)) throw invalid(file, 'not a mapping')
   const current = doc['current-context']
   if (typeof current !== 'string' || !current) throw invalid(file, 'names no current-context')
@@ -191,7 +210,7 @@ export function inClusterAccess(env: NodeJS.ProcessEnv, read: ReadFile = readBou
 }
 
 /** The agent's --kubeconfig, or the in-cluster service account without one. */
-export function loadClusterAccess(file: string | undefined, env: NodeJS.ProcessEnv = process.env, read: ReadFile = readBounded): ClusterAccess {
+export async function loadClusterAccess(file: string | undefined, env: NodeJS.ProcessEnv = process.env, read: ReadFile = readBounded): Promise<ClusterAccess> {
   if (!file) return inClusterAccess(env, read)
   let text: string
   try {

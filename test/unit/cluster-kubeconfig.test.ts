@@ -29,9 +29,9 @@ function kubeconfig(cluster: Record<string, unknown>, user: Record<string, unkno
   })
 }
 
-function fails(t: Test, fn: () => unknown, code: string, message: RegExp): void {
+async function fails(t: Test, fn: () => unknown, code: string, message: RegExp): Promise<void> {
   try {
-    fn()
+    await fn()
     t.fail(`expected ${code}`)
   } catch (e) {
     t.type(e, KubeconfigError)
@@ -41,7 +41,7 @@ function fails(t: Test, fn: () => unknown, code: string, message: RegExp): void 
 }
 
 t.test('bearer token and inline CA, as `pontoon api` writes them', async (t) => {
-  const a = parseKubeconfig(kubeconfig({ server: 'https://127.0.0.1:6443/', 'certificate-authority-data': b64(CA) }, { token: 's3cret' }), '/etc/kc')
+  const a = await parseKubeconfig(kubeconfig({ server: 'https://127.0.0.1:6443/', 'certificate-authority-data': b64(CA) }, { token: 's3cret' }), '/etc/kc')
   t.same(a, { server: 'https://127.0.0.1:6443', ca: CA, insecureSkipTLSVerify: false, token: 's3cret' })
 })
 
@@ -64,46 +64,46 @@ users:
     client-certificate: /abs/client.crt
     client-key: pki/client.key
 `
-  const a = parseKubeconfig(text, '/etc/pontoon/kubeconfig', files({ '/etc/pontoon/pki/ca.crt': CA, '/abs/client.crt': CERT, '/etc/pontoon/pki/client.key': KEY }))
+  const a = await parseKubeconfig(text, '/etc/pontoon/kubeconfig', files({ '/etc/pontoon/pki/ca.crt': CA, '/abs/client.crt': CERT, '/etc/pontoon/pki/client.key': KEY }))
   t.same(a, { server: 'https://api.lab:6443', ca: CA, insecureSkipTLSVerify: false, tlsServerName: 'kubernetes', clientCert: CERT, clientKey: KEY })
 })
 
 t.test('inline client certificate data', async (t) => {
-  const a = parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { 'client-certificate-data': b64(CERT), 'client-key-data': b64(KEY) }), '/kc')
+  const a = await parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { 'client-certificate-data': b64(CERT), 'client-key-data': b64(KEY) }), '/kc')
   t.equal(a.clientCert, CERT)
   t.equal(a.clientKey, KEY)
   t.equal(a.token, undefined)
 })
 
 t.test('insecure-skip-tls-verify, a token file, basic auth and plain http', async (t) => {
-  const insecure = parseKubeconfig(kubeconfig({ server: 'https://h:1', 'insecure-skip-tls-verify': true }, { tokenFile: 'tok' }), '/d/kc')
+  const insecure = await parseKubeconfig(kubeconfig({ server: 'https://h:1', 'insecure-skip-tls-verify': true }, { tokenFile: 'tok' }), '/d/kc')
   t.same(insecure, { server: 'https://h:1', insecureSkipTLSVerify: true, tokenFile: '/d/tok' })
-  const basic = parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { username: 'admin', password: 'pw' }), '/kc')
+  const basic = await parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { username: 'admin', password: 'pw' }), '/kc')
   t.same(basic.basicAuth, { username: 'admin', password: 'pw' })
-  const plain = parseKubeconfig(kubeconfig({ server: 'http://127.0.0.1:8080' }), '/kc')
+  const plain = await parseKubeconfig(kubeconfig({ server: 'http://127.0.0.1:8080' }), '/kc')
   t.same(plain, { server: 'http://127.0.0.1:8080', insecureSkipTLSVerify: false })
-  const noUser = parseKubeconfig(JSON.stringify({ clusters: [{ name: 'c', cluster: { server: 'https://h:1' } }], contexts: [{ name: 'x', context: { cluster: 'c' } }], 'current-context': 'x' }), '/kc')
+  const noUser = await parseKubeconfig(JSON.stringify({ clusters: [{ name: 'c', cluster: { server: 'https://h:1' } }], contexts: [{ name: 'x', context: { cluster: 'c' } }], 'current-context': 'x' }), '/kc')
   t.same(noUser, { server: 'https://h:1', insecureSkipTLSVerify: false })
 })
 
 t.test('bad kubeconfigs get a precise error with a code', async (t) => {
-  fails(t, () => parseKubeconfig('a: [', '/kc'), 'KUBECONFIG_INVALID', /^\/kc: not valid YAML/)
-  fails(t, () => parseKubeconfig('- 1', '/kc'), 'KUBECONFIG_INVALID', /not a mapping/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, {}, { 'current-context': '' }), '/kc'), 'KUBECONFIG_INVALID', /no current-context/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, {}, { 'current-context': 'nope' }), '/kc'), 'KUBECONFIG_INVALID', /context "nope", which is not defined/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, {}, { clusters: 'x' }), '/kc'), 'KUBECONFIG_INVALID', /clusters: not a list/)
-  fails(t, () => parseKubeconfig(kubeconfig({}), '/kc'), 'KUBECONFIG_INVALID', /cluster "c": server: missing/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'not a url' }), '/kc'), 'KUBECONFIG_INVALID', /is not a URL/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'ftp://h' }), '/kc'), 'KUBECONFIG_INVALID', /neither http/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'insecure-skip-tls-verify': 'yes' }), '/kc'), 'KUBECONFIG_INVALID', /insecure-skip-tls-verify: not a boolean/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'insecure-skip-tls-verify': true, 'certificate-authority-data': b64(CA) }), '/kc'), 'KUBECONFIG_INVALID', /both a certificate authority and insecure/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'certificate-authority-data': b64('junk') }), '/kc'), 'KUBECONFIG_INVALID', /certificate-authority-data: not base64 of a PEM/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'certificate-authority': 'ca.crt' }), '/d/kc', files({})), 'KUBECONFIG_NOT_FOUND', /certificate-authority: cannot read \/d\/ca\.crt/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { 'client-certificate-data': b64(CERT) }), '/kc'), 'KUBECONFIG_INVALID', /needs both the certificate and its key/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { token: 7 }), '/kc'), 'KUBECONFIG_INVALID', /user "u": token: not a string/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { exec: { command: 'aws' } }), '/kc'), 'KUBECONFIG_UNSUPPORTED', /exec credentials are not supported/)
-  fails(t, () => parseKubeconfig(kubeconfig({ server: 'http://h:1' }, { token: 't' }), '/kc'), 'KUBECONFIG_INVALID', /plain http, but the user has credentials/)
-  fails(t, () => loadClusterAccess('/missing', {}, files({})), 'KUBECONFIG_NOT_FOUND', /--kubeconfig: cannot read \/missing/)
+  await fails(t, () => parseKubeconfig('a: [', '/kc'), 'KUBECONFIG_INVALID', /^\/kc: not valid YAML/)
+  await fails(t, () => parseKubeconfig('- 1', '/kc'), 'KUBECONFIG_INVALID', /not a mapping/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, {}, { 'current-context': '' }), '/kc'), 'KUBECONFIG_INVALID', /no current-context/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, {}, { 'current-context': 'nope' }), '/kc'), 'KUBECONFIG_INVALID', /context "nope", which is not defined/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, {}, { clusters: 'x' }), '/kc'), 'KUBECONFIG_INVALID', /clusters: not a list/)
+  await fails(t, () => parseKubeconfig(kubeconfig({}), '/kc'), 'KUBECONFIG_INVALID', /cluster "c": server: missing/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'not a url' }), '/kc'), 'KUBECONFIG_INVALID', /is not a URL/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'ftp://h' }), '/kc'), 'KUBECONFIG_INVALID', /neither http/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'insecure-skip-tls-verify': 'yes' }), '/kc'), 'KUBECONFIG_INVALID', /insecure-skip-tls-verify: not a boolean/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'insecure-skip-tls-verify': true, 'certificate-authority-data': b64(CA) }), '/kc'), 'KUBECONFIG_INVALID', /both a certificate authority and insecure/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'certificate-authority-data': b64('junk') }), '/kc'), 'KUBECONFIG_INVALID', /certificate-authority-data: not base64 of a PEM/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1', 'certificate-authority': 'ca.crt' }), '/d/kc', files({})), 'KUBECONFIG_NOT_FOUND', /certificate-authority: cannot read \/d\/ca\.crt/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { 'client-certificate-data': b64(CERT) }), '/kc'), 'KUBECONFIG_INVALID', /needs both the certificate and its key/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { token: 7 }), '/kc'), 'KUBECONFIG_INVALID', /user "u": token: not a string/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'https://h:1' }, { exec: { command: 'aws' } }), '/kc'), 'KUBECONFIG_UNSUPPORTED', /exec credentials are not supported/)
+  await fails(t, () => parseKubeconfig(kubeconfig({ server: 'http://h:1' }, { token: 't' }), '/kc'), 'KUBECONFIG_INVALID', /plain http, but the user has credentials/)
+  await fails(t, () => loadClusterAccess('/missing', {}, files({})), 'KUBECONFIG_NOT_FOUND', /--kubeconfig: cannot read \/missing/)
 })
 
 t.test('in-cluster: the service account token, its CA and the service host/port', async (t) => {
@@ -111,10 +111,15 @@ t.test('in-cluster: the service account token, its CA and the service host/port'
   t.same(inClusterAccess({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, sa, '/sa'),
     { server: 'https://10.96.0.1:443', ca: CA, insecureSkipTLSVerify: false, tokenFile: '/sa/token' })
   t.equal(inClusterAccess({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, sa, '/sa').server, 'https://[fd00::1]:6443')
-  fails(t, () => inClusterAccess({}, sa, '/sa'), 'IN_CLUSTER_UNAVAILABLE', /KUBERNETES_SERVICE_HOST\/KUBERNETES_SERVICE_PORT are not set/)
-  fails(t, () => inClusterAccess({ KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '99999' }, sa, '/sa'), 'IN_CLUSTER_UNAVAILABLE', /"99999" is not a port/)
-  fails(t, () => inClusterAccess({ KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' }, files({ '/sa/token': 'jwt' }), '/sa'), 'IN_CLUSTER_UNAVAILABLE', /ca\.crt/)
-  fails(t, () => inClusterAccess({ KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' }, files({ '/sa/token': ' ', '/sa/ca.crt': CA }), '/sa'), 'IN_CLUSTER_UNAVAILABLE', /empty/)
+  await fails(t, () => inClusterAccess({}, sa, '/sa'), 'IN_CLUSTER_UNAVAILABLE', /KUBERNETES_SERVICE_HOST\/KUBERNETES_SERVICE_PORT are not set/)
+  await fails(t, () => inClusterAccess({ KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '99999' }, sa, '/sa'), 'IN_CLUSTER_UNAVAILABLE', /"99999" is not a port/)
+  await fails(t, () => inClusterAccess({ KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' }, files({ '/sa/token': 'jwt' }), '/sa'), 'IN_CLUSTER_UNAVAILABLE', /ca\.crt/)
+  await fails(t, () => inClusterAccess({ KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' }, files({ '/sa/token': ' ', '/sa/ca.crt': CA }), '/sa'), 'IN_CLUSTER_UNAVAILABLE', /empty/)
   // Without --kubeconfig the agent falls back to the service account.
-  fails(t, () => loadClusterAccess(undefined, { KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' }, files({})), 'IN_CLUSTER_UNAVAILABLE', /serviceaccount/)
+  await fails(t, () => loadClusterAccess(undefined, { KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' }, files({})), 'IN_CLUSTER_UNAVAILABLE', /serviceaccount/)
+})
+
+t.test('YAML flow style that starts like JSON is still read as YAML', async (t) => {
+  const text = '{current-context: x, contexts: [{name: x, context: {cluster: c}}], clusters: [{name: c, cluster: {server: "https://h:1"}}]}'
+  t.same(await parseKubeconfig(text, '/kc'), { server: 'https://h:1', insecureSkipTLSVerify: false })
 })

@@ -103,3 +103,18 @@ t.test('an unchanged object keeps its cached value across a relist, and a malfor
   t.same(malformed, ['d/b'])
   t.same(client.drainChanges().services, [], 'a relist that changed nothing records nothing')
 })
+
+t.test('the client wakes its sync only once every resource has listed', async (t) => {
+  // An early wake-up runs a sync that can do nothing, and a rate-limited runner
+  // then holds the first real sync back by --min-sync-period.
+  const api = new GatedApi()
+  api.pages.set('/api/v1/services', [{ items: [svc('a', 80)], rv: '10', cont: null }])
+  const client = new ClusterClient({ transport: api, observer: quiet, sleep: async () => {} })
+  const wakeups: boolean[] = []
+  client.onChange(() => wakeups.push(client.synced))
+  client.start()
+  t.teardown(() => client.stop())
+  await client.whenSynced()
+  await until('the watches', () => api.watches.length === 3)
+  t.same(wakeups, [true], 'one wake-up, when synced')
+})

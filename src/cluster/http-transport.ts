@@ -70,21 +70,21 @@ export class HttpTransport implements Transport {
     try {
       if (res.statusCode !== 200) throw await statusError(res, path)
       let batch: unknown[] = []
-      let tooLarge = false
-      const splitter = new ListSplitter((text) => batch.push(JSON.parse(text)))
+      const tooLarge = () => new TransportError('TRANSPORT_TOO_LARGE', `GET ${path}: one item is larger than ${this.maxObjectBytes} bytes`)
+      const splitter = new ListSplitter((text) => {
+        if (text.length > this.maxObjectBytes) throw tooLarge()
+        batch.push(JSON.parse(text))
+      })
       res.setEncoding('utf8')
       for await (const chunk of res as AsyncIterable<string>) {
         splitter.push(chunk)
-        if (splitter.buffered > this.maxObjectBytes) {
-          tooLarge = true
-          break
-        }
+        // an item still arriving counts too: its text is held until it closes
+        if (splitter.buffered > this.maxObjectBytes) throw tooLarge()
         if (batch.length) {
           onItems(batch)
           batch = []
         }
       }
-      if (tooLarge) throw new TransportError('TRANSPORT_TOO_LARGE', `GET ${path}: one item is larger than ${this.maxObjectBytes} bytes`)
       if (batch.length) onItems(batch)
       if (!splitter.complete) throw new TransportError('TRANSPORT_BAD_ANSWER', `GET ${path}: the answer ended early`)
       const meta = splitter.top.metadata as { resourceVersion?: unknown; continue?: unknown } | undefined
@@ -122,6 +122,9 @@ export class HttpTransport implements Transport {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl)
         buf = buf.slice(nl + 1)
+        if (line.length > this.maxObjectBytes) {
+          return finish(new TransportError('TRANSPORT_TOO_LARGE', `watch ${path}: one event is larger than ${this.maxObjectBytes} bytes`))
+        }
         if (!line.trim()) continue
         let ev: { type?: unknown; object?: unknown }
         try {
@@ -141,7 +144,8 @@ export class HttpTransport implements Transport {
     })
     res.on('end', () => finish(buf.trim() ? new TransportError('TRANSPORT_BAD_ANSWER', `watch ${path}: the stream ended inside an event`) : null))
     res.on('error', finish)
-    res.on('aborted', () => finish(new TransportError('TRANSPORT_BAD_ANSWER', `watch ${path}: the stream was cut`)))
+    // After 'end' this changes nothing; without it, the connection was cut mid-stream.
+    res.on('close', () => finish(new TransportError('TRANSPORT_BAD_ANSWER', `watch ${path}: the stream was cut`)))
     req.on('error', finish)
     return { stop: () => { done = true; req.destroy() } }
   }

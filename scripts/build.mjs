@@ -3,6 +3,7 @@
 // Layout is the install layout: `cp -a dist/bin/. /opt/cni/bin/` installs the plugins.
 import { build } from 'esbuild'
 import { spawnSync } from 'node:child_process'
+import { builtinModules } from 'node:module'
 import { cpSync, mkdirSync, writeFileSync, chmodSync, rmSync, existsSync, linkSync, renameSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +29,25 @@ const shipped = [...native, '@koromix/koffi-linux-x64', 'node-gyp-build']
 rmSync(stage, { recursive: true, force: true })
 mkdirSync(lib, { recursive: true })
 
+// Node builtins are loaded with require(), not as ESM imports. An ESM import
+// builds the builtin's namespace, which reads every export: for node:http that
+// includes the lazy WebSocket/fetch getters, which load undici (~0.1 s of CPU
+// at every start of the agent and the API, issue 7). require() reads nothing.
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      if (!builtins.has(args.path) || args.namespace === 'builtin-require') return undefined
+      return { path: args.path, namespace: 'builtin-require' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)})`,
+      loader: 'js',
+    }))
+  },
+}
+
 await build({
   entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
   outdir: lib,
@@ -41,6 +61,7 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   external: native,
+  plugins: [builtinsByRequire],
   logLevel: 'warning',
   // Some CJS deps call require() on node builtins; give the ESM bundle one.
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },

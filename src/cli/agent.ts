@@ -1,6 +1,5 @@
 // `pontoon agent --kubeconfig FILE --node-name NAME`. The agent's modules load
-// only when this command runs: @kubernetes/client-node needs Node >= 22 and
-// costs startup time that other commands should not pay.
+// only when this command runs: other commands should not pay their start-up.
 import type { CommandModule } from 'yargs'
 import { FlagError, parseBindAddress } from '../agent/bind-address.ts'
 
@@ -52,8 +51,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const cni = args['cni-socket']
       ? await (await import('../cni/resident/server.ts')).startCniServer(args['cni-socket'], (msg, extra) => log.info(extra ?? {}, msg))
       : undefined
-    const { loadKubeConfig } = await import('../cluster/kubeconfig.ts')
-    const { KubeTransport } = await import('../cluster/kube-transport.ts')
+    const { loadClusterAccess } = await import('../cluster/kubeconfig.ts')
+    const { HttpTransport } = await import('../cluster/http-transport.ts')
     const { startAgent } = await import('../agent/agent.ts')
     const { cniConfigWriter } = await import('../agent/cni-config.ts')
     const confDir = args['cni-conf-dir']
@@ -61,10 +60,11 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       ? [cniConfigWriter({ nodeName: args['node-name'], confDir, log, ...(args['cni-socket'] ? { agentSocket: args['cni-socket'] } : {}), ...(args['cni-mtu'] ? { mtu: args['cni-mtu'] } : {}) })]
       : []
     let agent
+    let transport
     try {
-      const kc = loadKubeConfig(args.kubeconfig)
+      transport = new HttpTransport(await loadClusterAccess(args.kubeconfig))
       agent = await startAgent({
-        transport: new KubeTransport(kc),
+        transport,
         nodeName: args['node-name'],
         healthz,
         metrics,
@@ -75,15 +75,17 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       })
     } catch (e) {
       log.error({ code: (e as { code?: unknown }).code }, (e as Error).message)
+      transport?.close()
       await cni?.close()
       process.exitCode = 1
       return
     }
     const running = agent
+    const api = transport
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         log.info({ signal }, 'stopping')
-        Promise.all([running.stop(), cni?.close()]).then(() => resolve(), () => resolve())
+        Promise.all([running.stop().finally(() => api.close()), cni?.close()]).then(() => resolve(), () => resolve())
       }
       process.once('SIGTERM', () => shutdown('SIGTERM'))
       process.once('SIGINT', () => shutdown('SIGINT'))

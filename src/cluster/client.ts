@@ -26,6 +26,8 @@ export interface ClusterClientOptions {
   /** send kube-proxy's label selectors; the normalisers filter the same objects anyway */
   serverSideSelectors?: boolean
   watchTimeoutSeconds?: number
+  /** the server's bookmark interval; a watch silent for twice this long is resumed */
+  bookmarkIntervalMs?: number
   backoff?: () => Backoff
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
@@ -53,6 +55,7 @@ export class ClusterClient {
           labelSelector: opts.serverSideSelectors === false ? undefined : info.labelSelector,
           pageSize: opts.pageSize ?? 500,
           watchTimeoutSeconds: opts.watchTimeoutSeconds,
+          bookmarkIntervalMs: opts.bookmarkIntervalMs,
           backoff: opts.backoff?.(),
           sleep: opts.sleep,
         },
@@ -72,7 +75,12 @@ export class ClusterClient {
     return new Promise((resolve) => this.syncedWaiters.push(resolve))
   }
 
-  /** cb runs after every change that reached a cache (many times per burst: debounce it) */
+  /**
+   * cb runs after every change that reached a cache (many times per burst:
+   * debounce it), and once when the cache turns synced. Not before: a sync of a
+   * partial view does nothing, and a wasted early run would only make a
+   * rate-limited runner hold back the first real one.
+   */
   onChange(cb: () => void): void {
     this.listeners.push(cb)
   }
@@ -134,6 +142,7 @@ export class ClusterClient {
           const waiters = this.syncedWaiters
           this.syncedWaiters = []
           for (const w of waiters) w()
+          this.notify()
         }
       },
       watchEvent: (resource, type) => obs.watchEvent(resource, type),
@@ -142,6 +151,7 @@ export class ClusterClient {
   }
 
   private notify(): void {
+    if (!this.synced) return
     for (const cb of this.listeners) cb()
   }
 }

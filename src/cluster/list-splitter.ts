@@ -90,6 +90,11 @@ export class ListSplitter {
     if (this.keyStart >= 0) this.keyStart -= keep
   }
 
+  /** characters held for an item or value still being read (callers bound it) */
+  get buffered(): number {
+    return this.buf.length
+  }
+
   /** true once the top-level object has closed */
   get complete(): boolean {
     return this.closed

@@ -1,7 +1,9 @@
 // List, then watch from the list's resourceVersion, forever. On 410 Gone (the
 // watch fell behind the server's history) it lists again; on any other failure
 // it keeps what it has and retries with backoff: from the same resourceVersion,
-// so a restarted API server that kept its history loses nothing.
+// so a restarted API server that kept its history loses nothing. A watch that
+// stays silent (no event, no bookmark) for twice the server's bookmark interval
+// is presumed dead (a half-open connection, a stuck proxy) and is resumed.
 import { Backoff } from './backoff.ts'
 import type { ResourceName } from './model.ts'
 import { ApiStatusError, isGone, type Query, type Transport, type WatchEvent, type WatchHandle } from './transport.ts'
@@ -29,11 +31,22 @@ export interface ReflectorOptions {
   pageSize?: number
   /** the server closes each watch after this long (client-go picks 5-10 min) */
   watchTimeoutSeconds?: number
+  /** how often the server sends bookmarks (kube-apiserver: about once a minute) */
+  bookmarkIntervalMs?: number
   backoff?: Backoff
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
 
-type WatchEnd = { kind: 'closed'; sawEvent: boolean } | { kind: 'expired' } | { kind: 'failed'; err: unknown }
+/** A watch that sent neither an event nor a bookmark for too long. */
+export class WatchSilentError extends Error {
+  readonly code = 'WATCH_SILENT'
+  constructor(resource: string, silentMs: number, resourceVersion: string) {
+    super(`${resource}: the watch sent no event and no bookmark for ${silentMs} ms; resuming from resourceVersion ${resourceVersion}`)
+    this.name = 'WatchSilentError'
+  }
+}
+
+type WatchEnd = { kind: 'closed'; sawEvent: boolean } | { kind: 'expired' } | { kind: 'failed'; err: unknown } | { kind: 'silent'; ms: number }
 
 export class Reflector {
   private resourceVersion = ''
@@ -82,6 +95,9 @@ export class Reflector {
           reason = 'expired'
         } else if (end.kind === 'failed') {
           throw end.err
+        } else if (end.kind === 'silent') {
+          // Resume at once from the last resourceVersion: a dead stream is no reason to back off.
+          this.observer.failed(this.opts.resource, new WatchSilentError(this.opts.resource, end.ms, this.resourceVersion), 0)
         } else if (!end.sawEvent) {
           // A server that closes watches at once must not make us spin.
           await this.sleep(this.backoff.next(), this.abort.signal)
@@ -136,9 +152,12 @@ export class Reflector {
     return new Promise<WatchEnd>((resolve) => {
       let settled = false
       let sawEvent = false
+      const silentMs = 2 * (this.opts.bookmarkIntervalMs ?? 60_000)
+      const silence = setTimeout(() => finish({ kind: 'silent', ms: silentMs }), silentMs)
       const finish = (end: WatchEnd) => {
         if (settled) return
         settled = true
+        clearTimeout(silence)
         this.finishWatch = null
         this.handle?.stop()
         this.handle = null
@@ -153,6 +172,7 @@ export class Reflector {
       }
       const onEvent = (ev: WatchEvent) => {
         if (settled) return
+        silence.refresh()
         if (!sawEvent) {
           sawEvent = true
           this.backoff.reset()

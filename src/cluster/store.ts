@@ -15,7 +15,7 @@ export interface StoreObserver {
 
 export class ObjectStore<T> {
   private items = new Map<string, T>()
-  private listing: Set<string> | null = null
+  private staging: Map<string, T> | null = null
   readonly tracker = new ChangeTracker<T>()
 
   constructor(
@@ -25,13 +25,7 @@ export class ObjectStore<T> {
 
   /** An ADDED or MODIFIED event, or one item of a list. */
   upsert(obj: unknown): StoreOutcome {
-    let n: Normalized<T>
-    try {
-      n = this.normalize(obj)
-    } catch (e) {
-      // A normaliser bug must not take the agent down either.
-      n = { kind: 'malformed', key: rawObjectKey(obj), reason: `normaliser failed: ${(e as Error).message}` }
-    }
+    const n = this.normalizeSafe(obj)
     if (n.kind === 'malformed') {
       this.observer.malformed(n.key, n.reason)
       return 'malformed'
@@ -55,30 +49,53 @@ export class ObjectStore<T> {
   }
 
   /**
-   * A full list, page by page: everything not in it is gone once it ends.
-   * Malformed items keep their last good version.
+   * A full list, page by page, staged beside the cache and swapped in whole at
+   * its end: until then readers see the old state, never half of a relist.
+   * Everything not in the list is gone once it ends; malformed items keep
+   * their last good version.
    */
   beginReplace(): void {
-    this.listing = new Set()
+    this.staging = new Map()
   }
 
   replacePage(objs: readonly unknown[]): void {
+    const staging = this.staging
+    if (!staging) throw new Error('replacePage outside beginReplace/endReplace')
     for (const obj of objs) {
-      const key = rawObjectKey(obj)
-      if (key !== null) this.listing?.add(key)
-      this.upsert(obj)
+      const n = this.normalizeSafe(obj)
+      if (n.kind === 'malformed') {
+        this.observer.malformed(n.key, n.reason)
+        const last = n.key === null ? undefined : this.items.get(n.key)
+        if (n.key !== null && last !== undefined) staging.set(n.key, last)
+        continue
+      }
+      if (n.kind === 'ignored') {
+        staging.delete(n.key)
+        continue
+      }
+      // An unchanged object keeps its cached instance: no change, no new garbage kept.
+      const prev = this.items.get(n.key)
+      staging.set(n.key, prev !== undefined && deepEqual(prev, n.value) ? prev : n.value)
     }
   }
 
-  /** Returns how many objects the list removed. */
+  /** Swaps the staged list in and records what it changed. Returns how many objects the list removed. */
   endReplace(): number {
-    const seen = this.listing
-    this.listing = null
-    if (!seen) return 0
+    const next = this.staging
+    this.staging = null
+    if (!next) return 0
     let removed = 0
-    for (const key of [...this.items.keys()]) {
-      if (!seen.has(key) && this.removeKey(key) === 'removed') removed++
+    for (const [key, prev] of this.items) {
+      if (!next.has(key)) {
+        this.tracker.record(key, prev, undefined)
+        removed++
+      }
     }
+    for (const [key, value] of next) {
+      const prev = this.items.get(key)
+      if (prev !== value) this.tracker.record(key, prev, value)
+    }
+    this.items = next
     return removed
   }
 
@@ -102,6 +119,15 @@ export class ObjectStore<T> {
 
   entries(): IterableIterator<[string, T]> {
     return this.items.entries()
+  }
+
+  private normalizeSafe(obj: unknown): Normalized<T> {
+    try {
+      return this.normalize(obj)
+    } catch (e) {
+      // A normaliser bug must not take the agent down either.
+      return { kind: 'malformed', key: rawObjectKey(obj), reason: `normaliser failed: ${(e as Error).message}` }
+    }
   }
 
   private removeKey(key: string): StoreOutcome {

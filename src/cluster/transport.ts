@@ -1,5 +1,5 @@
 // What a reflector needs from the API: paged lists and watch streams. The real
-// one (kube-transport.ts) goes through @kubernetes/client-node; tests pass fakes.
+// one is http-transport.ts; tests pass fakes.
 
 export interface ListMeta {
   resourceVersion: string

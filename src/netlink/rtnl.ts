@@ -73,10 +73,10 @@ export class Rtnl {
    * (here if omitted). Unlike other creates, EEXIST is an error: either name may be
    * taken, and the caller (which picks names) must choose another.
    */
-  async addVeth(name: string, peerName: string, opts: { peerNsFd?: number; mtu?: number; mac?: string; peerMac?: string } = {}): Promise<void> {
+  async addVeth(name: string, peerName: string, opts: { peerNsFd?: number; mtu?: number; mac?: string; peerMac?: string; alias?: string; peerAlias?: string } = {}): Promise<void> {
     const op = 'addVeth'
     const a = this.commonAttrs(op, name, opts)
-    const p = this.commonAttrs(op, peerName, { mtu: opts.mtu, mac: opts.peerMac }, 'peer')
+    const p = this.commonAttrs(op, peerName, { mtu: opts.mtu, mac: opts.peerMac, alias: opts.peerAlias }, 'peer')
     const nsFd = opts.peerNsFd === undefined ? undefined : checkU32(op, 'peerNsFd', opts.peerNsFd, 0, 0x7fffffff)
     await this.req(op, C.RTM_NEWLINK, C.NLM_F_CREATE | C.NLM_F_EXCL, L.newVeth(a, { ...p, nsFd }))
   }
@@ -103,6 +103,21 @@ export class Rtnl {
     await this.req('setMtu', C.RTM_NEWLINK, 0, L.setMtu(index, mtu))
   }
 
+  /**
+   * Set the hardware address. On a bridge this also pins it: a bridge whose address
+   * was never set follows the lowest address among its ports.
+   */
+  async setMac(index: number, mac: string): Promise<void> {
+    checkIndex('setMac', 'index', index)
+    await this.req('setMac', C.RTM_NEWLINK, 0, L.setMac(index, parseMac('setMac', 'mac', mac)))
+  }
+
+  /** Set IFLA_IFALIAS (at most 255 bytes); '' clears it. */
+  async setAlias(index: number, alias: string): Promise<void> {
+    checkIndex('setAlias', 'index', index)
+    await this.req('setAlias', C.RTM_NEWLINK, 0, L.setAlias(index, checkAlias('setAlias', 'alias', alias)))
+  }
+
   /** Hairpin mode on a bridge port (the link must already have a bridge master). */
   async setHairpin(index: number, on: boolean): Promise<void> {
     checkIndex('setHairpin', 'index', index)
@@ -122,11 +137,12 @@ export class Rtnl {
     }
   }
 
-  private commonAttrs(op: string, name: string, o: { mtu?: number | undefined; mac?: string | undefined }, prefix = ''): L.CommonLinkAttrs {
+  private commonAttrs(op: string, name: string, o: { mtu?: number | undefined; mac?: string | undefined; alias?: string | undefined }, prefix = ''): L.CommonLinkAttrs {
     const f = (s: string) => (prefix ? prefix + s[0]!.toUpperCase() + s.slice(1) : s)
     const a: L.CommonLinkAttrs = { name: checkIfName(op, f('name'), name) }
     if (o.mtu !== undefined) a.mtu = checkU32(op, f('mtu'), o.mtu, 68, 65535)
     if (o.mac !== undefined) a.mac = parseMac(op, f('mac'), o.mac)
+    if (o.alias !== undefined) a.alias = checkAlias(op, f('alias'), o.alias)
     return a
   }
 
@@ -257,6 +273,11 @@ export class Rtnl {
     }
     return out
   }
+}
+
+function checkAlias(op: string, field: string, s: unknown): string {
+  if (typeof s !== 'string' || Buffer.byteLength(s) > 255 || s.includes('\0')) throw new NetlinkInputError(op, field, s, 'not an alias (at most 255 bytes, no NUL)')
+  return s
 }
 
 function routeSpec(op: string, r: Route): R.RouteSpec {

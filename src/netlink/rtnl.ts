@@ -8,7 +8,7 @@ import * as A from './codec-addr.ts'
 import * as L from './codec-link.ts'
 import * as R from './codec-route.ts'
 import { NetlinkError, NetlinkInputError } from './errors.ts'
-import { checkIfName, checkIndex, checkU32, parseCidr, parseIp, parseMac, type Prefix } from './input.ts'
+import { checkIfName, checkIndex, checkU32, formatIp, parseCidr, parseIp, parseMac, type Prefix } from './input.ts'
 import * as Nb from './neigh.ts'
 import { NlSocket } from './socket.ts'
 import type { Addr, FdbEntry, Link, Neigh, Route, VxlanOptions } from './types.ts'
@@ -23,8 +23,8 @@ export class Rtnl {
    * /proc/<pid>/ns/net), or to the current one. The socket keeps that binding
    * for its whole life, whatever namespace the thread is in later.
    */
-  static async open(nsPath?: string): Promise<Rtnl> {
-    return new Rtnl(inNetns(nsPath, () => new NlSocket()), nsPath)
+  static async open(nsPath?: string, opts: { timeoutMs?: number } = {}): Promise<Rtnl> {
+    return new Rtnl(inNetns(nsPath, () => new NlSocket(opts)), nsPath)
   }
 
   close(): void { this.sock.close() }
@@ -231,14 +231,47 @@ export class Rtnl {
 
   // ---- routes ----
 
-  /** Add a route; an identical one already present is success. */
+  /**
+   * Add a route. An identical one already present is success; a different one
+   * to the same destination (another gateway or device, same table and metric)
+   * is an EEXIST error naming both, never a silent success.
+   */
   async addRoute(r: Route): Promise<void> {
     const spec = routeSpec('addRoute', r)
+    if ((await this.createRoute('addRoute', spec)) === 'conflict') {
+      const have = await this.findRoute(spec)
+      throw new NetlinkError('addRoute', 17, `route to ${fmtDst(spec)} exists ${describe(have)}, wanted ${describe(specAsRoute(spec))}`)
+    }
+  }
+
+  /**
+   * Make the route to r.dst (in its table, with its metric) be exactly r:
+   * create it, leave an identical one, or replace a different one.
+   */
+  async ensureRoute(r: Route): Promise<'created' | 'unchanged' | 'replaced'> {
+    const spec = routeSpec('ensureRoute', r)
+    const outcome = await this.createRoute('ensureRoute', spec)
+    if (outcome !== 'conflict') return outcome
+    await this.req('ensureRoute', C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_REPLACE, R.routeMsg(spec, false))
+    return 'replaced'
+  }
+
+  private async createRoute(op: string, spec: R.RouteSpec): Promise<'created' | 'unchanged' | 'conflict'> {
     try {
-      await this.req('addRoute', C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_EXCL, R.routeMsg(spec, false))
+      await this.req(op, C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_EXCL, R.routeMsg(spec, false))
+      return 'created'
     } catch (e) {
       if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e
     }
+    const have = await this.findRoute(spec)
+    return have && sameRoute(have, spec) ? 'unchanged' : 'conflict'
+  }
+
+  /** The route the kernel has for spec's destination, table and metric. */
+  private async findRoute(spec: R.RouteSpec): Promise<Route | undefined> {
+    const dst = fmtDst(spec)
+    const metric = spec.metric ?? defaultMetric(spec.family)
+    return (await this.routes(spec.family, spec.table)).find((h) => h.dst === dst && (h.metric ?? defaultMetric(spec.family)) === metric)
   }
 
   /** Add or overwrite the route to r.dst (same table, metric and type). */
@@ -273,6 +306,27 @@ export class Rtnl {
     }
     return out
   }
+}
+
+// What the kernel records when a route is added without RTA_PRIORITY.
+const defaultMetric = (family: 4 | 6): number => (family === 6 ? 1024 : 0)
+const fmtDst = (spec: R.RouteSpec): string => `${formatIp(spec.dst.bytes)}/${spec.dst.len}`
+
+function sameRoute(have: Route, want: R.RouteSpec): boolean {
+  const gw = want.gw ? formatIp(want.gw.bytes) : undefined
+  return have.gw === gw && (want.index === undefined || have.index === want.index)
+}
+
+function specAsRoute(spec: R.RouteSpec): Route {
+  const r: Route = { dst: fmtDst(spec) }
+  if (spec.gw) r.gw = formatIp(spec.gw.bytes)
+  if (spec.index !== undefined) r.index = spec.index
+  return r
+}
+
+function describe(r: Route | undefined): string {
+  if (!r) return '(not found on re-read)'
+  return [r.gw ? `via ${r.gw}` : '', r.index !== undefined ? `dev #${r.index}` : ''].filter(Boolean).join(' ') || 'without gateway'
 }
 
 function checkAlias(op: string, field: string, s: unknown): string {

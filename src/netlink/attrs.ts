@@ -21,22 +21,44 @@ export function attr(type: number, payload: Buffer | Buffer[]): Buffer {
 export const nested = (type: number, children: Buffer[], flagged = false): Buffer =>
   attr(flagged ? type | NLA_F_NESTED : type, children)
 
+// rtnetlink is host-endian (little on every machine we run on); ports, VNIs in
+// nfnetlink and IPVS attributes are network byte order, hence the *be pairs.
 export const u8 = (v: number): Buffer => Buffer.from([v & 0xff])
-export function u16be(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b }
+export function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16LE(v & 0xffff); return b }
+export function u16be(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v & 0xffff); return b }
 export function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b }
+export function u32be(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b }
+export function u64be(v: bigint): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt.asUintN(64, v)); return b }
 export const str = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)])
 
 /**
- * Decode a run of attributes into a map by type (the nested flag stripped).
- * A repeated type keeps its last value, which is what every attribute we read wants.
+ * Attributes by type (the nested flag stripped). `get` gives the last of a
+ * repeated type, which is what single-valued attributes want; `all` keeps every
+ * one in order, for lists such as multipath nexthops or a set's elements.
  */
-export function parseAttrs(buf: Buffer): Map<number, Buffer> {
-  const out = new Map<number, Buffer>()
+export class Attrs extends Map<number, Buffer> {
+  private readonly lists = new Map<number, Buffer[]>()
+
+  add(type: number, value: Buffer): void {
+    this.set(type, value)
+    const l = this.lists.get(type)
+    if (l) l.push(value)
+    else this.lists.set(type, [value])
+  }
+
+  all(type: number): Buffer[] {
+    return this.lists.get(type) ?? []
+  }
+}
+
+/** Decode a run of attributes. A truncated tail is dropped, never read past. */
+export function parseAttrs(buf: Buffer): Attrs {
+  const out = new Attrs()
   let off = 0
   while (off + 4 <= buf.length) {
     const len = buf.readUInt16LE(off)
     if (len < 4 || off + len > buf.length) break // truncated: keep what parsed cleanly
-    out.set(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, buf.subarray(off + 4, off + len))
+    out.add(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, buf.subarray(off + 4, off + len))
     off += align4(len)
   }
   return out
@@ -48,6 +70,9 @@ export const getStr = (b: Buffer | undefined): string | undefined => {
   return b.toString('utf8', 0, nul < 0 ? b.length : nul)
 }
 export const getU8 = (b: Buffer | undefined): number | undefined => (b && b.length >= 1 ? b.readUInt8(0) : undefined)
+export const getU16 = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? b.readUInt16LE(0) : undefined)
 export const getU16be = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? b.readUInt16BE(0) : undefined)
 export const getU32 = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? b.readUInt32LE(0) : undefined)
+export const getU32be = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? b.readUInt32BE(0) : undefined)
+export const getU64be = (b: Buffer | undefined): bigint | undefined => (b && b.length >= 8 ? b.readBigUInt64BE(0) : undefined)
 export const getS32 = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? b.readInt32LE(0) : undefined)

@@ -26,11 +26,12 @@ export const skipStats = (): Buffer => attr(IFLA_EXT_MASK, u32(RTEXT_FILTER_SKIP
 export const byName = (name: string): Buffer[] => [ifinfomsg(C.AF_UNSPEC, 0), attr(C.IFLA_IFNAME, str(name)), skipStats()]
 export const byIndex = (index: number): Buffer[] => [ifinfomsg(C.AF_UNSPEC, index), skipStats()]
 
-export interface CommonLinkAttrs { name: string; mtu?: number; mac?: Buffer }
+export interface CommonLinkAttrs { name: string; mtu?: number; mac?: Buffer; alias?: string }
 function common(a: CommonLinkAttrs): Buffer[] {
   const out = [attr(C.IFLA_IFNAME, str(a.name))]
   if (a.mtu !== undefined) out.push(attr(C.IFLA_MTU, u32(a.mtu)))
   if (a.mac) out.push(attr(C.IFLA_ADDRESS, a.mac))
+  if (a.alias !== undefined) out.push(attr(C.IFLA_IFALIAS, str(a.alias)))
   return out
 }
 
@@ -58,6 +59,8 @@ export const setFlags = (index: number, flags: number, change: number): Buffer[]
 export const setAttr = (index: number, a: Buffer): Buffer[] => [ifinfomsg(C.AF_UNSPEC, index), a]
 export const setMaster = (index: number, master: number): Buffer[] => setAttr(index, attr(C.IFLA_MASTER, u32(master)))
 export const setMtu = (index: number, mtu: number): Buffer[] => setAttr(index, attr(C.IFLA_MTU, u32(mtu)))
+export const setMac = (index: number, mac: Buffer): Buffer[] => setAttr(index, attr(C.IFLA_ADDRESS, mac))
+export const setAlias = (index: number, alias: string): Buffer[] => setAttr(index, attr(C.IFLA_IFALIAS, str(alias)))
 
 /**
  * Bridge port hairpin, sent as RTM_SETLINK with family AF_BRIDGE. The kernel only
@@ -96,6 +99,8 @@ export function decodeLink(msg: Buffer): Link {
     up: (flags & C.IFF_UP) !== 0,
     promisc: (flags & C.IFF_PROMISC) !== 0,
   }
+  const alias = getStr(a.get(C.IFLA_IFALIAS))
+  if (alias) link.alias = alias
   const master = getU32(a.get(C.IFLA_MASTER))
   if (master) link.masterIndex = master
   const peer = getU32(a.get(C.IFLA_LINK))

@@ -2,6 +2,8 @@
 // <linux/if_link.h>, <linux/if_addr.h>, <linux/neighbour.h>. Kernel ABI: these never change.
 
 export const NETLINK_ROUTE = 0
+export const NETLINK_NETFILTER = 12
+export const NETLINK_GENERIC = 16
 
 export const NLMSG_ERROR = 2
 export const NLMSG_DONE = 3
@@ -9,6 +11,9 @@ export const NLMSG_DONE = 3
 export const NLM_F_REQUEST = 0x1
 export const NLM_F_MULTI = 0x2
 export const NLM_F_ACK = 0x4
+export const NLM_F_ECHO = 0x8
+/** set on a dump's messages when the table changed while it was being dumped */
+export const NLM_F_DUMP_INTR = 0x10
 export const NLM_F_DUMP = 0x300
 export const NLM_F_REPLACE = 0x100
 export const NLM_F_EXCL = 0x200
@@ -44,6 +49,7 @@ export const IFLA_LINK = 5
 export const IFLA_MASTER = 10
 export const IFLA_PROTINFO = 12
 export const IFLA_LINKINFO = 18
+export const IFLA_IFALIAS = 20
 export const IFLA_NET_NS_FD = 28
 export const IFLA_LINK_NETNSID = 37
 

@@ -31,3 +31,13 @@ export class NetlinkInputError extends NetlinkError {
     this.field = field
   }
 }
+
+/** The kernel never answered within the deadline. Nothing is known about whether the request took effect. */
+export class NetlinkTimeoutError extends NetlinkError {
+  readonly timeoutMs: number
+  constructor(op: string, timeoutMs: number) {
+    super(op, 110, `no answer within ${timeoutMs} ms`, 'ETIMEDOUT')
+    this.name = 'NetlinkTimeoutError'
+    this.timeoutMs = timeoutMs
+  }
+}

@@ -1,5 +1,6 @@
 // The netlink layer's public face. Callers import from here only.
 export { Rtnl } from './rtnl.ts'
-export { NetlinkError, NetlinkInputError } from './errors.ts'
+export { NetlinkError, NetlinkInputError, NetlinkTimeoutError } from './errors.ts'
+export { NlSocket, type NlMessage, type NlSocketOptions, type RequestOptions } from './socket.ts'
 export type { Addr, FdbEntry, Link, Neigh, Route, VxlanInfo, VxlanOptions } from './types.ts'
 export type { FdbSpec } from './neigh.ts'

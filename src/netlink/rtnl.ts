@@ -8,7 +8,7 @@ import * as A from './codec-addr.ts'
 import * as L from './codec-link.ts'
 import * as R from './codec-route.ts'
 import { NetlinkError, NetlinkInputError } from './errors.ts'
-import { checkIfName, checkIndex, checkU32, parseCidr, parseIp, parseMac, type Prefix } from './input.ts'
+import { checkIfName, checkIndex, checkU32, formatIp, parseCidr, parseIp, parseMac, type Prefix } from './input.ts'
 import * as Nb from './neigh.ts'
 import { NlSocket } from './socket.ts'
 import type { Addr, FdbEntry, Link, Neigh, Route, VxlanOptions } from './types.ts'
@@ -23,8 +23,8 @@ export class Rtnl {
    * /proc/<pid>/ns/net), or to the current one. The socket keeps that binding
    * for its whole life, whatever namespace the thread is in later.
    */
-  static async open(nsPath?: string): Promise<Rtnl> {
-    return new Rtnl(inNetns(nsPath, () => new NlSocket()), nsPath)
+  static async open(nsPath?: string, opts: { timeoutMs?: number } = {}): Promise<Rtnl> {
+    return new Rtnl(inNetns(nsPath, () => new NlSocket(opts)), nsPath)
   }
 
   close(): void { this.sock.close() }
@@ -73,10 +73,10 @@ export class Rtnl {
    * (here if omitted). Unlike other creates, EEXIST is an error: either name may be
    * taken, and the caller (which picks names) must choose another.
    */
-  async addVeth(name: string, peerName: string, opts: { peerNsFd?: number; mtu?: number; mac?: string; peerMac?: string } = {}): Promise<void> {
+  async addVeth(name: string, peerName: string, opts: { peerNsFd?: number; mtu?: number; mac?: string; peerMac?: string; alias?: string; peerAlias?: string } = {}): Promise<void> {
     const op = 'addVeth'
     const a = this.commonAttrs(op, name, opts)
-    const p = this.commonAttrs(op, peerName, { mtu: opts.mtu, mac: opts.peerMac }, 'peer')
+    const p = this.commonAttrs(op, peerName, { mtu: opts.mtu, mac: opts.peerMac, alias: opts.peerAlias }, 'peer')
     const nsFd = opts.peerNsFd === undefined ? undefined : checkU32(op, 'peerNsFd', opts.peerNsFd, 0, 0x7fffffff)
     await this.req(op, C.RTM_NEWLINK, C.NLM_F_CREATE | C.NLM_F_EXCL, L.newVeth(a, { ...p, nsFd }))
   }
@@ -103,6 +103,21 @@ export class Rtnl {
     await this.req('setMtu', C.RTM_NEWLINK, 0, L.setMtu(index, mtu))
   }
 
+  /**
+   * Set the hardware address. On a bridge this also pins it: a bridge whose address
+   * was never set follows the lowest address among its ports.
+   */
+  async setMac(index: number, mac: string): Promise<void> {
+    checkIndex('setMac', 'index', index)
+    await this.req('setMac', C.RTM_NEWLINK, 0, L.setMac(index, parseMac('setMac', 'mac', mac)))
+  }
+
+  /** Set IFLA_IFALIAS (at most 255 bytes); '' clears it. */
+  async setAlias(index: number, alias: string): Promise<void> {
+    checkIndex('setAlias', 'index', index)
+    await this.req('setAlias', C.RTM_NEWLINK, 0, L.setAlias(index, checkAlias('setAlias', 'alias', alias)))
+  }
+
   /** Hairpin mode on a bridge port (the link must already have a bridge master). */
   async setHairpin(index: number, on: boolean): Promise<void> {
     checkIndex('setHairpin', 'index', index)
@@ -122,11 +137,12 @@ export class Rtnl {
     }
   }
 
-  private commonAttrs(op: string, name: string, o: { mtu?: number | undefined; mac?: string | undefined }, prefix = ''): L.CommonLinkAttrs {
+  private commonAttrs(op: string, name: string, o: { mtu?: number | undefined; mac?: string | undefined; alias?: string | undefined }, prefix = ''): L.CommonLinkAttrs {
     const f = (s: string) => (prefix ? prefix + s[0]!.toUpperCase() + s.slice(1) : s)
     const a: L.CommonLinkAttrs = { name: checkIfName(op, f('name'), name) }
     if (o.mtu !== undefined) a.mtu = checkU32(op, f('mtu'), o.mtu, 68, 65535)
     if (o.mac !== undefined) a.mac = parseMac(op, f('mac'), o.mac)
+    if (o.alias !== undefined) a.alias = checkAlias(op, f('alias'), o.alias)
     return a
   }
 
@@ -215,14 +231,47 @@ export class Rtnl {
 
   // ---- routes ----
 
-  /** Add a route; an identical one already present is success. */
+  /**
+   * Add a route. An identical one already present is success; a different one
+   * to the same destination (another gateway or device, same table and metric)
+   * is an EEXIST error naming both, never a silent success.
+   */
   async addRoute(r: Route): Promise<void> {
     const spec = routeSpec('addRoute', r)
+    if ((await this.createRoute('addRoute', spec)) === 'conflict') {
+      const have = await this.findRoute(spec)
+      throw new NetlinkError('addRoute', 17, `route to ${fmtDst(spec)} exists ${describe(have)}, wanted ${describe(specAsRoute(spec))}`)
+    }
+  }
+
+  /**
+   * Make the route to r.dst (in its table, with its metric) be exactly r:
+   * create it, leave an identical one, or replace a different one.
+   */
+  async ensureRoute(r: Route): Promise<'created' | 'unchanged' | 'replaced'> {
+    const spec = routeSpec('ensureRoute', r)
+    const outcome = await this.createRoute('ensureRoute', spec)
+    if (outcome !== 'conflict') return outcome
+    await this.req('ensureRoute', C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_REPLACE, R.routeMsg(spec, false))
+    return 'replaced'
+  }
+
+  private async createRoute(op: string, spec: R.RouteSpec): Promise<'created' | 'unchanged' | 'conflict'> {
     try {
-      await this.req('addRoute', C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_EXCL, R.routeMsg(spec, false))
+      await this.req(op, C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_EXCL, R.routeMsg(spec, false))
+      return 'created'
     } catch (e) {
       if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e
     }
+    const have = await this.findRoute(spec)
+    return have && sameRoute(have, spec) ? 'unchanged' : 'conflict'
+  }
+
+  /** The route the kernel has for spec's destination, table and metric. */
+  private async findRoute(spec: R.RouteSpec): Promise<Route | undefined> {
+    const dst = fmtDst(spec)
+    const metric = spec.metric ?? defaultMetric(spec.family)
+    return (await this.routes(spec.family, spec.table)).find((h) => h.dst === dst && (h.metric ?? defaultMetric(spec.family)) === metric)
   }
 
   /** Add or overwrite the route to r.dst (same table, metric and type). */
@@ -257,6 +306,32 @@ export class Rtnl {
     }
     return out
   }
+}
+
+// What the kernel records when a route is added without RTA_PRIORITY.
+const defaultMetric = (family: 4 | 6): number => (family === 6 ? 1024 : 0)
+const fmtDst = (spec: R.RouteSpec): string => `${formatIp(spec.dst.bytes)}/${spec.dst.len}`
+
+function sameRoute(have: Route, want: R.RouteSpec): boolean {
+  const gw = want.gw ? formatIp(want.gw.bytes) : undefined
+  return have.gw === gw && (want.index === undefined || have.index === want.index)
+}
+
+function specAsRoute(spec: R.RouteSpec): Route {
+  const r: Route = { dst: fmtDst(spec) }
+  if (spec.gw) r.gw = formatIp(spec.gw.bytes)
+  if (spec.index !== undefined) r.index = spec.index
+  return r
+}
+
+function describe(r: Route | undefined): string {
+  if (!r) return '(not found on re-read)'
+  return [r.gw ? `via ${r.gw}` : '', r.index !== undefined ? `dev #${r.index}` : ''].filter(Boolean).join(' ') || 'without gateway'
+}
+
+function checkAlias(op: string, field: string, s: unknown): string {
+  if (typeof s !== 'string' || Buffer.byteLength(s) > 255 || s.includes('\0')) throw new NetlinkInputError(op, field, s, 'not an alias (at most 255 bytes, no NUL)')
+  return s
 }
 
 function routeSpec(op: string, r: Route): R.RouteSpec {

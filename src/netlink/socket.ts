@@ -1,31 +1,90 @@
-// One rtnetlink socket and its request/reply bookkeeping. This is the only file
-// that touches node-netlink, and only its raw socket layer: the message codec is
-// ours (messages.ts), which keeps the CNI ADD path from loading node-netlink's
-// generated struct tables (~15 ms on Node 24).
+// One netlink socket and its request/reply bookkeeping, for any netlink protocol
+// (NETLINK_ROUTE today, generic netlink and nfnetlink later: the codec on top
+// differs, the framing does not). This is the only file that touches node-netlink,
+// and only its raw socket layer: the message codecs are ours, which keeps the CNI
+// ADD path from loading node-netlink's generated struct tables (~15 ms on Node 24).
+//
+// Rules the kernel imposes and this file keeps:
+// - one dump at a time per socket (a second one is refused with EBUSY while the
+//   first is still being read), so dumps queue here, in order;
+// - a dump the kernel marks NLM_F_DUMP_INTR saw the table change under it and may
+//   have skipped or repeated entries: it is run again, a bounded number of times;
+// - nothing waits forever: every request has a deadline and fails with a typed
+//   NetlinkTimeoutError when the kernel never answers.
 import { createRequire } from 'node:module'
 import type { RawNetlinkSocket } from 'netlink/dist/raw.js'
-import { NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from './constants.ts'
-import { NetlinkError } from './errors.ts'
+import { NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST } from './constants.ts'
+import { NetlinkError, NetlinkInputError, NetlinkTimeoutError } from './errors.ts'
+
+/** The part of node-netlink's raw socket we use; tests hand in their own. */
+export interface RawSocket {
+  send(data: Buffer, opts: { port: number }, cb: (err?: { errno?: number; message: string } | null) => void): void
+  on(event: 'message', fn: (buf: Buffer) => void): unknown
+  on(event: 'error', fn: (e: { errno?: number; message: string }) => void): unknown
+  on(event: 'truncatedMessage', fn: () => void): unknown
+  ref(): unknown
+  unref(): unknown
+  close(): void
+}
 
 type RawCtor = typeof RawNetlinkSocket
 let Raw: RawCtor | undefined
-function loadRaw(): RawCtor {
+function openRaw(protocol: number): RawSocket {
   if (!Raw) Raw = (createRequire(import.meta.url)('netlink/dist/raw') as { RawNetlinkSocket: RawCtor }).RawNetlinkSocket
-  return Raw
+  return new Raw(protocol) as unknown as RawSocket
 }
 
-interface Pending { op: string; dump: boolean; parts: Buffer[]; resolve(parts: Buffer[]): void; reject(e: Error): void }
+export const DEFAULT_TIMEOUT_MS = 5000
+/** Attempts at a dump that the kernel keeps marking interrupted, before giving up. */
+export const DUMP_ATTEMPTS = 8
+/** Requests in flight or queued on one socket; beyond this a request is refused at once. */
+export const MAX_PENDING = 4096
+/** A batch goes out in one sendmsg; the kernel's default socket send buffer is about this. */
+export const MAX_BATCH_BYTES = 208 * 1024
+
+export interface NlSocketOptions {
+  /** netlink protocol number (NETLINK_ROUTE by default, NETLINK_GENERIC for genl) */
+  protocol?: number
+  /** default deadline for each request */
+  timeoutMs?: number
+  /** for tests: the transport; by default a node-netlink raw socket of `protocol` */
+  raw?: RawSocket
+}
+
+export interface RequestOptions {
+  timeoutMs?: number
+  /** default true: ask for an ack (a request without one settles only on a reply or the deadline) */
+  ack?: boolean
+}
+
+export interface NlMessage { type: number; flags: number; payload: Buffer[] }
+
+interface Pending {
+  op: string
+  dump: boolean
+  ack: boolean
+  parts: Buffer[]
+  intr: boolean
+  timer: NodeJS.Timeout
+  resolve(r: { parts: Buffer[]; intr: boolean }): void
+  reject(e: Error): void
+}
 
 export class NlSocket {
-  private readonly raw: RawNetlinkSocket
+  readonly protocol: number
+  private readonly raw: RawSocket
+  private readonly timeoutMs: number
   private readonly pending = new Map<number, Pending>()
+  private queued = 0
+  private dumps: Promise<unknown> = Promise.resolve()
   private seq = Math.floor(Math.random() * 0x7fffffff)
   private closed = false
 
   /** Creates the socket in the calling thread's current network namespace, synchronously. */
-  constructor() {
-    const R = loadRaw()
-    this.raw = new R(NETLINK_ROUTE)
+  constructor(opts: NlSocketOptions = {}) {
+    this.protocol = opts.protocol ?? NETLINK_ROUTE
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.raw = opts.raw ?? openRaw(this.protocol)
     this.raw.unref() // idle sockets must not keep the process alive
     this.raw.on('message', (buf) => this.receive(buf))
     this.raw.on('error', (e) => this.failAll(new NetlinkError('socket', e.errno ?? 0, e.message)))
@@ -33,24 +92,35 @@ export class NlSocket {
   }
 
   /**
-   * Send one request with NLM_F_ACK and collect the payloads of its replies.
-   * Non-dump requests resolve on the kernel's ack; dumps on NLMSG_DONE.
+   * Send one request and collect the payloads of its replies. Non-dump requests
+   * resolve on the kernel's ack; dumps on NLMSG_DONE, after the dumps queued before them.
    */
-  request(op: string, type: number, flags: number, payload: Buffer[]): Promise<Buffer[]> {
-    if (this.closed) return Promise.reject(new NetlinkError(op, 9, 'socket closed'))
-    const seq = this.seq = (this.seq + 1) >>> 0 || 1
-    const body = Buffer.concat(payload)
-    const hdr = Buffer.alloc(16)
-    hdr.writeUInt32LE(16 + body.length, 0)
-    hdr.writeUInt16LE(type, 4)
-    hdr.writeUInt16LE(flags | NLM_F_REQUEST | NLM_F_ACK, 6)
-    hdr.writeUInt32LE(seq, 8)
-    return new Promise<Buffer[]>((resolve, reject) => {
-      if (this.pending.size === 0) this.raw.ref()
-      this.pending.set(seq, { op, dump: (flags & NLM_F_DUMP) === NLM_F_DUMP, parts: [], resolve, reject })
-      this.raw.send(Buffer.concat([hdr, body]), { port: 0 }, (err) => {
-        if (err) this.settle(seq, new NetlinkError(op, err.errno ?? 0, `send: ${err.message}`))
-      })
+  request(op: string, type: number, flags: number, payload: Buffer[], opts: RequestOptions = {}): Promise<Buffer[]> {
+    if ((flags & NLM_F_DUMP) !== NLM_F_DUMP) return this.once(op, { type, flags, payload }, opts).then((r) => r.parts)
+    if (this.pending.size + this.queued >= MAX_PENDING) return Promise.reject(new NetlinkError(op, 11, `more than ${MAX_PENDING} requests queued on one socket`))
+    this.queued++
+    const run = this.dumps.then(() => { this.queued--; return this.dump(op, { type, flags, payload }, opts) })
+    this.dumps = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Send several requests in one sendmsg (one system call, and for nfnetlink one
+   * transaction). Each gets its own result, in order: its reply payloads, or the
+   * error the kernel gave for that message alone.
+   */
+  async batch(op: string, msgs: NlMessage[], opts: RequestOptions = {}): Promise<Array<Buffer[] | NetlinkError>> {
+    if (msgs.some((m) => (m.flags & NLM_F_DUMP) === NLM_F_DUMP)) throw new NetlinkInputError(op, 'batch', 'dump', 'a dump cannot be batched')
+    const frames = msgs.map((m) => this.frame(m, opts))
+    const size = frames.reduce((n, f) => n + f.buf.length, 0)
+    if (size > MAX_BATCH_BYTES) throw new NetlinkInputError(op, 'batch', `${size} bytes`, `larger than ${MAX_BATCH_BYTES} bytes`)
+    const results = frames.map((f) => this.track(op, f.seq, false, opts))
+    this.transmit(op, Buffer.concat(frames.map((f) => f.buf)), frames.map((f) => f.seq))
+    const settled = await Promise.allSettled(results)
+    return settled.map((s) => {
+      if (s.status === 'fulfilled') return s.value.parts
+      if (s.reason instanceof NetlinkError) return s.reason
+      throw s.reason
     })
   }
 
@@ -61,17 +131,63 @@ export class NlSocket {
     this.raw.close()
   }
 
+  private async dump(op: string, msg: NlMessage, opts: RequestOptions): Promise<Buffer[]> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.once(op, msg, opts)
+      if (!r.intr) return r.parts
+      if (attempt >= DUMP_ATTEMPTS) throw new NetlinkError(op, 4, `dump interrupted by concurrent changes ${attempt} times in a row`, 'EDUMPINTR')
+    }
+  }
+
+  private once(op: string, msg: NlMessage, opts: RequestOptions): Promise<{ parts: Buffer[]; intr: boolean }> {
+    if (this.closed) return Promise.reject(new NetlinkError(op, 9, 'socket closed'))
+    if (this.pending.size >= MAX_PENDING) return Promise.reject(new NetlinkError(op, 11, `more than ${MAX_PENDING} requests in flight on one socket`))
+    const f = this.frame(msg, opts)
+    const p = this.track(op, f.seq, (msg.flags & NLM_F_DUMP) === NLM_F_DUMP, opts)
+    this.transmit(op, f.buf, [f.seq])
+    return p
+  }
+
+  private frame(m: NlMessage, opts: RequestOptions): { seq: number; buf: Buffer } {
+    const seq = this.seq = (this.seq + 1) >>> 0 || 1
+    const body = Buffer.concat(m.payload)
+    const hdr = Buffer.alloc(16)
+    hdr.writeUInt32LE(16 + body.length, 0)
+    hdr.writeUInt16LE(m.type, 4)
+    hdr.writeUInt16LE((m.flags | NLM_F_REQUEST | (opts.ack === false ? 0 : NLM_F_ACK)) & 0xffff, 6)
+    hdr.writeUInt32LE(seq, 8)
+    return { seq, buf: Buffer.concat([hdr, body]) }
+  }
+
+  private track(op: string, seq: number, dump: boolean, opts: RequestOptions): Promise<{ parts: Buffer[]; intr: boolean }> {
+    const ms = opts.timeoutMs ?? this.timeoutMs
+    return new Promise((resolve, reject) => {
+      if (this.closed) { reject(new NetlinkError(op, 9, 'socket closed')); return }
+      if (this.pending.size === 0) this.raw.ref()
+      const timer = setTimeout(() => this.settle(seq, new NetlinkTimeoutError(op, ms)), ms)
+      this.pending.set(seq, { op, dump, ack: opts.ack !== false, parts: [], intr: false, timer, resolve, reject })
+    })
+  }
+
+  private transmit(op: string, buf: Buffer, seqs: number[]): void {
+    this.raw.send(buf, { port: 0 }, (err) => {
+      if (err) for (const s of seqs) this.settle(s, new NetlinkError(op, err.errno ?? 0, `send: ${err.message}`))
+    })
+  }
+
   private receive(buf: Buffer): void {
     let off = 0
     while (off + 16 <= buf.length) {
       const len = buf.readUInt32LE(off)
       if (len < 16 || off + len > buf.length) break
       const type = buf.readUInt16LE(off + 4)
+      const flags = buf.readUInt16LE(off + 6)
       const seq = buf.readUInt32LE(off + 8)
       const data = buf.subarray(off + 16, off + len)
       off += (len + 3) & ~3
       const p = this.pending.get(seq)
       if (!p) continue // a late ack after a dump's DONE, or a reply to a request we gave up on
+      if (flags & NLM_F_DUMP_INTR) p.intr = true
       if (type === NLMSG_ERROR) {
         const errno = data.length >= 4 ? -data.readInt32LE(0) : 0
         this.settle(seq, errno === 0 ? undefined : new NetlinkError(p.op, errno))
@@ -81,6 +197,8 @@ export class NlSocket {
         this.settle(seq, errno > 0 ? new NetlinkError(p.op, errno) : undefined)
       } else {
         p.parts.push(Buffer.from(data)) // copy: the receive buffer is reused
+        // Without an ack to wait for, a single (non-multipart) reply is the whole answer.
+        if (!p.ack && !p.dump && !(flags & NLM_F_MULTI)) this.settle(seq, undefined)
       }
     }
   }
@@ -89,9 +207,10 @@ export class NlSocket {
     const p = this.pending.get(seq)
     if (!p) return
     this.pending.delete(seq)
+    clearTimeout(p.timer)
     if (this.pending.size === 0 && !this.closed) this.raw.unref()
     if (err) p.reject(err)
-    else p.resolve(p.parts)
+    else p.resolve({ parts: p.parts, intr: p.intr })
   }
 
   private failAll(err: Error): void {

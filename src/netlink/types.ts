@@ -9,6 +9,8 @@ export interface Link {
   kind?: string
   mac: string
   mtu: number
+  /** IFLA_IFALIAS: free text up to 255 bytes; pontoon records a link's owner here */
+  alias?: string
   up: boolean
   /** promiscuous mode set by a user (IFF_PROMISC as the kernel reports it) */
   promisc: boolean

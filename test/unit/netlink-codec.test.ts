@@ -85,3 +85,14 @@ t.test('decoders read what encoders would receive', async (t) => {
   t.same(decodeFdb(Buffer.concat(fdbMsg(6, parseMac('t', 'mac', '02:00:00:00:00:09'), parseIp('t', 'dst', '172.30.0.2')))),
     { index: 6, mac: '02:00:00:00:00:09', permanent: true, self: true, dst: '172.30.0.2' })
 })
+
+t.test('IFLA_IFALIAS is encoded on set and decoded on read', async (t) => {
+  const { setAlias, setMac } = await import('../../src/netlink/codec-link.ts')
+  const msg = Buffer.concat(setAlias(7, 'pontoon:c1/eth0'))
+  t.equal(msg.readInt32LE(4), 7)
+  t.equal(parseAttrs(msg.subarray(16)).get(20)?.toString(), 'pontoon:c1/eth0\0')
+  t.same([...parseAttrs(Buffer.concat(setMac(7, Buffer.from([2, 0, 0, 0, 0, 1]))).subarray(16)).get(1)!], [2, 0, 0, 0, 0, 1])
+  const reply = Buffer.concat([ifinfomsg(0, 7), attr(3, str('pnv1')), attr(20, str('pontoon:c1/eth0'))])
+  t.equal(decodeLink(reply).alias, 'pontoon:c1/eth0')
+  t.notOk('alias' in decodeLink(Buffer.concat([ifinfomsg(0, 7), attr(3, str('pnv1'))])), 'no alias, no field')
+})

@@ -5,6 +5,7 @@ import { Rtnl } from '../../netlink/index.ts'
 import { openNetnsFd } from '../../netns/index.ts'
 import { asCniError, CniError, ErrCode } from '../errors.ts'
 import { failpoint } from '../failpoint.ts'
+import { refuseOwnNetns } from '../own-netns.ts'
 import { parseResult } from '../result-version.ts'
 import type { CniRequest, CniResult } from '../types.ts'
 import { Undo } from '../undo.ts'
@@ -26,6 +27,7 @@ function openPodNs(path: string): number {
 export async function cmdAdd(req: CniRequest): Promise<CniResult> {
   const conf = parseBridgeConfig(req.config)
   const prev = conf.prevResult !== undefined ? parseResult(conf.prevResult) : undefined
+  refuseOwnNetns(req.netns)
   const podFd = openPodNs(req.netns)
   const undo = new Undo()
   // Nothing may leak on failure: the resident server runs thousands of these in one process.
@@ -33,8 +35,10 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
   try {
     host = await Rtnl.open()
     pod = await Rtnl.open(req.netns)
-    const ipam = (await ipamExec(conf.ipamType, 'ADD', req))!
+    // Registered first: an IPAM ADD that reserved an address and then failed, or
+    // whose result does not decode, must still have its address released.
     undo.push('release IP', () => ipamExec(conf.ipamType, 'DEL', req))
+    const ipam = (await ipamExec(conf.ipamType, 'ADD', req))!
     failpoint('ipam')
     const plan = planAttachment(conf, req, ipam)
 

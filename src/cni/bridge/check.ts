@@ -2,11 +2,12 @@
 // interface with its addresses and routes, the host end on the bridge, the IP.
 import { Rtnl, type Route } from '../../netlink/index.ts'
 import { CniError, ErrCode } from '../errors.ts'
+import { refuseOwnNetns } from '../own-netns.ts'
 import { parseResult } from '../result-version.ts'
 import type { CniRequest } from '../types.ts'
 import { parseBridgeConfig } from './config.ts'
 import { ipamExec } from './ipam.ts'
-import { hostVethName } from './names.ts'
+import { hostVethName, vethAlias } from './names.ts'
 
 function fail(msg: string): never {
   throw new CniError(ErrCode.Check, msg)
@@ -20,6 +21,7 @@ export async function cmdCheck(req: CniRequest): Promise<void> {
   const conf = parseBridgeConfig(req.config)
   if (conf.prevResult === undefined) throw new CniError(ErrCode.InvalidConfig, 'prevResult: required for CHECK but missing')
   const prev = parseResult(conf.prevResult)
+  refuseOwnNetns(req.netns)
   await ipamExec(conf.ipamType, 'CHECK', req)
 
   const host = await Rtnl.open()
@@ -30,6 +32,7 @@ export async function cmdCheck(req: CniRequest): Promise<void> {
     const vethName = hostVethName(req.containerId, req.ifName)
     const hv = await host.linkByName(vethName)
     if (!hv) fail(`host veth ${vethName} is missing`)
+    if (hv.alias !== vethAlias(req.containerId, req.ifName)) fail(`host veth ${vethName} is not this attachment's (alias ${JSON.stringify(hv.alias ?? '')})`)
     if (hv.masterIndex !== br.index) fail(`host veth ${vethName} is not attached to bridge ${conf.bridge}`)
 
     pod = await Rtnl.open(req.netns)

@@ -12,7 +12,13 @@ export async function ensureBridge(host: Rtnl, plan: AttachmentPlan['bridge']): 
   if (existing && existing.kind !== 'bridge') {
     throw new CniError(ErrCode.InvalidConfig, `bridge: ${JSON.stringify(plan.name)} exists and is a ${existing.kind ?? 'non-bridge'} device, not a bridge`)
   }
-  const br = existing ?? (await host.addBridge(plan.name, plan.mtu !== undefined ? { mtu: plan.mtu } : {}))
+  let br = existing
+  if (!br) {
+    br = await host.addBridge(plan.name, plan.mtu !== undefined ? { mtu: plan.mtu } : {})
+    // Pinned at creation: an unpinned bridge takes the lowest MAC among its ports,
+    // so it changes as pods come and go and every pod's ARP entry for the gateway goes stale.
+    await host.setMac(br.index, br.mac)
+  }
   if (!br.up) await host.setUp(br.index)
   if (plan.promisc) await host.setPromisc(br.index, true)
   return br
@@ -52,8 +58,15 @@ export async function plumbVeth(host: Rtnl, pod: Rtnl, podNsFd: number, br: Link
   if (await pod.linkByName(plan.pod.ifName)) {
     throw new CniError(ErrCode.InterfaceExists, `CNI_IFNAME: ${plan.pod.ifName} already exists in ${plan.pod.netns}`)
   }
-  // A host end with our deterministic name is debris of a killed ADD for this very attachment.
-  await host.deleteLink(plan.hostVeth.name)
+  // A host end with our name and our alias is debris of a killed ADD for this very
+  // attachment; with any other alias it is someone else's, and stays.
+  const stale = await host.linkByName(plan.hostVeth.name)
+  if (stale) {
+    if (stale.alias !== plan.hostVeth.alias) {
+      throw new CniError(ErrCode.InterfaceExists, `host veth ${plan.hostVeth.name} exists and is not this attachment's (alias ${JSON.stringify(stale.alias ?? '')}, expected ${JSON.stringify(plan.hostVeth.alias)}); not deleting it`)
+    }
+    await host.deleteLink(stale.index)
+  }
   const opts: { peerNsFd: number; mtu?: number } = { peerNsFd: podNsFd }
   if (plan.pod.mtu !== undefined) opts.mtu = plan.pod.mtu
   await host.addVeth(plan.hostVeth.name, plan.pod.ifName, opts)
@@ -62,6 +75,9 @@ export async function plumbVeth(host: Rtnl, pod: Rtnl, podNsFd: number, br: Link
   const hostLink = await host.linkByName(plan.hostVeth.name)
   const podLink = await pod.linkByName(plan.pod.ifName)
   if (!hostLink || !podLink) throw new CniError(ErrCode.Netlink, `veth ${plan.hostVeth.name}/${plan.pod.ifName} vanished right after creation`)
+  // The kernel ignores IFLA_IFALIAS on RTM_NEWLINK create, hence two more requests.
+  await host.setAlias(hostLink.index, plan.hostVeth.alias)
+  await pod.setAlias(podLink.index, plan.hostVeth.alias)
   await host.setMaster(hostLink.index, br.index)
   if (plan.hostVeth.hairpin) await host.setHairpin(hostLink.index, true)
   await host.setUp(hostLink.index)
@@ -72,6 +88,9 @@ export async function configurePod(pod: Rtnl, podLink: Link, plan: AttachmentPla
   if (plan.addrs.some((a) => a.includes(':'))) {
     writeSysctl(plan.netns, `net/ipv6/conf/${plan.ifName}/disable_ipv6`, '0')
   }
+  // A gratuitous ARP when the link comes up or its address changes, so neighbours
+  // holding an earlier owner's entry for a reused IP learn the new MAC at once.
+  writeSysctl(plan.netns, `net/ipv4/conf/${plan.ifName}/arp_notify`, '1')
   for (const a of plan.addrs) await pod.addAddr(podLink.index, a, { noDad: true })
   await pod.setUp(podLink.index)
   const lo = await pod.linkByName('lo')

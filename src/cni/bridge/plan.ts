@@ -1,10 +1,10 @@
 // Pure: from the config, the request and the IPAM result, decide the kernel
-// state one attachment needs. No I/O; apply.ts makes it so.
+// state one attachment needs. No I/O; kernel.ts makes it so.
 import { formatCidr, formatIp, networkOf, offset, parseCidr } from '../../net/address.ts'
 import { CniError, ErrCode } from '../errors.ts'
 import type { CniResult, CniRoute } from '../types.ts'
 import type { BridgeConfig } from './config.ts'
-import { hostVethName, masqTag } from './names.ts'
+import { hostVethName, masqTag, vethAlias } from './names.ts'
 
 export interface MasqRule {
   family: 4 | 6
@@ -16,7 +16,8 @@ export interface MasqRule {
 
 export interface AttachmentPlan {
   bridge: { name: string; mtu?: number; promisc: boolean; gateways: string[]; forceAddress: boolean }
-  hostVeth: { name: string; hairpin: boolean }
+  /** alias: the owner, written on both veth ends; DEL and GC delete only links that carry it */
+  hostVeth: { name: string; alias: string; hairpin: boolean }
   pod: { ifName: string; netns: string; mtu?: number; addrs: string[]; routes: CniRoute[] }
   masq?: { tag: string; rules: MasqRule[] }
   ipForward: { v4: boolean; v6: boolean }
@@ -73,7 +74,7 @@ export function planAttachment(
 
   const plan: AttachmentPlan = {
     bridge: { name: conf.bridge, promisc: conf.promiscMode, gateways, forceAddress: conf.forceAddress },
-    hostVeth: { name: hostVethName(req.containerId, req.ifName), hairpin: conf.hairpinMode },
+    hostVeth: { name: hostVethName(req.containerId, req.ifName), alias: vethAlias(req.containerId, req.ifName), hairpin: conf.hairpinMode },
     pod: { ifName: req.ifName, netns: req.netns, addrs: ips.map((i) => i.address), routes },
     ipForward: { v4: false, v6: false },
   }

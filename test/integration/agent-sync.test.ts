@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { waitFor } from '../lib/wait.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 // Run the processes on the Node that ships with pontoon (24), as a node would.
@@ -64,18 +65,7 @@ async function freePort(): Promise<number> {
 }
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, ms = WAIT_MS): Promise<T> {
-  const end = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await probe()
-      if (v !== undefined && v !== false) return v
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  return waitFor(what, probe, { timeoutMs: ms, everyMs: 50 })
 }
 
 async function get(url: string): Promise<{ status: number; text: string }> {

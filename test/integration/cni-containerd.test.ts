@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { makeNetns } from '../lib/netns.ts'
 import { cni, BIN, REF_DIR, ROOT, PONTOON_CNI } from '../lib/cni.ts'
 import { startContainerd, mountsUnder, type Containerd } from '../lib/containerd.ts'
+import { waitFor } from '../lib/wait.ts'
 
 const SUBNET = '10.244.5.0/24'
 const NETWORK = 'pontoon'
@@ -50,11 +51,10 @@ t.test('ctr run --cni: containers get pontoon IPs, talk to each other, and give 
   const rootA = c.rootfs('a')
   writeFileSync(join(rootA, 'www/index.html'), 'hello from a\n')
   const ctrA = c.ctrSpawn(['run', '--rm', '--fifo-dir', c.fifoDir, '--null-io', '--cni', '--rootfs', rootA, 'a', '/bin/httpd', '-f', '-p', '80', '-h', '/www'])
-  let ipA: string | undefined
-  for (let i = 0; i < 600 && !(ipA && taskPid(c, 'a') > 0); i++) {
-    await new Promise((res) => setTimeout(res, 50))
-    ipA = reservations(c.dataDir).get('default-a')
-  }
+  const ipA = await waitFor('an IP reserved for default-a and task a running', () => {
+    const ip = reservations(c.dataDir).get('default-a')
+    return ip !== undefined && taskPid(c, 'a') > 0 ? ip : undefined
+  }, { timeoutMs: 30_000, everyMs: 50 }).catch(() => reservations(c.dataDir).get('default-a'))
   t.match(ipA, /^10\.244\.5\.\d+$/, 'pontoon reserved an IP for default-a')
   const pidA = taskPid(c, 'a')
   t.ok(pidA > 0, 'task a runs')

@@ -7,11 +7,11 @@ import { join } from 'node:path'
 import { makeNetns, type Netns } from '../lib/netns.ts'
 import { cni, bridgeConf, tempDataDir, PONTOON_CNI, BIN } from '../lib/cni.ts'
 import { servePeer, tcpAsk } from '../lib/traffic.ts'
+import { waitFor } from '../lib/wait.ts'
 
 /** Waits for a socket (or any path) to appear: up to 30 s, since a loaded CI box starts Node slowly. */
 async function appears(path: string): Promise<boolean> {
-  for (let i = 0; i < 1200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25))
-  return existsSync(path)
+  return waitFor(`${path} to appear`, () => existsSync(path), { timeoutMs: 30_000 }).catch(() => false)
 }
 
 /** Node and pod namespaces plus a data dir, all removed when the test ends. */

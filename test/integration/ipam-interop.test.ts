@@ -11,6 +11,7 @@ import type { CniRequest } from '../../src/cni/types.ts'
 import { ipamAdd, ipamCheck, ipamDel } from '../../src/ipam/plugin.ts'
 import { DiskStore } from '../../src/ipam/store-disk.ts'
 import { makeNetns } from '../lib/netns.ts'
+import { waitFor } from '../lib/wait.ts'
 
 const HOST_LOCAL = '/usr/lib/cni/host-local'
 if (!existsSync(HOST_LOCAL)) execFileSync('apt-get', ['install', '-y', 'containernetworking-plugins'], { stdio: 'ignore' })
@@ -135,10 +136,7 @@ t.test('host-local waits on our flock of <dir>/lock', async (t) => {
   // /proc/locks lists a process waiting for an flock as "N: -> FLOCK ADVISORY WRITE <pid> <maj:min:inode> ...".
   const waiting = () => readFileSync('/proc/locks', 'utf8').split('\n')
     .some((l) => l.includes('->') && l.includes('FLOCK') && l.split(/\s+/).includes(String(child.pid)) && l.includes(`:${lockInode} `))
-  while (!waiting()) {
-    if (child.exitCode !== null) break
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  await waitFor('host-local to block on the lock', waiting, { everyMs: 20, abandon: () => child.exitCode !== null }).catch(() => false)
   t.ok(waiting(), 'host-local is blocked on the same lock file')
   t.same(s.files(), [], 'and has reserved nothing while we hold it')
   store.unlock()

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Netns } from './netns.ts'
+import { waitFor } from './wait.ts'
 
 export interface CtrOutcome { status: number; stdout: string; stderr: string }
 
@@ -144,11 +145,9 @@ export async function startContainerd(node: Netns, opts: { conflist: Record<stri
     rmSync(dir, { recursive: true, force: true })
   }
 
-  for (let i = 0; i < 600; i++) { // up to 30 s: a loaded CI box starts containerd slowly
-    if (existsSync(address) && ctr(['version']).status === 0) return { dir, address, dataDir, rootfs, fifoDir, ctr, ctrSpawn, log, stop }
-    if (child.exitCode !== null) break
-    await new Promise((res) => setTimeout(res, 50))
-  }
+  // up to 30 s: a loaded CI box starts containerd slowly
+  const up = await waitFor('containerd to answer', () => existsSync(address) && ctr(['version']).status === 0, { timeoutMs: 30_000, everyMs: 50, abandon: () => child.exitCode !== null }).catch(() => false)
+  if (up) return { dir, address, dataDir, rootfs, fifoDir, ctr, ctrSpawn, log, stop }
   const text = log()
   stop()
   throw new Error(`containerd did not start:\n${text.slice(-3000)}`)

@@ -3,17 +3,15 @@
 import type { ChildProcess } from 'node:child_process'
 import { canonicalIp } from '../../src/net/address.ts'
 import type { Netns } from './netns.ts'
+import { waitFor } from './wait.ts'
 
 /** Start a TCP server in `ns` on `port` that writes "<peer-ip>\n" to each client. Resolves once it listens. */
 export async function servePeer(ns: Netns, port: number, bind = '0.0.0.0'): Promise<ChildProcess> {
   const listen = bind.includes(':') ? `TCP6-LISTEN:${port},reuseaddr,fork${bind === '::' ? '' : `,bind=[${bind}]`}` : `TCP-LISTEN:${port},bind=${bind},reuseaddr,fork`
   const child = ns.spawn('socat', [listen, 'SYSTEM:echo $SOCAT_PEERADDR'])
-  for (let i = 0; i < 250; i++) {
-    const r = ns.try('ss', ['-Hltn', `sport = :${port}`])
-    if (r.stdout.includes(`:${port}`)) return child
-    await new Promise((res) => setTimeout(res, 20))
-  }
-  throw new Error(`server on :${port} in ${ns.name} did not start`)
+  const listening = () => ns.try('ss', ['-Hltn', `sport = :${port}`]).stdout.includes(`:${port}`)
+  await waitFor(`the server on :${port} in ${ns.name} to listen`, listening, { timeoutMs: 10_000, everyMs: 20, abandon: () => child.exitCode !== null })
+  return child
 }
 
 /** Connect from `ns` to host:port; returns the server's answer (the peer IP it saw), or undefined if it failed. */

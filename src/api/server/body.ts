@@ -5,9 +5,8 @@ import type { IncomingMessage } from 'node:http'
 import { badRequest, tooLarge, unsupportedMediaType } from '../errors.ts'
 import { decodeK8sProtobuf, PROTOBUF_TYPE } from '../protobuf/decode.ts'
 import { checkBodyShape } from './body-shape.ts'
+import { DEFAULT_BODY_LIMIT } from '../limits.ts'
 
-/** kube-apiserver's default request size limit */
-export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024
 
 export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<string> {
   return (await readBodyBytes(req, limit)).toString('utf8')

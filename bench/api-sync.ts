@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -53,15 +54,26 @@ async function freePort(): Promise<number> {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+/** The API's CA and token (every listener wants them), from the kubeconfig it writes. */
+let apiAuth: { ca: string; token: string; agent: TlsAgent } | undefined
+function useKubeconfig(path: string): void {
+  const kc = JSON.parse(readFileSync(path, 'utf8'))
+  const ca = Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString()
+  apiAuth = { ca, token: kc.users[0].user.token, agent: new TlsAgent({ keepAlive: true, maxSockets: CONCURRENCY, ca }) }
+}
 function call(base: string, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; text: string }> {
   return new Promise((res, rej) => {
     const data = body === undefined ? undefined : JSON.stringify(body)
-    const req = request(`${base}${path}`, { method, agent, headers: data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {} }, (r) => {
+    const headers: Record<string, string | number> = data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {}
+    const tls = base.startsWith('https:')
+    if (tls) headers.authorization = `Bearer ${apiAuth?.token}`
+    const onRes = (r: import('node:http').IncomingMessage) => {
       let text = ''
       r.setEncoding('utf8')
       r.on('data', (d) => { text += d })
       r.on('end', () => res({ status: r.statusCode ?? 0, text }))
-    })
+    }
+    const req = tls ? tlsRequest(`${base}${path}`, { method, agent: apiAuth?.agent, ca: apiAuth?.ca, headers }, onRes) : request(`${base}${path}`, { method, agent, headers }, onRes)
     req.on('error', rej)
     req.end(data)
   })
@@ -81,8 +93,11 @@ async function startApi(): Promise<{ base: string; kubeconfig: string; proc: Chi
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
   const port = await freePort()
   const proc = pontoon(['api', '--data-dir', dir, '--listen', `127.0.0.1:${port}`])
-  const base = `http://127.0.0.1:${port}`
-  await until('the API', async () => (await call(base, 'GET', '/version')).status === 200)
+  const base = `https://127.0.0.1:${port}`
+  await until('the API', async () => {
+    useKubeconfig(join(dir, 'kubeconfig'))
+    return (await call(base, 'GET', '/version')).status === 200
+  })
   return { base, kubeconfig: join(dir, 'kubeconfig'), proc }
 }
 

@@ -10,11 +10,12 @@ import { DiskStore } from './store/disk.ts'
 import { Store } from './store/store.ts'
 import { makeHandler } from './server/handler.ts'
 import { isLoopback, listen, type ListenAddress } from './server/listen.ts'
+import { DEFAULT_LIMITS, type ListenLimits } from './limits.ts'
 import { loadOrMakeToken, writeKubeconfig } from './kubeconfig.ts'
 import { loadOrMakeCert } from './tls.ts'
 import { byName } from './resources.ts'
 import { startControllers, type Controllers } from './controllers/index.ts'
-import { reconcileKubernetesService } from './controllers/kubernetes-service.ts'
+import { startKubernetesServiceController } from './controllers/kubernetes-service.ts'
 
 export interface ApiServerOptions {
   dataDir: string
@@ -27,6 +28,10 @@ export interface ApiServerOptions {
   /** per-watcher bound on unsent output, and on concurrent watches (defaults in the handler) */
   watchBufferBytes?: number
   maxWatches?: number
+  /** listener bounds; DEFAULT_LIMITS for what is not given */
+  limits?: Partial<ListenLimits>
+  /** the largest request body accepted (413 beyond) */
+  maxBodyBytes?: number
   log: { info(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void; warn(o: object, msg: string): void }
 }
 
@@ -34,7 +39,7 @@ export interface RunningApiServer {
   api: Api
   addresses: ListenAddress[]
   kubeconfig: string
-  token: string | undefined
+  token: string
   close(): Promise<void>
 }
 
@@ -51,22 +56,23 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   api.finishGracefulDeletes()
   const controllers: Controllers = startControllers(api, { clusterCidr: o.clusterCidr, nodeCidrMaskSize: o.nodeCidrMaskSize, log: o.log })
 
+  // Every listener authenticates and speaks TLS, loopback included.
   const outside = o.listen.filter((a) => !isLoopback(a.host)).map((a) => a.host)
-  const token = outside.length ? loadOrMakeToken(o.dataDir, () => randomBytes(24).toString('base64url')) : undefined
-  const tls = outside.length ? await loadOrMakeCert(o.dataDir, outside) : undefined
-  const secure = token && tls ? { token, tls } : undefined
-  const handle = makeHandler({ api, bookmarkMs: o.bookmarkMs, watchBufferBytes: o.watchBufferBytes, maxWatches: o.maxWatches, log: o.log })
+  const token = loadOrMakeToken(o.dataDir, () => randomBytes(24).toString('base64url'))
+  const tls = await loadOrMakeCert(o.dataDir, outside)
+  const limits: ListenLimits = { ...DEFAULT_LIMITS, ...o.limits }
+  const handle = makeHandler({ api, bookmarkMs: o.bookmarkMs, watchBufferBytes: o.watchBufferBytes, maxWatches: o.maxWatches, maxBodyBytes: o.maxBodyBytes, log: o.log })
   const servers: Server[] = []
   const addresses: ListenAddress[] = []
-  const urls: { host: string; url: string; tls: boolean }[] = []
+  const urls: { host: string; url: string }[] = []
   try {
     for (const a of o.listen) {
-      const l = await listen(a, handle, secure)
+      const l = await listen(a, handle, { token, tls }, limits)
       servers.push(l.server)
       addresses.push(l.address)
       const host = l.address.host.includes(':') ? `[${l.address.host}]` : l.address.host
-      urls.push({ host: l.address.host, url: `${l.tls ? 'https' : 'http'}://${host}:${l.address.port}`, tls: l.tls })
-      o.log.info({ address: `${l.address.host}:${l.address.port}`, tls: l.tls, ...(l.address.netns ? { netns: l.address.netns } : {}) }, 'listening')
+      urls.push({ host: l.address.host, url: `https://${host}:${l.address.port}` })
+      o.log.info({ address: `${l.address.host}:${l.address.port}`, tls: true, ...(l.address.netns ? { netns: l.address.netns } : {}) }, 'listening')
     }
   } catch (e) {
     for (const s of servers) s.close()
@@ -75,12 +81,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     throw e
   }
   const advertised = addresses.find((a) => !isLoopback(a.host))
-  reconcileKubernetesService(api, o.serviceCidr, advertised && { host: advertised.host, port: advertised.port })
+  const stopKubernetesService = startKubernetesServiceController(api, o.serviceCidr, advertised && { host: advertised.host, port: advertised.port }, { log: o.log })
   // What start wrote is durable before the server says it is ready.
   store.flush()
 
   // DIR/kubeconfig for the first address; with several, DIR/kubeconfig-<host> for each.
-  const kc = (u: (typeof urls)[number], name: string) => writeKubeconfig(o.dataDir, name, u.url, u.tls ? token : undefined, u.tls ? tls?.cert : undefined)
+  const kc = (u: (typeof urls)[number], name: string) => writeKubeconfig(o.dataDir, name, u.url, token, tls.cert)
   const kubeconfig = kc(urls[0]!, 'kubeconfig')
   if (urls.length > 1) for (const u of urls) kc(u, `kubeconfig-${u.host.replace(/[^0-9A-Za-z.-]/g, '_')}`)
 
@@ -90,6 +96,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     kubeconfig,
     token,
     async close() {
+      stopKubernetesService()
       controllers.stop()
       api.close()
       await Promise.all(

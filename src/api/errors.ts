@@ -84,7 +84,7 @@ export const pathNotFound = (path: string) => new ApiError('ENOPATH', 404, 'NotF
 
 export const internal = (message: string) => new ApiError('EINTERNAL', 500, 'InternalError', `Internal error occurred: ${message}`)
 
-export const tooLarge = () => new ApiError('ETOOLARGE', 413, 'RequestEntityTooLarge', 'Request entity too large')
+export const tooLarge = (limit: number) => new ApiError('ETOOLARGE', 413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`)
 
 /** One field problem, as field.Error renders it in kube-apiserver. */
 export interface FieldError {

@@ -1,15 +1,18 @@
-// The kubeconfig that kubectl and the agent use to reach this server.
-import { writeFileSync, renameSync, openSync, fsyncSync, closeSync, readFileSync, existsSync } from 'node:fs'
+// The kubeconfig that kubectl and the agent use to reach this server: the
+// server's URL, its CA and the bearer token. It and the token file hold the
+// secret, so both are readable by their owner only, however they were before.
+import { chmodSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../sys/atomic-write.ts'
 
-export function kubeconfigText(server: string, token: string | undefined, caPem?: string): string {
-  const cluster: Record<string, string> = { server }
-  if (caPem) cluster['certificate-authority-data'] = Buffer.from(caPem).toString('base64')
+const SECRET = 0o600
+
+export function kubeconfigText(server: string, token: string, caPem: string): string {
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'pontoon', cluster }],
-    users: [{ name: 'pontoon', user: token ? { token } : {} }],
+    clusters: [{ name: 'pontoon', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    users: [{ name: 'pontoon', user: { token } }],
     contexts: [{ name: 'pontoon', context: { cluster: 'pontoon', user: 'pontoon', namespace: 'default' } }],
     'current-context': 'pontoon',
   }
@@ -17,20 +20,15 @@ export function kubeconfigText(server: string, token: string | undefined, caPem?
   return JSON.stringify(config, null, 2) + '\n'
 }
 
-/** Write atomically, and only when the content changed. */
-export function writeKubeconfig(dir: string, name: string, server: string, token: string | undefined, caPem?: string): string {
+/** Write atomically, only when the content changed, and owner-only in any case. */
+export function writeSecretFile(path: string, text: string): void {
+  writeFileAtomic(path, text, SECRET)
+  chmodSync(path, SECRET)
+}
+
+export function writeKubeconfig(dir: string, name: string, server: string, token: string, caPem: string): string {
   const path = join(dir, name)
-  const text = kubeconfigText(server, token, caPem)
-  if (existsSync(path) && readFileSync(path, 'utf8') === text) return path
-  const tmp = join(dir, `.${name}.tmp`)
-  writeFileSync(tmp, text, { mode: 0o600 })
-  const fd = openSync(tmp, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
+  writeSecretFile(path, kubeconfigText(server, token, caPem))
   return path
 }
 
@@ -39,9 +37,12 @@ export function loadOrMakeToken(dir: string, make: () => string): string {
   const path = join(dir, 'token')
   if (existsSync(path)) {
     const t = readFileSync(path, 'utf8').trim()
-    if (t) return t
+    if (t) {
+      chmodSync(path, SECRET)
+      return t
+    }
   }
   const t = make()
-  writeFileSync(path, t + '\n', { mode: 0o600 })
+  writeSecretFile(path, t + '\n')
   return t
 }

@@ -1,8 +1,9 @@
-// A self-signed serving certificate for non-loopback listeners. kubectl (like
-// every client-go program) sends a bearer token only over TLS, so a listener
-// that requires the token must speak HTTPS. The certificate is made once with
+// A self-signed serving certificate for every listener. kubectl (like every
+// client-go program) sends a bearer token only over TLS, so a listener that
+// requires the token must speak HTTPS. The certificate is made once with
 // openssl, kept in the data dir, and remade when the listen addresses change.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+// It names 127.0.0.1 and localhost always. The key is readable by its owner only.
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ipFamily } from '../net/address.ts'
 import { execa } from 'execa'
@@ -22,6 +23,7 @@ export async function loadOrMakeCert(dir: string, hosts: string[]): Promise<Serv
   const hostsFile = join(dir, 'tls.hosts')
   const want = [...new Set([...hosts, '127.0.0.1', 'localhost'])].sort().join(',')
   if (existsSync(crt) && existsSync(key) && existsSync(hostsFile) && readFileSync(hostsFile, 'utf8').trim() === want) {
+    chmodSync(key, 0o600)
     return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') }
   }
   const san = want.split(',').map((h) => (ipFamily(h) ? `IP:${h}` : `DNS:${h}`)).join(',')
@@ -37,6 +39,7 @@ export async function loadOrMakeCert(dir: string, hosts: string[]): Promise<Serv
   } catch (e) {
     throw new TlsError(`could not make a serving certificate with openssl: ${(e as Error).message}`)
   }
+  chmodSync(`${key}.tmp`, 0o600)
   renameSync(`${key}.tmp`, key)
   renameSync(`${crt}.tmp`, crt)
   writeFileSync(hostsFile, want + '\n')

@@ -1,5 +1,6 @@
 // `pontoon api`: the embedded Kubernetes-compatible API server, in the foreground.
 import type { CommandModule } from 'yargs'
+import { DEFAULT_BODY_LIMIT, DEFAULT_LIMITS } from '../api/limits.ts'
 
 interface Args {
   'data-dir': string
@@ -11,6 +12,10 @@ interface Args {
   'bookmark-interval': number
   'watch-buffer-bytes': number
   'max-watches': number
+  'max-request-bytes': number
+  'request-header-timeout': number
+  'request-timeout': number
+  'max-connections': number
   'log-level': string
 }
 
@@ -20,7 +25,7 @@ export const apiCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('data-dir', { type: 'string', demandOption: true, describe: 'where objects are kept; the kubeconfig is written here' })
-      .option('listen', { type: 'string', array: true, default: ['127.0.0.1:6443'], describe: 'HOST:PORT to listen on, or HOST:PORT@/run/netns/NAME inside a namespace (repeatable); non-loopback addresses speak HTTPS and require the bearer token' })
+      .option('listen', { type: 'string', array: true, default: ['127.0.0.1:6443'], describe: 'HOST:PORT to listen on, or HOST:PORT@/run/netns/NAME inside a namespace (repeatable); every listener speaks HTTPS and requires the bearer token in the kubeconfig' })
       .option('service-cidr', { type: 'string', default: '10.96.0.0/16', describe: 'range clusterIPs are allocated from' })
       .option('cluster-cidr', { type: 'string', default: '10.244.0.0/16', describe: 'range node podCIDRs are carved from' })
       .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'prefix length of each node podCIDR' })
@@ -28,6 +33,10 @@ export const apiCommand: CommandModule<object, Args> = {
       .option('bookmark-interval', { type: 'number', default: 60, describe: 'seconds between watch bookmarks' })
       .option('watch-buffer-bytes', { type: 'number', default: 16 * 1024 * 1024, describe: 'a watcher whose unsent events pass this many bytes is dropped (it relists)' })
       .option('max-watches', { type: 'number', default: 10000, describe: 'concurrent watches beyond this get 429 TooManyRequests' })
+      .option('max-request-bytes', { type: 'number', default: DEFAULT_BODY_LIMIT, describe: 'largest request body accepted; larger ones get 413' })
+      .option('request-header-timeout', { type: 'number', default: DEFAULT_LIMITS.headersTimeoutMs / 1000, describe: 'seconds a client has to send its request headers' })
+      .option('request-timeout', { type: 'number', default: DEFAULT_LIMITS.requestTimeoutMs / 1000, describe: 'seconds a client has to send a whole request (a watch response is not bounded by it)' })
+      .option('max-connections', { type: 'number', default: DEFAULT_LIMITS.maxConnections, describe: 'open connections per listener; more are closed at once' })
       .option('log-level', { type: 'string', default: 'info' }) as never,
   handler: async (a) => {
     const { pino } = await import('pino')
@@ -46,6 +55,8 @@ export const apiCommand: CommandModule<object, Args> = {
         bookmarkMs: a['bookmark-interval'] * 1000,
         watchBufferBytes: a['watch-buffer-bytes'],
         maxWatches: a['max-watches'],
+        maxBodyBytes: a['max-request-bytes'],
+        limits: { headersTimeoutMs: a['request-header-timeout'] * 1000, requestTimeoutMs: a['request-timeout'] * 1000, maxConnections: a['max-connections'] },
         log,
       })
     } catch (e) {

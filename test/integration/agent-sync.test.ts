@@ -9,6 +9,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { waitFor } from '../lib/wait.ts'
+import { endpointOf, request } from '../fixtures/api/harness.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 // Run the processes on the Node that ships with pontoon (24), as a node would.
@@ -77,8 +78,9 @@ interface Api { proc: Proc; url: string; kubeconfig: string; dir: string; port: 
 
 async function startApi(dir: string, port: number, extra: string[] = []): Promise<Api> {
   const proc = startPontoon(['api', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, ...extra])
-  const url = `http://127.0.0.1:${port}`
-  await eventually('the API to answer', async () => (await get(`${url}/version`)).status === 200)
+  const url = `https://127.0.0.1:${port}`
+  // Every listener wants the token of the kubeconfig it writes, over TLS.
+  await eventually('the API to answer', async () => (await request(endpointOf(join(dir, 'kubeconfig')), 'GET', '/version')).status === 200)
   return { proc, url, kubeconfig: join(dir, 'kubeconfig'), dir, port }
 }
 
@@ -234,8 +236,8 @@ t.test('the agent syncs from pontoon api and follows kubectl', async (t) => {
 })
 
 async function post(api: Api, path: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  return { status: res.status, text: await res.text() }
+  const r = await request(endpointOf(api.kubeconfig), 'POST', path, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  return { status: r.status, text: r.text }
 }
 
 t.test('a malformed object is skipped; a watcher behind the history gets 410, re-lists and converges', async (t) => {

@@ -1,13 +1,14 @@
-// A listener on a non-loopback address speaks HTTPS and requires the bearer
-// token written into the kubeconfig; loopback stays open plain HTTP. Everything runs inside two throwaway
-// namespaces joined by a veth pair, never in the root namespace.
+// Every listener, loopback included, speaks HTTPS and requires the bearer
+// token written into the kubeconfig; files holding secrets are owner-only.
+// Everything off loopback runs inside throwaway namespaces joined by a veth
+// pair, never in the root namespace.
 import t from 'tap'
 import { join } from 'node:path'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { makeNetns, linkNamespaces } from '../lib/netns.ts'
-import { ROOT, eventually, startApi, tempDir } from '../fixtures/api/harness.ts'
+import { ROOT, eventually, request, startApi, tempDir } from '../fixtures/api/harness.ts'
 
-t.test('token required off loopback, written into the kubeconfig', async (t) => {
+t.test('token required on every listener, written into the kubeconfig', async (t) => {
   const server = makeNetns('apisrv')
   const client = makeNetns('apicli')
   t.teardown(() => {
@@ -28,10 +29,12 @@ t.test('token required off loopback, written into the kubeconfig', async (t) => 
   t.equal(kubeconfig.clusters[0].cluster.server, `https://10.77.0.1:${outside.port}`)
   t.ok(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'the CA is in the kubeconfig')
   const loopConfig = JSON.parse(readFileSync(join(dataDir, 'kubeconfig-127.0.0.1'), 'utf8'))
-  t.equal(loopConfig.clusters[0].cluster.server, `http://127.0.0.1:${loop.port}`)
-  t.same(loopConfig.users[0].user, {}, 'no token for loopback')
+  t.equal(loopConfig.clusters[0].cluster.server, `https://127.0.0.1:${loop.port}`, 'loopback speaks HTTPS too')
   const token = kubeconfig.users[0].user.token as string
   t.ok(token && token.length >= 20, 'a token is in the kubeconfig')
+  t.same(loopConfig.users[0].user, { token }, 'the loopback kubeconfig carries the token')
+  t.equal(loopConfig.clusters[0].cluster['certificate-authority-data'], kubeconfig.clusters[0].cluster['certificate-authority-data'], 'one CA for every listener')
+  for (const f of ['token', 'tls.key', 'kubeconfig', 'kubeconfig-127.0.0.1', 'kubeconfig-10.77.0.1']) t.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, `${f} is mode 0600`)
 
   const curl = (ns: typeof client, url: string, auth?: string) =>
     ns.run('curl', ['-s', '--cacert', join(dataDir, 'tls.crt'), '-o', '/dev/null', '-w', '%{http_code}', ...(auth ? ['-H', `Authorization: Bearer ${auth}`] : []), url])
@@ -39,7 +42,15 @@ t.test('token required off loopback, written into the kubeconfig', async (t) => 
   t.equal(curl(client, `https://10.77.0.1:${outside.port}/api/v1/namespaces`, 'wrong'), '401', 'wrong token: 401')
   t.equal(curl(client, `https://10.77.0.1:${outside.port}/api/v1/namespaces`, token), '200', 'token: 200')
   t.equal(curl(client, `https://10.77.0.1:${outside.port}/healthz`), '200', 'health is anonymous')
-  t.equal(curl(server, `http://127.0.0.1:${loop.port}/api/v1/namespaces`), '200', 'loopback is open')
+  const loopUrl = `https://127.0.0.1:${loop.port}`
+  t.equal(curl(server, `${loopUrl}/api/v1/namespaces`), '401', 'loopback, no token: 401')
+  t.equal(curl(server, `${loopUrl}/api/v1/namespaces`, 'wrong'), '401', 'loopback, wrong token: 401')
+  t.equal(curl(server, `${loopUrl}/version`), '401', 'loopback, discovery without a token: 401')
+  t.equal(curl(server, `${loopUrl}/api/v1/namespaces`, token), '200', 'loopback, token: 200')
+  t.equal(curl(server, `${loopUrl}/healthz`), '200', 'loopback health is anonymous')
+  t.equal(server.try('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${loop.port}/api/v1/namespaces`]).stdout, '000', 'no plain HTTP answer on loopback')
+  const loopOut = server.run('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig-127.0.0.1'), 'get', 'ns', 'default', '-o', 'name'], { env: { ...process.env, KUBECACHEDIR: join(dataDir, 'kubecache') } })
+  t.equal(loopOut.trim(), 'namespace/default', 'kubectl with the loopback kubeconfig works')
 
   // kubectl from the other namespace with the written kubeconfig
   const out = client.run('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig'), 'get', 'ns', '-o', 'name'], { env: { ...process.env, KUBECACHEDIR: join(dataDir, 'kubecache') } })
@@ -62,9 +73,10 @@ t.test('one server in the root namespace also listens inside a lab namespace', a
   t.equal(m![2], wire.path)
   const port = m![1]!
 
-  // the root namespace's loopback listener keeps working, open
-  const local = await fetch(`${api.url}/api/v1/namespaces/default`)
-  t.equal(local.status, 200)
+  // the root namespace's loopback listener keeps working, with the token only
+  t.equal((await request(api, 'GET', '/api/v1/namespaces/default')).status, 200)
+  t.equal((await request(api, 'GET', '/api/v1/namespaces/default', { token: null })).status, 401)
+  t.equal((await request(api, 'GET', '/api/v1/namespaces/default', { token: 'x'.repeat(api.token.length) })).status, 401, 'a wrong token of the right length: 401')
 
   // the agent namespace reaches the wire listener with the token, over TLS
   const kc = JSON.parse(readFileSync(join(dataDir, 'kubeconfig-10.78.0.1'), 'utf8'))

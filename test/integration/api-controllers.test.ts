@@ -2,7 +2,7 @@
 // readiness, terminate), and per-node podCIDRs that are unique, stable across
 // restarts and freed on delete.
 import t from 'tap'
-import { call, eventually, startApi, tempDir } from '../fixtures/api/harness.ts'
+import { call, eventually, startApi, tempDir, type ApiEndpoint } from '../fixtures/api/harness.ts'
 
 const PODS = '/api/v1/namespaces/default/pods'
 const SLICES = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices'
@@ -16,13 +16,13 @@ const pod = (name: string, ip: string, ready: boolean, port = 8080) => ({
 type Ep = { addresses: string[]; conditions: { ready: boolean; serving: boolean; terminating: boolean }; nodeName: string; targetRef: { name: string } }
 type Slice = { metadata: { name: string; labels: Record<string, string>; ownerReferences: { kind: string; name: string }[] }; ports: { port: number }[]; endpoints: Ep[] }
 
-async function slicesOf(api: { url: string }, svc: string): Promise<Slice[]> {
+async function slicesOf(api: ApiEndpoint, svc: string): Promise<Slice[]> {
   const r = await call(api, 'GET', `${SLICES}?labelSelector=kubernetes.io%2Fservice-name%3D${svc}`)
   return r.body.items
 }
 
 /** The endpoints of a Service's slices, as name -> conditions, once `pred` holds. */
-async function endpointsWhen(api: { url: string }, svc: string, pred: (eps: Map<string, Ep>) => boolean, what: string): Promise<Map<string, Ep>> {
+async function endpointsWhen(api: ApiEndpoint, svc: string, pred: (eps: Map<string, Ep>) => boolean, what: string): Promise<Map<string, Ep>> {
   return eventually(async () => {
     const m = new Map<string, Ep>()
     for (const s of await slicesOf(api, svc)) for (const e of s.endpoints) m.set(e.targetRef.name, e)
@@ -53,13 +53,19 @@ t.test('EndpointSlices follow pods', async (t) => {
   eps = await endpointsWhen(api, 'web', (m) => m.get('b')?.conditions.ready === true, 'b ready')
   t.pass('readiness change followed')
 
-  // a graceful delete: a is terminating (serving, not ready) and then gone
-  const del = await call(api, 'DELETE', `${PODS}/a?gracePeriodSeconds=2`)
+  // a graceful delete: a is terminating (serving, not ready) and then gone. A
+  // finalizer holds it terminating for as long as the test needs (a grace
+  // period alone would race a slow machine); it goes once the finalizer does.
+  const hold = await call(api, 'PATCH', `${PODS}/a`, { metadata: { finalizers: ['example.com/hold'] } }, 'application/merge-patch+json')
+  t.equal(hold.status, 200, JSON.stringify(hold.body))
+  const del = await call(api, 'DELETE', `${PODS}/a?gracePeriodSeconds=1`)
   t.equal(del.status, 200)
   t.ok(del.body.metadata.deletionTimestamp, 'marked for deletion')
   eps = await endpointsWhen(api, 'web', (m) => m.get('a')?.conditions.terminating === true, 'a terminating')
   t.same(eps.get('a')!.conditions, { ready: false, serving: true, terminating: true })
-  eps = await endpointsWhen(api, 'web', (m) => !m.has('a'), 'a gone after its grace period')
+  const release = await call(api, 'PATCH', `${PODS}/a`, [{ op: 'remove', path: '/metadata/finalizers' }], 'application/json-patch+json')
+  t.equal(release.status, 200, JSON.stringify(release.body))
+  eps = await endpointsWhen(api, 'web', (m) => !m.has('a'), 'a gone after its finalizer and grace period')
   t.same([...eps.keys()], ['b'])
 
   // a new pod comes

@@ -6,7 +6,7 @@ import type { Api } from '../core.ts'
 import { byName } from '../resources.ts'
 import type { KObject } from '../types.ts'
 import { planSlices, podSelected, selectorOf, type DesiredSlice } from './endpointslice-plan.ts'
-import { WorkQueue } from './queue.ts'
+import { WorkQueue, type QueueOptions } from './queue.ts'
 import { planEndpoints } from './endpoints-plan.ts'
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
@@ -30,7 +30,7 @@ function sliceBody(svc: KObject, d: DesiredSlice, name: string | undefined): KOb
   return { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: meta, addressType: d.addressType, endpoints: d.endpoints, ports: d.ports }
 }
 
-export function startEndpointSliceController(api: Api, o: { log: { warn(o: object, msg: string): void; debug(o: object, msg: string): void } }): () => void {
+export function startEndpointSliceController(api: Api, o: { log: { warn(o: object, msg: string): void; debug(o: object, msg: string): void }; queue?: QueueOptions }): () => void {
   const slices = byName('endpointslices')
   const store = api.store
 
@@ -105,7 +105,7 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
     if (sameJson(cur.subsets ?? [], body.subsets) && sameJson(cur.metadata.labels, body.metadata.labels)) return
     api.update(endpoints, ns, name, body)
   }
-  const queue = new WorkQueue(sync, (key, e) => o.log.warn({ service: key, err: e }, 'EndpointSlice sync failed'))
+  const queue = new WorkQueue(sync, (key, e, retryInMs) => o.log.warn({ service: key, err: e, retryInMs }, 'EndpointSlice sync failed; retrying'), o.queue)
   const svcKey = (obj: KObject) => `${obj.metadata.namespace}/${obj.metadata.name}`
 
   for (const e of store.list('endpointslices')) track(e.obj, true)

@@ -1,12 +1,18 @@
-// The in-process controllers a lab needs.
+// The in-process controllers a lab needs, and the expiry of Events.
 import type { Api } from '../core.ts'
 import { startPodCidrController } from './podcidr.ts'
 import { startEndpointSliceController } from './endpointslice.ts'
+import type { QueueOptions } from './queue.ts'
+import { startEventTtl } from './event-ttl.ts'
 
 export interface ControllerOptions {
   clusterCidr: string
   nodeCidrMaskSize: number
   log: { warn(o: object, msg: string): void; info(o: object, msg: string): void; debug(o: object, msg: string): void }
+  /** retry backoff and timers of every controller's work queue */
+  queue?: QueueOptions
+  /** how long an Event lives after its last write (ms); an hour by default */
+  eventTtlMs?: number
 }
 
 export interface Controllers {
@@ -14,6 +20,10 @@ export interface Controllers {
 }
 
 export function startControllers(api: Api, o: ControllerOptions): Controllers {
-  const stops = [startPodCidrController(api, { clusterCidr: o.clusterCidr, maskSize: o.nodeCidrMaskSize, log: o.log }), startEndpointSliceController(api, { log: o.log })]
+  const stops = [
+    startPodCidrController(api, { clusterCidr: o.clusterCidr, maskSize: o.nodeCidrMaskSize, log: o.log, queue: o.queue }),
+    startEndpointSliceController(api, { log: o.log, queue: o.queue }),
+    startEventTtl(api, { log: o.log, ttlMs: o.eventTtlMs }).stop,
+  ]
   return { stop: () => stops.forEach((s) => s()) }
 }

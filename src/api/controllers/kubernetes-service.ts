@@ -10,6 +10,7 @@ import { byName } from '../resources.ts'
 import { bigToIp, parseRange } from '../alloc/ip-range.ts'
 import type { KObject } from '../types.ts'
 import { MANAGED_BY_LABEL } from './endpointslice.ts'
+import { WorkQueue, type QueueOptions } from './queue.ts'
 
 export const KUBERNETES = 'kubernetes'
 const NS = 'default'
@@ -83,4 +84,22 @@ export function reconcileKubernetesService(api: Api, serviceCidr: string, at: Ad
   if (!slice) return void api.create(slices, NS, body)
   if (JSON.stringify([slice.endpoints, slice.ports, slice.addressType]) === JSON.stringify([body.endpoints, body.ports, body.addressType])) return
   api.update(slices, NS, KUBERNETES, body)
+}
+
+/**
+ * Keeps default/kubernetes and its slice right: reconciled at start, again
+ * whenever someone changes or deletes either, and after a failure with backoff.
+ */
+export function startKubernetesServiceController(api: Api, serviceCidr: string, at: Advertised | undefined, o: { log: { warn(o: object, msg: string): void }; queue?: QueueOptions }): () => void {
+  const queue = new WorkQueue(() => reconcileKubernetesService(api, serviceCidr, at), (_k, e, retryInMs) => o.log.warn({ err: e, retryInMs }, 'kubernetes Service reconcile failed; retrying'), o.queue)
+  const ours = (ev: { obj: KObject }) => ev.obj.metadata.namespace === NS && ev.obj.metadata.name === KUBERNETES
+  const unsubs = [
+    api.store.subscribe('services', (ev) => ours(ev) && queue.add(KUBERNETES)),
+    api.store.subscribe('endpointslices', (ev) => ours(ev) && queue.add(KUBERNETES)),
+  ]
+  queue.add(KUBERNETES)
+  return () => {
+    for (const u of unsubs) u()
+    queue.stop()
+  }
 }

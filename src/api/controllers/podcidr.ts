@@ -6,12 +6,14 @@ import { CidrAllocator } from '../alloc/cidr-allocator.ts'
 import type { Api } from '../core.ts'
 import { byName } from '../resources.ts'
 import type { KObject } from '../types.ts'
-import { WorkQueue } from './queue.ts'
+import { WorkQueue, type QueueOptions } from './queue.ts'
 
 export interface PodCidrOptions {
   clusterCidr: string
   maskSize: number
   log: { warn(o: object, msg: string): void; info(o: object, msg: string): void }
+  /** retry backoff and timers of the work queue */
+  queue?: QueueOptions
 }
 
 const cidrOf = (n: KObject | undefined): string | undefined => {
@@ -39,7 +41,8 @@ export function startPodCidrController(api: Api, o: PodCidrOptions): () => void 
         throw e
       }
     },
-    (key, e) => o.log.warn({ node: key, err: e }, 'podCIDR allocation failed'),
+    (key, e, retryInMs) => o.log.warn({ node: key, err: e, retryInMs }, 'podCIDR allocation failed; retrying'),
+    o.queue,
   )
   for (const e of api.store.list('nodes')) {
     const c = cidrOf(e.obj)

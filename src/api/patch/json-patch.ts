@@ -1,100 +1,102 @@
-// RFC 6902 JSON patch: add, remove, replace, move, copy, test.
-import { badRequest, ApiError } from '../errors.ts'
+// RFC 6902 JSON patch through fast-json-patch, made strict: the document is
+// worked on as a copy built of prototype-less objects, so a pointer can reach
+// only the document's own members (never "constructor", "toString" or an
+// object's prototype), "__proto__" is refused outright, "from" must exist, and
+// array indices are plain decimal. The inputs are never modified.
+import fjp from 'fast-json-patch'
+import type { Operation } from 'fast-json-patch'
+import { ApiError, badRequest } from '../errors.ts'
 import { isObject } from '../types.ts'
+import { PROTO_KEY, patchRefused } from './guard.ts'
 
-interface Op {
-  op: string
-  path: string
-  from?: string
-  value?: unknown
-}
+const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test'])
 
-const fail = (msg: string) => new ApiError('EPATCH', 422, 'Invalid', msg)
+const fail = (i: number, msg: string) => new ApiError('EPATCH', 422, 'Invalid', `JSON patch operation ${i}: ${msg}`)
 
-function parsePointer(p: string): string[] {
-  if (p === '') return []
-  if (!p.startsWith('/')) throw badRequest(`invalid JSON pointer "${p}"`, 'EPATCH')
-  return p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-}
-
-function parentOf(doc: unknown, parts: string[]): [Record<string, unknown> | unknown[], string] {
-  let cur = doc
-  for (const part of parts.slice(0, -1)) {
-    if (Array.isArray(cur)) cur = cur[Number(part)]
-    else if (isObject(cur)) cur = cur[part]
-    else cur = undefined
-    if (cur === undefined) throw fail(`doc is missing path: "/${parts.join('/')}"`)
+/** A deep copy whose objects have no prototype: inherited names do not exist in it. */
+function bare(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(bare)
+  if (!isObject(v)) return v
+  const out = Object.create(null) as Record<string, unknown>
+  for (const [k, x] of Object.entries(v)) {
+    if (k === PROTO_KEY) throw patchRefused(`JSON patch: the key "${PROTO_KEY}" is not allowed`)
+    out[k] = bare(x)
   }
-  if (!Array.isArray(cur) && !isObject(cur)) throw fail(`doc is missing path: "/${parts.join('/')}"`)
-  return [cur, parts[parts.length - 1]!]
+  return out
 }
 
-function get(doc: unknown, path: string): unknown {
+function segments(i: number, pointer: string): string[] {
+  if (pointer === '') return []
+  if (!pointer.startsWith('/')) throw fail(i, `"${pointer}" is not a JSON pointer (it must start with "/")`)
+  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+}
+
+const MISSING = Symbol('missing')
+
+/** The member the pointer names, or MISSING. */
+function lookup(doc: unknown, parts: string[]): unknown {
   let cur = doc
-  for (const part of parsePointer(path)) {
-    cur = Array.isArray(cur) ? cur[Number(part)] : isObject(cur) ? cur[part] : undefined
-    if (cur === undefined) throw fail(`doc is missing path: "${path}"`)
+  for (const p of parts) {
+    if (Array.isArray(cur)) {
+      if (!/^(0|[1-9]\d*)$/.test(p) || Number(p) >= cur.length) return MISSING
+      cur = cur[Number(p)]
+    } else if (isObject(cur) && Object.hasOwn(cur, p)) cur = cur[p]
+    else return MISSING
   }
   return cur
 }
 
-function remove(doc: unknown, path: string): unknown {
-  const [parent, key] = parentOf(doc, parsePointer(path))
-  if (Array.isArray(parent)) {
-    const i = Number(key)
-    if (!(i >= 0 && i < parent.length)) throw fail(`unable to remove nonexistent key: ${key}: missing value`)
-    return parent.splice(i, 1)[0]
+/** JSON equality: key order does not matter, list order does. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]))
+  if (isObject(a)) {
+    if (!isObject(b)) return false
+    const ka = Object.keys(a)
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]))
   }
-  if (!(key in parent)) throw fail(`unable to remove nonexistent key: ${key}: missing value`)
-  const v = parent[key]
-  delete parent[key]
-  return v
+  return a === b
 }
 
-function add(doc: unknown, path: string, value: unknown, replace: boolean): unknown {
-  const parts = parsePointer(path)
-  if (parts.length === 0) return value
-  const [parent, key] = parentOf(doc, parts)
-  if (Array.isArray(parent)) {
-    const i = key === '-' ? parent.length : Number(key)
-    if (!(i >= 0 && i <= parent.length) || (replace && i >= parent.length)) throw fail(`array index out of bounds: ${key}`)
-    if (replace) parent[i] = value
-    else parent.splice(i, 0, value)
-  } else {
-    if (replace && !(key in parent)) throw fail(`doc is missing key: ${path}`)
-    parent[key] = value
-  }
-  return doc
+function checkPointer(i: number, pointer: string): string[] {
+  const parts = segments(i, pointer)
+  if (parts.includes(PROTO_KEY)) throw patchRefused(`JSON patch operation ${i}: the path "${pointer}" names "${PROTO_KEY}", which is not allowed`)
+  if (parts.some((p) => /^0\d/.test(p))) throw fail(i, `"${pointer}" has an array index with a leading zero`)
+  return parts
 }
 
 export function jsonPatch(doc: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw badRequest('a JSON patch must be a list of operations', 'EPATCH')
-  let cur: unknown = structuredClone(doc)
-  for (const raw of ops as Op[]) {
-    if (!isObject(raw) || typeof raw.path !== 'string') throw badRequest('each JSON patch operation needs "op" and "path"', 'EPATCH')
-    switch (raw.op) {
-      case 'add':
-        cur = add(cur, raw.path, structuredClone(raw.value), false)
-        break
-      case 'replace':
-        cur = add(cur, raw.path, structuredClone(raw.value), true)
-        break
-      case 'remove':
-        remove(cur, raw.path)
-        break
-      case 'move':
-      case 'copy': {
-        if (typeof raw.from !== 'string') throw badRequest(`"${raw.op}" needs "from"`, 'EPATCH')
-        const v = raw.op === 'move' ? remove(cur, raw.from) : structuredClone(get(cur, raw.from))
-        cur = add(cur, raw.path, v, false)
-        break
-      }
-      case 'test':
-        if (JSON.stringify(get(cur, raw.path)) !== JSON.stringify(raw.value)) throw fail(`testing value ${raw.path} failed`)
-        break
-      default:
-        throw badRequest(`unknown JSON patch operation "${String(raw.op)}"`, 'EPATCH')
+  let cur = bare(doc)
+  ops.forEach((raw, i) => {
+    if (!isObject(raw) || typeof raw.path !== 'string') throw badRequest(`JSON patch operation ${i} needs "op" and "path"`, 'EPATCH')
+    if (typeof raw.op !== 'string' || !OPS.has(raw.op)) throw badRequest(`JSON patch operation ${i}: unknown operation "${String(raw.op)}"`, 'EPATCH')
+    const op: Record<string, unknown> = { op: raw.op, path: raw.path }
+    const path = checkPointer(i, raw.path)
+    if (raw.op === 'move' || raw.op === 'copy') {
+      if (typeof raw.from !== 'string') throw badRequest(`JSON patch operation ${i}: "${raw.op}" needs "from"`, 'EPATCH')
+      if (lookup(cur, checkPointer(i, raw.from)) === MISSING) throw fail(i, `"from" path "${raw.from}" does not exist`)
+      op.from = raw.from
     }
-  }
-  return cur
+    if (Object.hasOwn(raw, 'value')) op.value = bare(raw.value)
+    if (raw.op === 'test') {
+      // fast-json-patch's equality calls hasOwnProperty on the document's (prototype-less) objects.
+      if (!Object.hasOwn(raw, 'value')) throw fail(i, '"test" needs "value"')
+      const have = lookup(cur, path)
+      if (have === MISSING) throw fail(i, `path "${raw.path}" does not exist`)
+      if (!jsonEqual(have, raw.value)) throw fail(i, `testing value ${raw.path} failed`)
+      return
+    }
+    try {
+      cur = fjp.applyOperation(cur, op as unknown as Operation, true, true, true, i).newDocument
+      // fast-json-patch copies with JSON.parse, which gives ordinary objects back.
+      if (raw.op === 'copy') cur = bare(cur)
+    } catch (e) {
+      if (e instanceof fjp.JsonPatchError) {
+        throw fail(i, `${e.message.split('\n')[0]} (${e.name}, path "${raw.path}")`)
+      }
+      throw e
+    }
+  })
+  // Back to ordinary objects: nothing in it can be "__proto__" by now.
+  return JSON.parse(JSON.stringify(cur ?? null))
 }

@@ -25,6 +25,8 @@ export interface HandlerOptions {
   watchBufferBytes?: number
   /** concurrent watches beyond this get 429 (default 10,000) */
   maxWatches?: number
+  /** the largest request body accepted; larger ones get 413 */
+  maxBodyBytes?: number
   log: { error(o: object, msg: string): void; warn(o: object, msg: string): void; debug(o: object, msg: string): void }
 }
 
@@ -114,27 +116,27 @@ export function makeHandler(opts: HandlerOptions) {
       case 'POST': {
         if (rt.name) throw methodNotAllowed(`POST is not supported on a named ${r.kind}`)
         if (r.namespaced && !rt.namespace) throw methodNotAllowed(`create ${r.name} under /namespaces/<namespace>/${r.name}`)
-        const obj = api.create(r, ns, await objectBody(req), { dryRun })
+        const obj = api.create(r, ns, await objectBody(req, opts.maxBodyBytes), { dryRun })
         await api.store.persist()
         return sendJson(res, 201, obj)
       }
       case 'PUT': {
         if (!rt.name) throw methodNotAllowed(`PUT needs a name`)
-        const obj = api.update(r, ns, rt.name, await objectBody(req), { dryRun, subresource: rt.subresource ?? '' })
+        const obj = api.update(r, ns, rt.name, await objectBody(req, opts.maxBodyBytes), { dryRun, subresource: rt.subresource ?? '' })
         await api.store.persist()
         return sendJson(res, 200, obj)
       }
       case 'PATCH': {
         if (!rt.name) throw methodNotAllowed(`PATCH needs a name`)
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
-        const patch = parseJson(await readBody(req))
+        const patch = parseJson(await readBody(req, opts.maxBodyBytes))
         const apply = patcher(r, type, patch)
         const obj = api.patch(r, ns, rt.name, apply, { dryRun, subresource: rt.subresource ?? '' })
         await api.store.persist()
         return sendJson(res, 200, obj)
       }
       case 'DELETE': {
-        const text = await readBody(req)
+        const text = await readBody(req, opts.maxBodyBytes)
         const body = text.trim() ? parseJson(text) : {}
         const o = isObject(body) ? body : {}
         const graceQ = q.get('gracePeriodSeconds')

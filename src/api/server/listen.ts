@@ -1,7 +1,11 @@
-// The listeners. A loopback listener speaks plain HTTP and is open; any other
-// address speaks HTTPS and requires the bearer token (health endpoints
-// excepted, as kube-apiserver allows them anonymously).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+// The listeners. Every listener, loopback included, speaks HTTPS and requires
+// the bearer token (health endpoints excepted, as kube-apiserver allows them
+// anonymously): kube-apiserver removed its unauthenticated port because any
+// local process could use it, and client-go sends a bearer token only over
+// TLS. Each listener also bounds what a client can hold: header and request
+// timeouts (a slowloris client is cut off), an idle keep-alive, a TLS
+// handshake deadline and a connection count.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { ServingCert } from '../tls.ts'
 import { timingSafeEqual } from 'node:crypto'
@@ -10,6 +14,7 @@ import { unauthorized } from '../errors.ts'
 import { sendError } from './respond.ts'
 import { listenFdInNetns } from './netns-socket.ts'
 import { isHealthPath } from './handler.ts'
+import { DEFAULT_LIMITS, type ListenLimits } from '../limits.ts'
 
 export interface ListenAddress {
   host: string
@@ -39,26 +44,39 @@ export const isLoopback = (host: string): boolean => host === 'localhost' || hos
 
 export type Handle = (req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams) => Promise<void>
 
-function tokenOk(req: IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization ?? ''
-  const m = /^Bearer\s+(.+)$/i.exec(h)
+export function tokenOk(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '')
   if (!m) return false
   const a = Buffer.from(m[1]!.trim())
   const b = Buffer.from(token)
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-export async function listen(addr: ListenAddress, handle: Handle, secure?: { token: string; tls: ServingCert }): Promise<{ server: Server; address: ListenAddress; tls: boolean }> {
-  const needToken = !isLoopback(addr.host)
-  if (needToken && !secure) throw new ListenError(`listening on ${addr.host} needs a token and a certificate`)
+export interface Credentials {
+  token: string
+  tls: ServingCert
+}
+
+export async function listen(addr: ListenAddress, handle: Handle, secure: Credentials, limits: ListenLimits = DEFAULT_LIMITS): Promise<{ server: Server; address: ListenAddress }> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x')
-    if (needToken && !isHealthPath(url.pathname) && !tokenOk(req, secure!.token)) return sendError(res, unauthorized())
+    if (!isHealthPath(url.pathname) && !tokenOk(req.headers.authorization, secure.token)) return sendError(res, unauthorized())
     void handle(req, res, url.pathname, url.searchParams)
   }
-  const server: Server = needToken ? createTlsServer({ cert: secure!.tls.cert, key: secure!.tls.key }, onRequest) : createServer(onRequest)
+  const server: Server = createTlsServer(
+    {
+      cert: secure.tls.cert,
+      key: secure.tls.key,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts on this tick; a quarter of the shorter keeps the cut-off near the limit.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)),
+      handshakeTimeout: limits.headersTimeoutMs,
+    },
+    onRequest,
+  )
   server.keepAliveTimeout = 65_000
-  server.requestTimeout = 0 // watches are long
+  server.maxConnections = limits.maxConnections
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     const done = () => {
@@ -71,5 +89,5 @@ export async function listen(addr: ListenAddress, handle: Handle, secure?: { tok
   const a = server.address() as AddressInfo
   const address: ListenAddress = { host: addr.host, port: a.port }
   if (addr.netns) address.netns = addr.netns
-  return { server, address, tls: needToken }
+  return { server, address }
 }

@@ -15,5 +15,7 @@ export function sendError(res: ServerResponse, err: ApiError): void {
     res.destroy()
     return
   }
+  // A body left unread (too large, or a bad prefix) must not be parsed as the next request.
+  if (!res.req.complete) res.setHeader('Connection', 'close')
   sendJson(res, err.status, err.toStatus())
 }

@@ -25,9 +25,10 @@ t.test('an ADD waiting on a held IPAM lock does not stall /healthz, and fails cl
   const node = makeNetns('node')
   const pod = makeNetns('pod')
   const data = tempDataDir('cniworker')
+  // flock forks sleep, which inherits the locked descriptor: each holder is its own process group, ended whole.
   const holders: ChildProcess[] = []
   t.teardown(() => {
-    for (const h of holders) if (h.pid && h.exitCode === null) { try { process.kill(h.pid, 'SIGKILL') } catch { /* gone */ } }
+    for (const h of holders) if (h.pid) { try { process.kill(-h.pid, 'SIGKILL') } catch { /* gone */ } }
     pod.destroy(); node.destroy(); data.cleanup()
   })
   const kubeconfig = join(data.dir, 'kubeconfig')
@@ -49,7 +50,7 @@ t.test('an ADD waiting on a held IPAM lock does not stall /healthz, and fails cl
   mkdirSync(netDir, { recursive: true })
   const lockFile = join(netDir, 'lock')
   writeFileSync(lockFile, '')
-  const holder = spawn('flock', [lockFile, 'sleep', '600'], { stdio: 'ignore' })
+  const holder = spawn('flock', [lockFile, 'sleep', '600'], { stdio: 'ignore', detached: true })
   holders.push(holder)
   await until('the lock to be held', () => spawnSync('flock', ['-n', lockFile, 'true']).status === 1)
 
@@ -89,7 +90,7 @@ t.test('an ADD waiting on a held IPAM lock does not stall /healthz, and fails cl
   t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 1, 'nothing half-built in the pod')
 
   // Lock released: the same agent serves the next ADD.
-  process.kill(holder.pid as number, 'SIGKILL')
+  process.kill(-(holder.pid as number), 'SIGKILL')
   await until('the lock to be free', () => spawnSync('flock', ['-n', lockFile, 'true']).status === 0)
   const second = await add('c2').done
   t.equal(second.status, 0, second.stdout)

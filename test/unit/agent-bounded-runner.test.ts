@@ -297,3 +297,29 @@ t.test('bad burst and retry options are refused', async (t) => {
   t.doesNotThrow(() => new BoundedFrequencyRunner(() => {}, { ...base, burst: 1, retry: { initialMs: 5, maxMs: 5 } }))
   t.doesNotThrow(() => new BoundedFrequencyRunner(() => {}, { minIntervalMs: 5, maxIntervalMs: 5, clock }))
 })
+
+t.test('a failed run retries after its backoff even when it asked for a later retry, and without an onError', async (t) => {
+  const clock = new ManualClock()
+  const runs: number[] = []
+  const runner: BoundedFrequencyRunner = new BoundedFrequencyRunner(() => {
+    runs.push(clock.now())
+    if (runs.length === 1) {
+      runner.retryAfter(10_000)
+      throw new Error('boom')
+    }
+  }, { minIntervalMs: 0, maxIntervalMs: 60_000, retry: { initialMs: 100, maxMs: 100 }, clock })
+  runner.start()
+  runner.run()
+  await clock.advance(100)
+  t.same(runs, [0, 100], 'the backoff, not the later retry, and no crash without onError')
+  runner.stop()
+})
+
+t.test('option errors say what is wrong', async (t) => {
+  const clock = new ManualClock()
+  t.throws(() => new BoundedFrequencyRunner(() => {}, { minIntervalMs: 0, maxIntervalMs: 0, retry: { initialMs: 1, maxMs: 1 }, clock }),
+    { name: 'RangeError', message: /maxIntervalMs > 0/ })
+  t.throws(() => new BoundedFrequencyRunner(() => {}, { minIntervalMs: 0, maxIntervalMs: 5, retry: { initialMs: 9, maxMs: 1 }, clock }),
+    { message: /retry\.initialMs <= retry\.maxMs/ })
+  t.throws(() => new BoundedFrequencyRunner(() => {}, { minIntervalMs: 0, maxIntervalMs: 5, burst: 0, clock }), { message: /burst/ })
+})

@@ -53,13 +53,17 @@ export class ConsumerLoop {
   offer(changes: ChangeSet): void {
     this.cursor.add(changes)
     this.deps.metrics.consumerPendingChanges.set({ consumer: this.name }, this.cursor.size)
-    if (this.cursor.size > 0) this.markWaiting()
-    if (this.cursor.size > 0) this.runner.run()
+    if (this.cursor.size > 0) {
+      this.markWaiting()
+      this.runner.run()
+    } else if (!this.cursor.fullResync) {
+      this.waitingSince = null // what waited has been undone since: nothing is late
+    }
   }
 
   /** The cache has synced (or the caller wants a run): sync soon, even with no changes. */
   wake(): void {
-    if (this.cursor.fullResync) this.markWaiting()
+    if (this.cursor.fullResync || this.cursor.size > 0) this.markWaiting()
     this.runner.run()
   }
 
@@ -67,8 +71,10 @@ export class ConsumerLoop {
     return { name: this.name, lastSuccess: this.lastSuccess, waitingSince: this.waitingSince }
   }
 
+  // The wait counts from when the consumer could have run: a long initial list is
+  // the cache's delay (healthz says "not synced"), not a stuck consumer.
   private markWaiting(): void {
-    if (this.waitingSince === null) this.waitingSince = this.deps.clock.now()
+    if (this.waitingSince === null && this.deps.synced()) this.waitingSince = this.deps.clock.now()
   }
 
   private async syncOnce(): Promise<void> {

@@ -20,6 +20,7 @@ const entries = {
   'pontoon-cni': 'cmd/pontoon-cni.ts',
   'pontoon-ipam': 'cmd/pontoon-ipam.ts',
   'pontoon-cni-local': 'cmd/pontoon-cni-local.ts', // no launcher: pontoon-cni imports it
+  'cni-worker': 'src/cni/resident/worker.ts', // no launcher: the resident CNI server's worker thread
 }
 const launchers = ['pontoon', 'pontoon-cni', 'pontoon-ipam']
 // Native addons stay outside the bundle, with the packages they load at run time.

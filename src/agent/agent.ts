@@ -1,22 +1,23 @@
-// `pontoon agent`: follows the cluster and runs the sync loop. Today the loop
-// only logs changes; the proxy and overlay plug their planners in as consumers.
+// `pontoon agent`: follows the cluster and runs the sync loop. Every consumer
+// (the conflist writer today; the proxy and overlay next) syncs on its own loop
+// behind the consumer hub; a built-in "cache" consumer keeps the cache gauges.
 import type { Server } from 'node:http'
 import type { Logger } from 'pino'
 import { Backoff } from '../cluster/backoff.ts'
 import { ClusterClient } from '../cluster/client.ts'
-import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
 import type { Transport } from '../cluster/transport.ts'
 import { createAgentMetrics, type AgentMetrics } from '../metrics/agent-metrics.ts'
 import type { BindAddress } from './bind-address.ts'
-import { BoundedFrequencyRunner } from './bounded-runner.ts'
 import { logChanges } from './change-log.ts'
 import { systemClock, type Clock } from './clock.ts'
+import { cacheGauges } from './cache-gauges.ts'
 import { clusterObserver } from './cluster-observer.ts'
+import { ConsumerHub } from './consumer-hub.ts'
+import type { SyncConsumer } from './consumer.ts'
 import { healthzServer, listen, metricsServer } from './http-servers.ts'
 import { cacheAsJSON } from './snapshot-json.ts'
 
-/** Something that turns a snapshot into dataplane state (the proxy, the overlay). */
-export type SyncConsumer = (snapshot: ClusterSnapshot, changes: ChangeSet) => unknown
+export type { SyncConsumer } from './consumer.ts'
 
 export interface AgentOptions {
   transport: Transport
@@ -26,6 +27,10 @@ export interface AgentOptions {
   log: Logger
   minSyncIntervalMs?: number
   maxSyncIntervalMs?: number
+  /** runs allowed back to back after a quiet spell (kube-proxy's burstSyncs, 2) */
+  burstSyncs?: number
+  /** a change waiting longer than this makes /healthz 503; kube-proxy's 2 x sync period by default */
+  healthTimeoutMs?: number
   clock?: Clock
   consumers?: SyncConsumer[]
 }
@@ -33,6 +38,7 @@ export interface AgentOptions {
 export interface RunningAgent {
   client: ClusterClient
   metrics: AgentMetrics
+  hub: ConsumerHub
   healthzAddress: BindAddress
   metricsAddress: BindAddress
   stop(): Promise<void>
@@ -41,40 +47,25 @@ export interface RunningAgent {
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log
   const metrics = createAgentMetrics()
-  let lastUpdated: number | null = null
-  const consumers = opts.consumers ?? []
-
-  const runner: BoundedFrequencyRunner = new BoundedFrequencyRunner(sync, {
-    minIntervalMs: opts.minSyncIntervalMs ?? 1000,
-    maxIntervalMs: opts.maxSyncIntervalMs ?? 30_000,
-    clock: opts.clock ?? systemClock,
-    onError: (err) => {
-      metrics.syncs.inc({ result: 'error' })
-      log.error({ err: (err as Error).message }, 'sync failed; retrying')
-      runner.retryAfter(1000)
-    },
-  })
-  const client = new ClusterClient({
+  const clock = opts.clock ?? systemClock
+  const maxIntervalMs = opts.maxSyncIntervalMs ?? 30_000
+  const healthTimeoutMs = opts.healthTimeoutMs ?? 2 * maxIntervalMs
+  // The observer's wake-up runs only after start(), when the hub exists.
+  const cluster = new ClusterClient({
     transport: opts.transport,
-    observer: clusterObserver(log, metrics, () => runner.run()),
+    observer: clusterObserver(log, metrics, () => hub.wakeAll()),
     backoff: () => new Backoff({ initialMs: 250, maxMs: 30_000, jitter: 0.2 }),
   })
-  client.onChange(() => runner.run())
-
-  async function sync(): Promise<void> {
-    // Nothing is programmed from a partial view of the cluster.
-    if (!client.synced) return
-    const changes = client.drainChanges()
-    const snapshot = client.snapshot()
-    logChanges(log, changes)
-    for (const consume of consumers) await consume(snapshot, changes)
-    metrics.cacheObjects.set({ resource: 'services' }, client.services.size)
-    metrics.cacheObjects.set({ resource: 'endpointslices' }, client.endpointSlices.size)
-    metrics.cacheObjects.set({ resource: 'nodes' }, client.nodes.size)
-    metrics.syncs.inc({ result: 'ok' })
-    lastUpdated = Date.now()
-    metrics.lastSyncTimestamp.set(lastUpdated / 1000)
-  }
+  const hub = new ConsumerHub({
+    source: cluster,
+    consumers: [cacheGauges(metrics), ...(opts.consumers ?? [])],
+    clock,
+    metrics,
+    log,
+    runner: { minIntervalMs: opts.minSyncIntervalMs ?? 1000, maxIntervalMs, burst: opts.burstSyncs ?? 2 },
+    onChanges: (changes) => logChanges(log, changes),
+  })
+  cluster.onChange(() => hub.pull())
 
   const servers: Server[] = []
   const started = async (server: Server, addr: BindAddress) => {
@@ -85,24 +76,25 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let healthzAddress: BindAddress
   let metricsAddress: BindAddress
   try {
-    healthzAddress = await started(healthzServer(() => ({ synced: client.synced, lastUpdated })), opts.healthz)
-    metricsAddress = await started(metricsServer(metrics.registry, () => cacheAsJSON(client)), opts.metrics)
+    healthzAddress = await started(healthzServer(() => ({ synced: cluster.synced, consumers: hub.health(), timeoutMs: healthTimeoutMs }), () => clock.now()), opts.healthz)
+    metricsAddress = await started(metricsServer(metrics.registry, () => cacheAsJSON(cluster)), opts.metrics)
   } catch (err) {
     for (const s of servers) s.close()
     throw err
   }
   log.info({ node: opts.nodeName, healthz: healthzAddress, metrics: metricsAddress }, 'agent started')
-  runner.start()
-  client.start()
+  hub.start()
+  cluster.start()
 
   return {
-    client,
+    client: cluster,
     metrics,
+    hub,
     healthzAddress,
     metricsAddress,
     async stop() {
-      runner.stop()
-      await client.stop()
+      hub.stop()
+      await cluster.stop()
       await Promise.all(servers.map((s) => new Promise((resolve) => {
         s.close(resolve)
         s.closeAllConnections()

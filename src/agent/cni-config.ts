@@ -1,4 +1,4 @@
-// A sync consumer: keeps the node's CNI conflist in step with its podCIDRs.
+// A sync consumer ("conflist"): keeps the node's CNI conflist in step with its podCIDRs.
 // Until the node has a podCIDR there is no conflist, so the runtime reports the
 // network as not ready instead of handing out addresses from a wrong range.
 import type { Logger } from 'pino'
@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { conflistText } from '../cni/conflist.ts'
 import type { ClusterSnapshot } from '../cluster/snapshot.ts'
 import { writeFileAtomic } from '../sys/atomic-write.ts'
-import type { SyncConsumer } from './agent.ts'
+import type { SyncConsumer } from './consumer.ts'
 
 export interface CniConfigOptions {
   nodeName: string
@@ -20,7 +20,7 @@ export interface CniConfigOptions {
 export function cniConfigWriter(o: CniConfigOptions): SyncConsumer {
   const path = join(o.confDir, o.fileName ?? '10-pontoon.conflist')
   let waiting = false
-  return (snapshot: ClusterSnapshot) => {
+  return { name: 'conflist', sync: (snapshot: ClusterSnapshot) => {
     const node = snapshot.nodes.get(o.nodeName)
     if (!node || node.podCIDRs.length === 0) {
       if (!waiting) o.log.info({ node: o.nodeName }, 'no podCIDR for this node yet: CNI config not written')
@@ -29,6 +29,7 @@ export function cniConfigWriter(o: CniConfigOptions): SyncConsumer {
     }
     waiting = false
     const text = conflistText({ podCIDRs: node.podCIDRs, ...(o.agentSocket ? { agentSocket: o.agentSocket } : {}), ...(o.mtu ? { mtu: o.mtu } : {}) })
+    // A failed write throws: the hub keeps the change and retries with backoff.
     if (writeFileAtomic(path, text)) o.log.info({ path, podCIDRs: node.podCIDRs }, 'CNI config written')
-  }
+  } }
 }

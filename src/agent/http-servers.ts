@@ -16,11 +16,11 @@ export function listen(server: Server, addr: BindAddress): Promise<BindAddress> 
   })
 }
 
-export function healthzServer(state: () => HealthState): Server {
+export function healthzServer(state: () => HealthState, monoNow: () => number = () => performance.now()): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/healthz' && path !== '/livez') return notFound(res)
-    const answer = healthAnswer(state(), Date.now())
+    const answer = healthAnswer(state(), path === '/healthz' ? 'healthz' : 'livez', monoNow(), Date.now())
     sendJSON(res, answer.status, answer.body)
   })
 }

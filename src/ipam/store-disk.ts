@@ -10,13 +10,21 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { CniError, ErrCode } from '../cni/errors.ts'
-import { LOCK_EX, LOCK_UN, flock } from '../sys/libc.ts'
+import { LOCK_EX, LOCK_UN, LockTimeoutError, flock, flockWithin } from '../sys/libc.ts'
 import { type Addr, formatIp, tryParseIp } from '../net/address.ts'
 import { type Reservation, type Store, formatRecord, parseRecord } from './store.ts'
 
 const LAST_PREFIX = 'last_reserved_ip.'
 const FILE_MODE = 0o644
 const LOCK_MODE = 0o750
+/** host-local waits forever; a pod operation that cannot get the lock in this long fails and is retried by the runtime */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000
+
+/** PONTOON_IPAM_LOCK_TIMEOUT_MS of the process doing the work (the plugin, or the resident server), in ms */
+export function lockTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.PONTOON_IPAM_LOCK_TIMEOUT_MS)
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_LOCK_TIMEOUT_MS
+}
 
 function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code
@@ -27,7 +35,7 @@ export class DiskStore implements Store {
   private lockFd: number
 
   /** Opens (creating if needed) the network's directory and its lock file. */
-  constructor(dataDir: string, network: string) {
+  constructor(dataDir: string, network: string, private readonly lockTimeoutMs = lockTimeoutFromEnv()) {
     this.dir = join(dataDir, network)
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o755 })
@@ -44,8 +52,12 @@ export class DiskStore implements Store {
 
   lock(): void {
     try {
-      flock(this.lockFd, LOCK_EX)
+      flockWithin(this.lockFd, LOCK_EX, this.lockTimeoutMs)
     } catch (e) {
+      if (e instanceof LockTimeoutError) {
+        throw new CniError(ErrCode.TryAgainLater, `ipam store ${this.dir}: ${join(this.dir, 'lock')} is locked by another process; gave up after ${e.waitedMs} ms`,
+          'another IPAM operation on this network holds the lock; try again', { cause: e })
+      }
       throw this.ioError('lock', e)
     }
   }

@@ -1,6 +1,6 @@
-// The agent's metrics. Names follow kube-proxy's where it has one; the cache
-// and watch counters are pontoon's own.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+// The agent's metrics. Names follow kube-proxy's where it has one; the cache,
+// watch and per-consumer series are pontoon's own.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client'
 
 export interface AgentMetrics {
   registry: Registry
@@ -13,6 +13,10 @@ export interface AgentMetrics {
   synced: Gauge
   syncs: Counter<'result'>
   lastSyncTimestamp: Gauge
+  consumerSyncDuration: Histogram<'consumer'>
+  consumerSyncErrors: Counter<'consumer'>
+  consumerLastSuccess: Gauge<'consumer'>
+  consumerPendingChanges: Gauge<'consumer'>
 }
 
 export function createAgentMetrics(): AgentMetrics {
@@ -28,7 +32,12 @@ export function createAgentMetrics(): AgentMetrics {
     droppedNoopUpdates: new Counter({ name: 'pontoon_noop_updates_total', help: 'Watch updates dropped because nothing pontoon uses changed', labelNames: ['resource'], registers }),
     cacheObjects: new Gauge({ name: 'pontoon_cache_objects', help: 'Objects in the agent cache', labelNames: ['resource'], registers }),
     synced: new Gauge({ name: 'pontoon_cache_synced', help: '1 once Services, EndpointSlices and Nodes have all listed', registers }),
-    syncs: new Counter({ name: 'pontoon_syncs_total', help: 'Runs of the sync loop, by result', labelNames: ['result'], registers }),
-    lastSyncTimestamp: new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time the sync loop completed (unix seconds)', registers }),
+    syncs: new Counter({ name: 'pontoon_syncs_total', help: 'Syncs of all consumers together, by result', labelNames: ['result'], registers }),
+    lastSyncTimestamp: new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time any consumer completed a sync (unix seconds)', registers }),
+    // kube-proxy's sync_proxy_rules_duration_seconds buckets: 1 ms doubling to ~16 s.
+    consumerSyncDuration: new Histogram({ name: 'pontoon_consumer_sync_duration_seconds', help: 'Duration of one consumer sync, failed or not', labelNames: ['consumer'], buckets: exponentialBuckets(0.001, 2, 15), registers }),
+    consumerSyncErrors: new Counter({ name: 'pontoon_consumer_sync_errors_total', help: 'Failed consumer syncs (each is retried with backoff)', labelNames: ['consumer'], registers }),
+    consumerLastSuccess: new Gauge({ name: 'pontoon_consumer_last_success_timestamp_seconds', help: 'The last time a consumer synced successfully (unix seconds)', labelNames: ['consumer'], registers }),
+    consumerPendingChanges: new Gauge({ name: 'pontoon_consumer_pending_changes', help: 'Changes waiting for a consumer\'s next successful sync', labelNames: ['consumer'], registers }),
   }
 }

@@ -3,6 +3,7 @@
 // socket/bind/listen to open a listener while inside another netns.
 // koffi is loaded lazily so that commands which need neither (VERSION) do not pay for it.
 import { createRequire } from 'node:module'
+import { constants } from 'node:os'
 
 export const CLONE_NEWNET = 0x40000000
 export const LOCK_SH = 1
@@ -75,6 +76,38 @@ export function flock(fd: number, op: number): void {
   for (;;) {
     if (c.flock(fd, op) === 0) return
     const e = c.errno()
-    if (e !== 4) throw new SyscallError('flock', e, String(fd))
+    if (e !== constants.errno.EINTR) throw new SyscallError('flock', e, String(fd))
+  }
+}
+
+export class LockTimeoutError extends Error {
+  readonly code = 'ELOCKTIMEOUT'
+  constructor(readonly waitedMs: number) {
+    super(`lock still held by another process after ${waitedMs} ms`)
+    this.name = 'LockTimeoutError'
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * flock(op) that gives up after timeoutMs. A blocking flock cannot be cancelled,
+ * so this polls with LOCK_NB, sleeping 1 ms at first and up to 50 ms between
+ * tries. It blocks the calling thread: call it off the main thread in a server.
+ */
+export function flockWithin(fd: number, op: number, timeoutMs: number): void {
+  const start = performance.now()
+  let pause = 1
+  for (;;) {
+    try {
+      flock(fd, op | LOCK_NB)
+      return
+    } catch (e) {
+      if ((e as SyscallError).errno !== constants.errno.EWOULDBLOCK) throw e
+    }
+    const left = timeoutMs - (performance.now() - start)
+    if (left <= 0) throw new LockTimeoutError(timeoutMs)
+    Atomics.wait(sleeper, 0, 0, Math.min(pause, left))
+    pause = Math.min(50, pause * 2)
   }
 }

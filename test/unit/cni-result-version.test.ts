@@ -95,8 +95,8 @@ t.test('dns is kept in results of every version', async (t) => {
 })
 
 t.test('a whole result, exactly', async (t) => {
-  t.same(resultForVersion(withDns, '1.0.0'), { cniVersion: '1.0.0', interfaces: r.interfaces, ips: r.ips, routes: r.routes, dns: withDns.dns })
-  t.same(resultForVersion(r, '0.4.0'), {
+  t.strictSame(resultForVersion(withDns, '1.0.0'), { cniVersion: '1.0.0', interfaces: r.interfaces, ips: r.ips, routes: r.routes, dns: withDns.dns })
+  t.strictSame(resultForVersion(r, '0.4.0'), {
     cniVersion: '0.4.0',
     interfaces: r.interfaces,
     ips: [
@@ -108,18 +108,19 @@ t.test('a whole result, exactly', async (t) => {
 })
 
 t.test('empty parts are left out, ips always present', async (t) => {
-  t.same(resultForVersion({ cniVersion: '1.1.0' }, '1.1.0'), { cniVersion: '1.1.0', ips: [] })
-  t.same(resultForVersion({ cniVersion: '1.1.0', routes: [], dns: {}, ips: [] }, '0.3.1'), { cniVersion: '0.3.1', ips: [] })
+  t.strictSame(resultForVersion({ cniVersion: '1.1.0' }, '1.1.0'), { cniVersion: '1.1.0', ips: [] })
+  t.strictSame(resultForVersion({ cniVersion: '1.1.0', routes: [], dns: {}, ips: [] }, '0.3.1'), { cniVersion: '0.3.1', ips: [] })
   t.throws(() => resultForVersion(r, '0.2.0'), { code: ErrCode.IncompatibleVersion })
 })
 
 t.test('reading a result: defaults, optional fields by type, the field named in errors', async (t) => {
-  t.same(parseResult({}), { cniVersion: '1.1.0', interfaces: [], ips: [], routes: [] })
-  t.same(parseResult({ cniVersion: '0.3.1', interfaces: null, routes: null, ips: [{ version: '4', address: '10.0.0.2/24', gateway: 7, interface: '0' }] }),
+  t.strictSame(parseResult({}), { cniVersion: '1.1.0', interfaces: [], ips: [], routes: [] })
+  t.strictSame(parseResult({ cniVersion: '0.3.1', interfaces: null, routes: null, ips: [{ version: '4', address: '10.0.0.2/24', gateway: 7, interface: '0' }] }),
     { cniVersion: '0.3.1', interfaces: [], ips: [{ address: '10.0.0.2/24' }], routes: [] })
-  t.same(parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24', interface: 0 }], dns: 'x' }),
+  t.strictSame(parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24', interface: 0 }], dns: 'x' }),
     { cniVersion: '1.0.0', interfaces: [], ips: [{ address: '10.0.0.2/24', interface: 0 }], routes: [] }, 'a dns that is not an object is dropped')
-  t.same(parseResult({ dns: { nameservers: ['1.1.1.1'] } }).dns, { nameservers: ['1.1.1.1'] })
+  t.strictSame(parseResult({ dns: { nameservers: ['1.1.1.1'] } }).dns, { nameservers: ['1.1.1.1'] })
+  t.strictSame(parseResult({ dns: null }), { cniVersion: '1.1.0', interfaces: [], ips: [], routes: [] }, 'a null dns is dropped')
   t.throws(() => parseResult([], 'ipam result'), { code: ErrCode.DecodeFailure, message: 'ipam result: expected a JSON object' })
   t.throws(() => parseResult(null), { code: ErrCode.DecodeFailure, message: 'prevResult: expected a JSON object' })
   t.throws(() => parseResult({ routes: 'x' }, 'ipam result'), { code: ErrCode.DecodeFailure, message: 'ipam result.routes: expected an array' })

@@ -77,8 +77,8 @@ function configFor(name) {
     // A shared, busy machine: a slow test is not an infinite loop.
     timeoutMS: 15000,
     concurrency: argv.concurrency,
-    // The sandbox needs src/ and test/ only; the rest would be copied for nothing.
-    ignorePatterns: ['dist', 'bench', 'reports', '.tap', '*.log'],
+    // The sandbox needs src/ and test/ only; the rest (other groups' sandboxes too) would be copied for nothing.
+    ignorePatterns: ['dist', 'bench', 'reports', '.tap', '*.log', '.stryker-tmp'],
     tempDirName: `.stryker-tmp/${name}`,
     reporters: ['clear-text', 'progress', 'json'],
     jsonReporter: { fileName: relative(root, join(outDir, `${name}.json`)) },
@@ -125,6 +125,11 @@ for (const name of names) {
 if (argv.dryRun) {
   console.log(failedRun ? '\ndry run: some group failed its test run' : `\ndry run: ${names.join(', ')} wired`)
   process.exit(failedRun ? 1 : 0)
+}
+
+if (results.length === 0) {
+  console.error('\nno group finished: no scores')
+  process.exit(1)
 }
 
 const header = ['group', 'module', 'mutants', 'killed', 'timeout', 'survived', 'no coverage', 'score']

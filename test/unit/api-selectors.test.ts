@@ -82,7 +82,7 @@ t.test('label selectors parse into requirements', async (t) => {
 
 t.test('label keys: an optional DNS-subdomain prefix and a name of at most 63', async (t) => {
   const n63 = 'a'.repeat(61) + 'Z9'
-  for (const key of ['a', 'Z', '9', 'a.b-c_D', n63, 'example.com/x', 'a-1.b/c', 'x/' + n63]) {
+  for (const key of ['a', 'Z', '9', 'ab', 'a.b-c_D', n63, 'example.com/x', 'a-1.b/c', 'x/' + n63]) {
     t.same(parseLabelSelector(key), [{ op: 'exists', key }], key)
   }
   for (const key of ['-a', 'a-', '_a', 'a.', n63 + 'b', 'Example.com/x', '/x', 'a/', 'a/b/c', '-x.com/y', 'x-.com/y', 'x..y/z', 'a*b']) {
@@ -93,11 +93,19 @@ t.test('label keys: an optional DNS-subdomain prefix and a name of at most 63', 
 t.test('label values: empty, or at most 63 starting and ending alphanumeric', async (t) => {
   const v63 = 'Z' + 'a-_.'.repeat(15) + 'b9'
   t.equal(v63.length, 63)
-  for (const value of ['', 'a', '9', 'a.b_c-D', v63]) t.same(parseLabelSelector(`k=${value}`), [{ op: 'eq', key: 'k', value }], value)
+  for (const value of ['', 'a', '9', 'ab', 'a.b_c-D', v63]) t.same(parseLabelSelector(`k=${value}`), [{ op: 'eq', key: 'k', value }], value)
   for (const value of ['-a', 'a-', '.a', 'a_', v63 + 'c', 'a b', 'a/b']) {
     t.equal(refusal(() => parseLabelSelector(`k=${value}`)), `unable to parse requirement: invalid label value "${value}" in selector "k=${value}"`, value)
   }
   t.equal(refusal(() => parseLabelSelector('k in (a,-b)')), 'unable to parse requirement: invalid label value "-b" in selector "k in (a,-b)"')
+})
+
+t.test('set and comparison forms: spacing allowed, and nothing around them', async (t) => {
+  t.same(parseLabelSelector('a  in   (x)'), [{ op: 'in', key: 'a', values: ['x'] }])
+  t.same(parseLabelSelector('a\tnotin\t(x)'), [{ op: 'notin', key: 'a', values: ['x'] }])
+  for (const sel of ['a b in (x)', 'a in (x) y', 'a b=c', 'a b!=c', 'a=b=c']) {
+    t.match(refusal(() => parseLabelSelector(sel)), /^unable to parse requirement: invalid label (key|value) "/, sel)
+  }
 })
 
 t.test('commas inside a value set do not split requirements; an empty requirement is refused', async (t) => {
@@ -169,6 +177,7 @@ t.test('field values: nested paths, non-strings as text, missing as empty', asyn
   t.ok(matchFields(parseFieldSelector('spec.hostNetwork=false', 'Pod'), pod))
   t.ok(matchFields(parseFieldSelector('spec.nodeName=', 'Pod'), pod), 'null is empty')
   t.ok(matchFields(parseFieldSelector('status.phase=', 'Pod'), pod), 'a path through a non-object is empty')
+  t.ok(matchFields(parseFieldSelector('spec.nodeName=', 'Pod'), { metadata: { name: 'p' }, spec: null } as unknown as KObject), 'a path through null is empty')
   t.notOk(matchFields(parseFieldSelector('status.phase!=', 'Pod'), pod))
   t.ok(matchFields(parseFieldSelector('metadata.name!=q,metadata.name=p', 'Pod'), pod))
   t.notOk(matchFields(parseFieldSelector('metadata.name=p,metadata.name!=p', 'Pod'), pod), 'every requirement must hold')

@@ -177,6 +177,7 @@ t.test('the holder named for a taken request is the one of that family; an id-on
   const [set] = sets([[{ subnet: '10.0.0.0/24' }]])
   const s = new MemoryStore()
   s.reserve('six', 'eth0', ip('::a00:4d'), 1)
+  s.reserve('other', 'eth0', ip('10.0.0.76'), 0)
   s.reserve('old', '', ip('10.0.0.77'), 0)
   const e = thrown(() => next(s, set!, 'b', '10.0.0.77'))
   t.equal(e.message, 'requested IP 10.0.0.77 is already in use in range set 10.0.0.0/24 (10.0.0.1-10.0.0.254) (held by container old)')
@@ -185,8 +186,8 @@ t.test('the holder named for a taken request is the one of that family; an id-on
 t.test('a duplicate ADD is refused even when the held address came from an id-only record', async (t) => {
   const [set] = sets([[{ subnet: '10.0.0.0/24' }]])
   const s = new MemoryStore()
-  s.reserve(' a ', '', ip('10.0.0.9'), 0)
-  const e = thrown(() => next(s, set!, 'a'))
+  s.reserve('a', '', ip('10.0.0.9'), 0)
+  const e = thrown(() => next(s, set!, ' a '))
   t.equal(e.message, '10.0.0.9 is already allocated to container a ifname eth0 in range set 10.0.0.0/24 (10.0.0.1-10.0.0.254); duplicate allocation is not allowed')
 })
 
@@ -206,4 +207,16 @@ t.test('walk order: a last reserved in the middle range continues there, then wr
   t.same([...candidates(set!, ip('10.0.1.4'))].map((c) => formatAddr(c.addr)),
     ['10.0.1.5', '10.0.1.6', '10.0.2.2', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.1.2', '10.0.1.3', '10.0.1.4'])
   t.same([...candidates(set!, ip('10.0.2.2'))].map((c) => formatAddr(c.addr)).slice(0, 2), ['10.0.0.2', '10.0.0.3'], 'after the last range: the first')
+})
+
+t.test('a store that refuses a request without a known holder names none', async (t) => {
+  // e.g. a disk store whose reservation file exists but cannot be read back
+  class Refusing extends MemoryStore {
+    override reserve(): boolean {
+      return false
+    }
+  }
+  const [set] = sets([[{ subnet: '10.0.0.0/24' }]])
+  const e = thrown(() => next(new Refusing(), set!, 'a', '10.0.0.7'))
+  t.equal(e.message, 'requested IP 10.0.0.7 is already in use in range set 10.0.0.0/24 (10.0.0.1-10.0.0.254)')
 })

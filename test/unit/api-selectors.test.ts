@@ -82,7 +82,7 @@ t.test('label selectors parse into requirements', async (t) => {
 
 t.test('label keys: an optional DNS-subdomain prefix and a name of at most 63', async (t) => {
   const n63 = 'a'.repeat(61) + 'Z9'
-  for (const key of ['a', 'Z', '9', 'ab', 'a.b-c_D', n63, 'example.com/x', 'a-1.b/c', 'x/' + n63]) {
+  for (const key of ['a', 'Z', '9', 'ab', 'a.b-c_D', n63, 'example.com/x', 'k8s.io/name', 'kubernetes.io/x', 'a-1.b/c', 'x/' + n63]) {
     t.same(parseLabelSelector(key), [{ op: 'exists', key }], key)
   }
   for (const key of ['-a', 'a-', '_a', 'a.', n63 + 'b', 'Example.com/x', '/x', 'a/', 'a/b/c', '-x.com/y', 'x-.com/y', 'x..y/z', 'a*b']) {
@@ -178,6 +178,7 @@ t.test('field values: nested paths, non-strings as text, missing as empty', asyn
   t.ok(matchFields(parseFieldSelector('spec.nodeName=', 'Pod'), pod), 'null is empty')
   t.ok(matchFields(parseFieldSelector('status.phase=', 'Pod'), pod), 'a path through a non-object is empty')
   t.ok(matchFields(parseFieldSelector('spec.nodeName=', 'Pod'), { metadata: { name: 'p' }, spec: null } as unknown as KObject), 'a path through null is empty')
+  t.ok(matchFields(parseFieldSelector('spec.nodeName=', 'Pod'), { metadata: { name: 'p' }, spec: {} } as unknown as KObject), 'a missing last part is empty')
   t.notOk(matchFields(parseFieldSelector('status.phase!=', 'Pod'), pod))
   t.ok(matchFields(parseFieldSelector('metadata.name!=q,metadata.name=p', 'Pod'), pod))
   t.notOk(matchFields(parseFieldSelector('metadata.name=p,metadata.name!=p', 'Pod'), pod), 'every requirement must hold')

@@ -60,6 +60,7 @@ t.test('versions: each part compares on its own, and both sides must be well-for
   t.equal(compareVersions('0.3.1', '0.3.0'), 1)
   t.equal(compareVersions('0.3.0', '0.3.1'), -1)
   t.equal(compareVersions('0.0.10', '0.0.9'), 1)
+  t.equal(compareVersions('10.0.0', '9.0.0'), 1, 'every part may have several digits')
   for (const [a, b, bad] of [['1.0', '1.0.0', '1.0'], ['1.0.0', 'v1.0.0', 'v1.0.0'], ['1.0.0-rc1', '1.0.0', '1.0.0-rc1'], ['1.0.0', '1.0.0.0', '1.0.0.0'], ['1.a.0', '1.0.0', '1.a.0']]) {
     t.throws(() => compareVersions(a!, b!), { code: ErrCode.IncompatibleVersion, message: `malformed version ${JSON.stringify(bad)}` }, `${a} vs ${b}`)
   }
@@ -120,6 +121,7 @@ t.test('reading a result: defaults, optional fields by type, the field named in 
   t.strictSame(parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24', interface: 0 }], dns: 'x' }),
     { cniVersion: '1.0.0', interfaces: [], ips: [{ address: '10.0.0.2/24', interface: 0 }], routes: [] }, 'a dns that is not an object is dropped')
   t.strictSame(parseResult({ dns: { nameservers: ['1.1.1.1'] } }).dns, { nameservers: ['1.1.1.1'] })
+  t.equal(parseResult({ cniVersion: 1 }).cniVersion, '1.1.0', 'a cniVersion that is not a string counts as absent')
   t.strictSame(parseResult({ dns: null }), { cniVersion: '1.1.0', interfaces: [], ips: [], routes: [] }, 'a null dns is dropped')
   t.throws(() => parseResult([], 'ipam result'), { code: ErrCode.DecodeFailure, message: 'ipam result: expected a JSON object' })
   t.throws(() => parseResult(null), { code: ErrCode.DecodeFailure, message: 'prevResult: expected a JSON object' })

@@ -150,3 +150,73 @@ t.test('GC plan keeps valid attachments and drops the rest', async (t) => {
   const drop = planGc(s.list(), [{ containerID: 'a', ifname: 'eth0' }, { containerID: 'c', ifname: 'eth0' }])
   t.same(drop.map((r) => formatIp(r.addr)).sort(), ['10.0.0.3', '10.0.0.4', '10.0.0.6'])
 })
+
+t.test('exhaustion counts only addresses of the set, in its family', async (t) => {
+  const [set] = sets([[{ subnet: '10.0.0.0/29' }]])
+  const s = new MemoryStore()
+  t.equal(isExhausted(s, set!), false, 'empty store')
+  for (const a of ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5']) s.reserve('x', 'eth0', ip(a), 0)
+  s.reserve('y', 'eth0', ip('::a00:6'), 1)
+  s.reserve('y', 'eth0', ip('10.0.1.6'), 1)
+  t.equal(isExhausted(s, set!), false, '10.0.0.6 is free: ::a00:6 is another family, 10.0.1.6 another range')
+  s.reserve('x', 'eth0', ip('10.0.0.6'), 0)
+  t.equal(isExhausted(s, set!), true)
+})
+
+t.test('a requested address outside the set is a config error naming the set', async (t) => {
+  const [set] = sets([[{ subnet: '10.0.0.0/30' }, { subnet: '10.0.1.0/30' }]])
+  const s = new MemoryStore()
+  const e = thrown(() => next(s, set!, 'a', '10.0.2.1'))
+  t.equal(e.code, ErrCode.InvalidConfig)
+  t.equal(e.message, 'requested IP 10.0.2.1 is not in range set 10.0.0.0/30 (10.0.0.1-10.0.0.2), 10.0.1.0/30 (10.0.1.1-10.0.1.2)')
+  t.same(s.list(), [], 'nothing reserved')
+  t.equal(allocate(s, set!, 0, 'a', 'eth0', ip('10.0.1.2')).range, set![1], 'the range it falls in')
+})
+
+t.test('the holder named for a taken request is the one of that family; an id-only record names no ifname', async (t) => {
+  const [set] = sets([[{ subnet: '10.0.0.0/24' }]])
+  const s = new MemoryStore()
+  s.reserve('six', 'eth0', ip('::a00:4d'), 1)
+  s.reserve('other', 'eth0', ip('10.0.0.76'), 0)
+  s.reserve('old', '', ip('10.0.0.77'), 0)
+  const e = thrown(() => next(s, set!, 'b', '10.0.0.77'))
+  t.equal(e.message, 'requested IP 10.0.0.77 is already in use in range set 10.0.0.0/24 (10.0.0.1-10.0.0.254) (held by container old)')
+})
+
+t.test('a duplicate ADD is refused even when the held address came from an id-only record', async (t) => {
+  const [set] = sets([[{ subnet: '10.0.0.0/24' }]])
+  const s = new MemoryStore()
+  s.reserve('a', '', ip('10.0.0.9'), 0)
+  const e = thrown(() => next(s, set!, ' a '))
+  t.equal(e.message, '10.0.0.9 is already allocated to container a ifname eth0 in range set 10.0.0.0/24 (10.0.0.1-10.0.0.254); duplicate allocation is not allowed')
+})
+
+t.test('an allocation reports its range set and range', async (t) => {
+  const [set] = sets([[{ subnet: '10.0.0.0/30' }, { subnet: '10.0.1.0/30' }]])
+  const s = new MemoryStore()
+  const a = allocate(s, set!, 3, 'a', 'eth0')
+  t.equal(a.rangeSet, 3)
+  t.equal(a.range, set![0])
+  t.equal(formatAddr(s.lastReserved(3)!), '10.0.0.2')
+  const b = allocate(s, set!, 3, 'b', 'eth0')
+  t.same([formatAddr(b.addr), b.range === set![1]], ['10.0.1.2', true])
+})
+
+t.test('walk order: a last reserved in the middle range continues there, then wraps through the others', async (t) => {
+  const [set] = sets([[{ subnet: '10.0.0.0/29' }, { subnet: '10.0.1.0/29' }, { subnet: '10.0.2.0/30' }]])
+  t.same([...candidates(set!, ip('10.0.1.4'))].map((c) => formatAddr(c.addr)),
+    ['10.0.1.5', '10.0.1.6', '10.0.2.2', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.1.2', '10.0.1.3', '10.0.1.4'])
+  t.same([...candidates(set!, ip('10.0.2.2'))].map((c) => formatAddr(c.addr)).slice(0, 2), ['10.0.0.2', '10.0.0.3'], 'after the last range: the first')
+})
+
+t.test('a store that refuses a request without a known holder names none', async (t) => {
+  // e.g. a disk store whose reservation file exists but cannot be read back
+  class Refusing extends MemoryStore {
+    override reserve(): boolean {
+      return false
+    }
+  }
+  const [set] = sets([[{ subnet: '10.0.0.0/24' }]])
+  const e = thrown(() => next(new Refusing(), set!, 'a', '10.0.0.7'))
+  t.equal(e.message, 'requested IP 10.0.0.7 is already in use in range set 10.0.0.0/24 (10.0.0.1-10.0.0.254)')
+})

@@ -81,6 +81,21 @@ t.test('CNI_ARGS IP may list several addresses; duplicates collapse; v4-mapped i
   t.same(c.requested.map((r) => formatIp(r.addr)), ['10.0.0.5', 'fd00::5'])
 })
 
+t.test('range sets that touch without sharing an address are accepted', async (t) => {
+  const c = parseIpamConfig(net({ ranges: [
+    [{ subnet: '10.0.0.0/24', rangeEnd: '10.0.0.99' }, { subnet: '10.0.0.0/24', rangeStart: '10.0.0.100', rangeEnd: '10.0.0.149' }],
+    [{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.150' }],
+  ] }))
+  t.same(show(c).map((set) => set.map((r) => `${r.start}-${r.end}`)), [['10.0.0.1-10.0.0.99', '10.0.0.100-10.0.0.149'], ['10.0.0.150-10.0.0.254']])
+})
+
+t.test('a requested IP may be either end of rangeStart..rangeEnd', async (t) => {
+  for (const want of ['10.0.0.10', '10.0.0.20']) {
+    const c = parseIpamConfig(net({ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.20' }), { IP: want })
+    t.same(c.requested.map((r) => [formatAddr(r.addr), r.rangeSet]), [[want, 0]])
+  }
+})
+
 t.test('requested IPs are ignored when not asked for (DEL)', async (t) => {
   const c = parseIpamConfig(net({ subnet: '10.0.0.0/24' }), { IP: '192.168.0.1' }, { requested: false })
   t.same(c.requested, [])
@@ -107,6 +122,8 @@ const bad: Array<[string, Record<string, unknown>, Record<string, string>, strin
   ['rangeStart without subnet', net({ rangeStart: '10.0.0.5', ranges: [[{ subnet: '10.0.0.0/24' }]] }), {}, 'ipam.subnet: required when ipam.rangeStart, ipam.rangeEnd or ipam.gateway is set'],
   ['mixed families in a set', net({ ranges: [[{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }]] }), {}, 'ipam.ranges[0][1].subnet: IPv6 range in an IPv4 range set (mixed address families)'],
   ['overlap inside a set', net({ ranges: [[{ subnet: '10.0.0.0/16' }, { subnet: '10.0.5.0/24' }]] }), {}, 'ipam.ranges[0][1]: range 10.0.5.1-10.0.5.254 overlaps ipam.ranges[0][0] (10.0.0.1-10.0.255.254)'],
+  ['overlap at one address inside a set', net({ ranges: [[{ subnet: '10.0.0.0/24', rangeEnd: '10.0.0.100' }, { subnet: '10.0.0.0/24', rangeStart: '10.0.0.100' }]] }), {}, 'ipam.ranges[0][1]: range 10.0.0.100-10.0.0.254 overlaps ipam.ranges[0][0] (10.0.0.1-10.0.0.100)'],
+  ['overlap at one address across sets', net({ ranges: [[{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.50' }], [{ subnet: '10.0.0.0/24', rangeEnd: '10.0.0.50' }]] }), {}, 'ipam.ranges[1]: range 10.0.0.1-10.0.0.50 overlaps range set ipam.ranges[0] (10.0.0.50-10.0.0.254)'],
   ['overlap across sets', net({ subnet: '10.0.0.0/24', ranges: [[{ subnet: '10.0.0.0/25' }]] }), {}, 'ipam.ranges[0]: range 10.0.0.1-10.0.0.126 overlaps range set ipam (10.0.0.1-10.0.0.254)'],
   ['route dst garbage', net({ subnet: '10.0.0.0/24', routes: [{ dst: 'default' }] }), {}, 'ipam.routes[0].dst: "default" is not a CIDR'],
   ['route gw of the other family', net({ subnet: '10.0.0.0/24', routes: [{ dst: '0.0.0.0/0', gw: 'fd00::1' }] }), {}, 'ipam.routes[0].gw: fd00::1 is not the same address family as dst 0.0.0.0/0'],
@@ -114,6 +131,7 @@ const bad: Array<[string, Record<string, unknown>, Record<string, string>, strin
   ['two v4 sets on CNI 0.2.0', net({ ranges: [[{ subnet: '10.0.0.0/24' }], [{ subnet: '10.1.0.0/24' }]] }, { cniVersion: '0.2.0' }), {}, 'cniVersion: 0.2.0 does not support more than one address per family'],
   ['CNI_ARGS IP garbage', net({ subnet: '10.0.0.0/24' }), { IP: 'ten' }, 'CNI_ARGS IP: "ten" is not an IP address'],
   ['requested IP outside every range', net({ subnet: '10.0.0.0/24' }), { IP: '10.0.1.5' }, 'CNI_ARGS IP: requested IP 10.0.1.5 is not in any configured range'],
+  ['requested IP one past rangeEnd', net({ subnet: '10.0.0.0/24', rangeEnd: '10.0.0.20' }), { IP: '10.0.0.21' }, 'CNI_ARGS IP: requested IP 10.0.0.21 is not in any configured range'],
   ['requested IP outside rangeStart..rangeEnd', net({ subnet: '10.0.0.0/24', rangeStart: '10.0.0.100' }, { args: { cni: { ips: ['10.0.0.99'] } } }), {}, 'args.cni.ips[0]: requested IP 10.0.0.99 is not in any configured range'],
   ['requested IP is the gateway', net({ subnet: '10.0.0.0/24' }, { runtimeConfig: { ips: ['10.0.0.1'] } }), {}, 'runtimeConfig.ips[0]: requested IP 10.0.0.1 is the gateway, network or broadcast address of 10.0.0.0/24'],
   ['two requested IPs in one set', net({ subnet: '10.0.0.0/24' }), { IP: '10.0.0.5,10.0.0.6' }, 'CNI_ARGS IP[1]: requested IP 10.0.0.6 and 10.0.0.5 (CNI_ARGS IP[0]) are both in range set ipam; one address per range set'],

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// Mutation tests of the pure modules: `npm run mutate` runs every group,
+// `npm run mutate -- ipam cni` only those. Each group pairs modules with the unit
+// tests meant to pin them down, so a mutant is judged only by the tests that
+// claim that module; one Stryker run per group keeps a run's cost at
+// (its mutants) x (its tests) instead of the whole tree's. Too slow for .ci/run.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/**
+ * The one table of groups: modules (globs Stryker understands) -> the unit tests that must kill their mutants.
+ * `strip: true` where the modules and tests need nothing beyond Node's own type stripping (no parameter
+ * properties, no enums): every mutant starts one Node per test file, and skipping tsx's loader saves a
+ * quarter of that start.
+ */
+const GROUPS = {
+  ipam: {
+    mutate: ['src/ipam/allocator.ts', 'src/ipam/range.ts'],
+    tests: ['test/unit/ipam-range.test.ts', 'test/unit/ipam-allocator.test.ts'],
+    strip: true,
+  },
+  cni: {
+    mutate: ['src/cni/env.ts', 'src/cni/netconf.ts', 'src/cni/version.ts', 'src/cni/result-version.ts'],
+    tests: ['test/unit/cni-env.test.ts', 'test/unit/cni-netconf.test.ts', 'test/unit/cni-result-version.test.ts'],
+    strip: true,
+  },
+  selectors: {
+    mutate: ['src/api/selectors/*.ts'],
+    tests: ['test/unit/api-selectors.test.ts'],
+    strip: true,
+  },
+  patch: {
+    mutate: ['src/api/patch/*.ts'],
+    tests: ['test/unit/api-patch.test.ts'],
+  },
+  history: {
+    mutate: ['src/api/store/history.ts'],
+    tests: ['test/unit/api-history.test.ts'],
+  },
+  'bounded-runner': {
+    mutate: ['src/agent/bounded-runner.ts'],
+    tests: ['test/unit/agent-bounded-runner.test.ts'],
+  },
+}
+
+const THRESHOLD = 80
+
+const argv = yargs(hideBin(process.argv))
+  .scriptName('npm run mutate --')
+  .usage('$0 [group..]', 'mutation-test the named groups (all when none is named)', (y) =>
+    y.positional('group', { type: 'string', array: true, choices: Object.keys(GROUPS) }))
+  .option('concurrency', { type: 'number', default: 2, choices: [1, 2], describe: 'test processes per run (the machine is shared)' })
+  .option('dry-run', { type: 'boolean', default: false, describe: "only check each group's wiring: one test run, no mutants" })
+  .strict()
+  .parseSync()
+
+const names = argv.group?.length ? argv.group : Object.keys(GROUPS)
+const outDir = join(root, 'reports', 'mutation')
+mkdirSync(outDir, { recursive: true })
+
+function configFor(name) {
+  const g = GROUPS[name]
+  return {
+    $schema: '../../node_modules/@stryker-mutator/core/schema/stryker-schema.json',
+    testRunner: 'tap',
+    plugins: ['@stryker-mutator/tap-runner'],
+    // The runner spawns the `node` on PATH, which under `npm run` is this one.
+    tap: { testFiles: g.tests, nodeArgs: g.strip && process.features.typescript ? [] : ['--import', 'tsx'] },
+    mutate: g.mutate,
+    coverageAnalysis: 'perTest',
+    // A shared, busy machine: a slow test is not an infinite loop.
+    timeoutMS: 15000,
+    concurrency: argv.concurrency,
+    // The sandbox needs src/ and test/ only; the rest (other groups' sandboxes too) would be copied for nothing.
+    ignorePatterns: ['dist', 'bench', 'reports', '.tap', '*.log', '.stryker-tmp'],
+    tempDirName: `.stryker-tmp/${name}`,
+    reporters: ['clear-text', 'progress', 'json'],
+    jsonReporter: { fileName: relative(root, join(outDir, `${name}.json`)) },
+    thresholds: { high: 90, low: THRESHOLD, break: null },
+  }
+}
+
+/** Stryker's own score: detected (killed or timed out) over all valid mutants. */
+function tally(report) {
+  const rows = []
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    const c = { killed: 0, survived: 0, noCoverage: 0, timeout: 0, invalid: 0 }
+    for (const m of mutants) {
+      if (m.status === 'Killed') c.killed++
+      else if (m.status === 'Survived') c.survived++
+      else if (m.status === 'NoCoverage') c.noCoverage++
+      else if (m.status === 'Timeout') c.timeout++
+      else c.invalid++ // CompileError, RuntimeError, Ignored: not counted, as Stryker does
+    }
+    const valid = c.killed + c.timeout + c.survived + c.noCoverage
+    rows.push({ file, mutants: valid, ...c, score: valid ? (100 * (c.killed + c.timeout)) / valid : 100 })
+  }
+  return rows.sort((a, b) => a.file.localeCompare(b.file))
+}
+
+const results = []
+let failedRun = false
+for (const name of names) {
+  const cfgPath = join(outDir, `${name}.config.json`)
+  writeFileSync(cfgPath, JSON.stringify(configFor(name), null, 2) + '\n')
+  console.log(`\n=== mutate ${name}: ${GROUPS[name].mutate.join(' ')} <- ${GROUPS[name].tests.join(' ')}`)
+  const args = ['run', cfgPath, ...(argv.dryRun ? ['--dryRunOnly'] : [])]
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'stryker'), args, { cwd: root, stdio: 'inherit' })
+  if (r.status !== 0) {
+    console.error(`mutate ${name}: stryker exited with ${r.status ?? r.signal}`)
+    failedRun = true
+    continue
+  }
+  if (argv.dryRun) continue
+  const report = JSON.parse(readFileSync(join(outDir, `${name}.json`), 'utf8'))
+  for (const row of tally(report)) results.push({ group: name, ...row })
+}
+
+if (argv.dryRun) {
+  console.log(failedRun ? '\ndry run: some group failed its test run' : `\ndry run: ${names.join(', ')} wired`)
+  process.exit(failedRun ? 1 : 0)
+}
+
+if (results.length === 0) {
+  console.error('\nno group finished: no scores')
+  process.exit(1)
+}
+
+const header = ['group', 'module', 'mutants', 'killed', 'timeout', 'survived', 'no coverage', 'score']
+const lines = results.map((r) => [r.group, r.file, r.mutants, r.killed, r.timeout, r.survived, r.noCoverage, `${r.score.toFixed(1)}%`].map(String))
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
+const fmt = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+console.log('\nMutation scores (target >= ' + THRESHOLD + '% per module)')
+console.log(fmt(header))
+console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+for (const l of lines) console.log(fmt(l))
+const below = results.filter((r) => r.score < THRESHOLD)
+if (below.length) console.log(`below ${THRESHOLD}%: ${below.map((r) => r.file).join(', ')}`)
+process.exitCode = failedRun || below.length ? 1 : 0

@@ -52,7 +52,10 @@ t.test('ENOSPC on a tmpfs in a private mount namespace: a 500, and no trace of t
   const inNs = (args: string[]) => ['-t', String(holder.proc.pid), '-m', `--wd=${ROOT}`, '--', ...args]
   const startApi = async () => {
     const p = await run(t, 'nsenter', inNs([join(ROOT, 'dist/bin/pontoon'), 'api', '--data-dir', dir, '--listen', '127.0.0.1:0']), /"address":"127\.0\.0\.1:(\d+)"[^\n]*\n[\s\S]*"msg":"ready"/)
-    return { ...p, url: `http://127.0.0.1:${p.match[1]}` }
+    // The kubeconfig (with the token and CA) lives on the tmpfs, seen only inside the mount namespace.
+    const kc = JSON.parse(sh(`cat ${dir}/kubeconfig`).stdout)
+    const ca = Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString()
+    return { ...p, url: `https://127.0.0.1:${p.match[1]}`, ca, token: kc.users[0].user.token as string }
   }
   const sh = (script: string) => spawnSync('nsenter', inNs(['sh', '-c', script]), { encoding: 'utf8' })
   t.equal(spawnSync('findmnt', ['-n', dir]).stdout.length, 0, 'the tmpfs is not mounted in the root mount namespace')

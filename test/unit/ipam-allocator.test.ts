@@ -197,16 +197,16 @@ t.test('an allocation reports its range set and range', async (t) => {
   const a = allocate(s, set!, 3, 'a', 'eth0')
   t.equal(a.rangeSet, 3)
   t.equal(a.range, set![0])
-  t.equal(formatAddr(s.lastReserved(3)!), '10.0.0.2')
+  t.equal(formatIp(s.lastReserved(3)!), '10.0.0.2')
   const b = allocate(s, set!, 3, 'b', 'eth0')
-  t.same([formatAddr(b.addr), b.range === set![1]], ['10.0.1.2', true])
+  t.same([formatIp(b.addr), b.range === set![1]], ['10.0.1.2', true])
 })
 
 t.test('walk order: a last reserved in the middle range continues there, then wraps through the others', async (t) => {
   const [set] = sets([[{ subnet: '10.0.0.0/29' }, { subnet: '10.0.1.0/29' }, { subnet: '10.0.2.0/30' }]])
-  t.same([...candidates(set!, ip('10.0.1.4'))].map((c) => formatAddr(c.addr)),
+  t.same([...candidates(set!, ip('10.0.1.4'))].map((c) => formatIp(c.addr)),
     ['10.0.1.5', '10.0.1.6', '10.0.2.2', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.1.2', '10.0.1.3', '10.0.1.4'])
-  t.same([...candidates(set!, ip('10.0.2.2'))].map((c) => formatAddr(c.addr)).slice(0, 2), ['10.0.0.2', '10.0.0.3'], 'after the last range: the first')
+  t.same([...candidates(set!, ip('10.0.2.2'))].map((c) => formatIp(c.addr)).slice(0, 2), ['10.0.0.2', '10.0.0.3'], 'after the last range: the first')
 })
 
 t.test('a store that refuses a request without a known holder names none', async (t) => {

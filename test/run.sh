@@ -57,7 +57,7 @@ rm -f "$out"
 skipped=$(printf '%s' "$unrun" | grep -c . || true)
 if [ "${skipped:-0}" -gt 0 ]; then
   echo "skipped or empty (every test must run):" >&2
-  printf '  %s\n' "$unrun" >&2
+  printf '%s\n' "$unrun" | sed 's/^/  /' >&2
   echo "${pass:-0} passed, ${fail:-0} failed, $skipped skipped"
   exit 1
 fi

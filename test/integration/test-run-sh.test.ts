@@ -9,6 +9,9 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+// Three whole runs of run.sh (each starts tap twice over): more than run.sh's per-file
+// --timeout on a loaded box. The root test tells the runner its own bound.
+t.setTimeout(900_000)
 
 // plain ESM, so the copy's tap runs without compiling TypeScript
 const PASS = "import t from 'tap'\nt.test('passes', async (t) => { t.ok(true) })\n"

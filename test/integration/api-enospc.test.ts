@@ -6,7 +6,7 @@
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { ROOT, call, eventually, tempDir, watch } from '../fixtures/api/harness.ts'
+import { ROOT, call, tempDir, watch } from '../fixtures/api/harness.ts'
 
 const SVC = '/api/v1/namespaces/default/services'
 const svc = (name: string, pad = 0) => ({ metadata: { name, annotations: { pad: 'x'.repeat(pad) } }, spec: { ports: [{ port: 80 }] } })
@@ -92,6 +92,6 @@ t.test('ENOSPC on a tmpfs in a private mount namespace: a 500, and no trace of t
   t.equal((await call(api, 'GET', `${SVC}/lost`)).status, 404, 'after a restart it is not there')
   const next = await call(api, 'POST', SVC, svc('next'))
   t.ok(Number(next.body.metadata.resourceVersion) > Number(after.body.metadata.resourceVersion), 'versions go on')
-  await eventually(() => (api.proc.kill('SIGTERM') ? true : undefined))
+  api.proc.kill('SIGTERM')
   t.equal(await api.exited, 0)
 })

@@ -148,7 +148,8 @@ export function parseCidr(input: unknown, opts: CidrOptions = {}): Cidr {
   } catch (e) {
     const err = e as AddressError
     // Keep the precise verdict (leading zero, mapped) but report the whole input.
-    throw new AddressError(err.code === 'EADDR_SYNTAX' || err.code === 'EADDR_TYPE' ? 'ECIDR_SYNTAX' : err.code, input, err.code === 'EADDR_SYNTAX' ? CIDR_REASON : err.reason)
+    const syntax = err.code === 'EADDR_SYNTAX'
+    throw new AddressError(syntax ? 'ECIDR_SYNTAX' : err.code, input, syntax ? CIDR_REASON : err.reason)
   }
   // An unmapped ::ffff:a.b.c.d/n keeps its IPv6 length, which cannot describe an IPv4 network.
   if (addr.family === 4 && input.slice(0, slash).includes(':')) throw new AddressError('EADDR_MAPPED', input, 'must not have an IPv4-mapped IPv6 address')

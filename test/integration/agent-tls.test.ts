@@ -11,6 +11,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { makeNetns } from '../lib/netns.ts'
+import { waitFor } from '../lib/wait.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const PONTOON = join(ROOT, 'dist/bin/pontoon')
@@ -44,17 +45,11 @@ async function freePort(): Promise<number> {
 }
 
 async function eventually<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, p?: Proc): Promise<T> {
-  const end = Date.now() + WAIT_MS
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await probe()
-      if (v !== undefined && v !== false) return v
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${p ? `\n${p.out.join('')}` : ''}`)
-    await new Promise((r) => setTimeout(r, 100))
+  try {
+    return await waitFor(what, probe, { timeoutMs: WAIT_MS, everyMs: 100 })
+  } catch (e) {
+    if (p) (e as Error).message += `\n${p.out.join('')}`
+    throw e
   }
 }
 

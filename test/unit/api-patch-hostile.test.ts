@@ -108,6 +108,16 @@ t.test('JSON patch: strict pointers and operations', async (t) => {
   t.same((jsonPatch(doc(), [{ op: 'move', from: '/spec/ports/0', path: '/spec/first' }, { op: 'add', path: '/spec/finalizers/-', value: 'y' }]) as any).spec, { ports: [], finalizers: ['x', 'y'], first: { port: 80, name: 'http' } })
   t.same((jsonPatch(doc(), [{ op: 'test', path: '/spec/ports/0', value: { name: 'http', port: 80 } }, { op: 'copy', from: '/spec/ports/0/port', path: '/spec/p' }]) as any).spec.p, 80)
   t.same(jsonPatch(doc(), []), doc(), 'an empty patch changes nothing')
+  // test: equal lists and maps pass, key order does not matter
+  t.same((jsonPatch(doc(), [{ op: 'test', path: '/spec/ports', value: [{ name: 'http', port: 80 }] }, { op: 'test', path: '/metadata', value: { labels: { app: 'web' }, name: 'a' } }, { op: 'test', path: '', value: doc() }]) as any).metadata.name, 'a')
+  // escaped names and array elements as "from"
+  t.same(jsonPatch({ 'b/c': 1, 'd~e': 2, l: [5, 6] }, [{ op: 'copy', from: '/b~1c', path: '/x' }, { op: 'copy', from: '/d~0e', path: '/y' }, { op: 'copy', from: '/l/1', path: '/z' }, { op: 'move', from: '/l/0', path: '/w' }]), { 'b/c': 1, 'd~e': 2, l: [6], x: 1, y: 2, z: 6, w: 5 })
+  t.match(refusal(() => jsonPatch({ l: [5] }, [{ op: 'copy', from: '/l/1', path: '/x' }])), { status: 422, message: /does not exist/ }, 'one past the end is not an element')
+  t.match(refusal(() => jsonPatch({ l: [5] }, [{ op: 'copy', from: '/l/0x', path: '/x' }])), { status: 422, message: /does not exist/ })
+  t.match(refusal(() => jsonPatch({ l: [5] }, [{ op: 'copy', from: '/l/x0', path: '/x' }])), { status: 422, message: /does not exist/ })
+  t.match(refusal(() => jsonPatch({ l: [5] }, [{ op: 'copy', from: '', path: '/x' }])), 'no error', 'the root can be copied')
+  t.match(refusal(() => jsonPatch({ a: { '10': 1 } }, [{ op: 'copy', from: '/a/10', path: '/x' }])), 'no error', 'a map key of digits is not an index')
+  t.match(refusal(() => jsonPatch({ a: 1 }, [{ op: 'add', path: '/a10', value: 1 }])), 'no error', 'a name with a 0 inside is not an index')
 })
 
 t.test('JSON patch never modifies its inputs, nor shares structure with them', async (t) => {

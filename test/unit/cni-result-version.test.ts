@@ -127,6 +127,7 @@ t.test('reading a result: defaults, optional fields by type, the field named in 
   t.throws(() => parseResult(null), { code: ErrCode.DecodeFailure, message: 'prevResult: expected a JSON object' })
   t.throws(() => parseResult({ routes: 'x' }, 'ipam result'), { code: ErrCode.DecodeFailure, message: 'ipam result.routes: expected an array' })
   t.throws(() => parseResult({ interfaces: {} }), { code: ErrCode.DecodeFailure, message: 'prevResult.interfaces: expected an array' })
-  t.throws(() => parseResult({ ips: [{ address: 'x' }, null] }, 'r'), { code: ErrCode.DecodeFailure, message: 'r.ips[1].address: expected a CIDR string' })
+  t.throws(() => parseResult({ ips: [{ address: '10.0.0.2/24' }, null] }, 'r'), { code: ErrCode.DecodeFailure, message: 'r.ips[1].address: expected a CIDR string' })
+  t.throws(() => parseResult({ ips: [{ address: 'x' }] }, 'r'), { code: ErrCode.DecodeFailure, message: /^r\.ips\[0\]\.address: "x" must be a valid CIDR/ })
   t.throws(() => parseResult({ cniVersion: '2.0.0' }, 'r'), { code: ErrCode.IncompatibleVersion, message: /^r\.cniVersion: version "2\.0\.0"/ })
 })

@@ -9,7 +9,7 @@ import { ServiceAllocations } from './alloc/service-alloc.ts'
 import { DiskStore } from './store/disk.ts'
 import { Store } from './store/store.ts'
 import { makeHandler } from './server/handler.ts'
-import { isLoopback, listen, type ListenAddress } from './server/listen.ts'
+import { closeServer, isLoopback, listen, type ListenAddress } from './server/listen.ts'
 import { DEFAULT_LIMITS, type ListenLimits } from './limits.ts'
 import { loadOrMakeToken, writeKubeconfig } from './kubeconfig.ts'
 import { loadOrMakeCert } from './tls.ts'
@@ -99,15 +99,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       stopKubernetesService()
       controllers.stop()
       api.close()
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve())
-              s.closeAllConnections()
-            }),
-        ),
-      )
+      await Promise.all(servers.map(closeServer))
       store.close()
     },
   }

@@ -9,7 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { ServingCert } from '../tls.ts'
 import { timingSafeEqual } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { unauthorized } from '../errors.ts'
 import { sendError } from './respond.ts'
 import { listenFdInNetns } from './netns-socket.ts'
@@ -57,6 +57,17 @@ export interface Credentials {
   tls: ServingCert
 }
 
+const rawSockets = new WeakMap<Server, Set<Socket>>()
+
+/** Stop listening and end every connection, handshaking ones included; resolves once the server is closed. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+    for (const sock of rawSockets.get(server) ?? []) sock.destroy()
+  })
+}
+
 export async function listen(addr: ListenAddress, handle: Handle, secure: Credentials, limits: ListenLimits = DEFAULT_LIMITS): Promise<{ server: Server; address: ListenAddress }> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x')
@@ -77,6 +88,14 @@ export async function listen(addr: ListenAddress, handle: Handle, secure: Creden
   )
   server.keepAliveTimeout = 65_000
   server.maxConnections = limits.maxConnections
+  // closeAllConnections() knows only connections that finished their TLS handshake; one still shaking hands when
+  // the server closes would later carry a request (a watch never ends) and hold the close open for good.
+  const sockets = new Set<Socket>()
+  server.on('connection', (sock: Socket) => {
+    sockets.add(sock)
+    sock.once('close', () => sockets.delete(sock))
+  })
+  rawSockets.set(server, sockets)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     const done = () => {

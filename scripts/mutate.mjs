@@ -37,7 +37,11 @@ const GROUPS = {
   },
   patch: {
     mutate: ['src/api/patch/*.ts'],
-    tests: ['test/unit/api-patch.test.ts'],
+    tests: ['test/unit/api-patch.test.ts', 'test/unit/api-patch-hostile.test.ts'],
+  },
+  address: {
+    mutate: ['src/net/address.ts'],
+    tests: ['test/unit/net-address.test.ts'],
   },
   history: {
     mutate: ['src/api/store/history.ts'],

@@ -153,11 +153,12 @@ t.test('EndpointSlice: a failed sync is retried with backoff and succeeds later'
 t.test('kubernetes Service: a failed reconcile is retried, and a deleted Service comes back', async (t) => {
   const api = makeApi()
   const timers = fakeTimers()
-  const inj = failNext(api, 'create', 'services', 1)
+  // Two failures: the synchronous attempt at start, then the queue's first try; the third comes on the backoff timer.
+  const inj = failNext(api, 'create', 'services', 2)
   const stop = startKubernetesServiceController(api, '10.96.0.0/16', { host: '10.0.0.1', port: 6443 }, { log, queue: { backoff: { baseMs: 5, maxMs: 50 }, timers } })
   t.teardown(stop)
   await tick()
-  t.equal(inj.failed(), 1)
+  t.equal(inj.failed(), 2)
   t.notOk(api.store.get('services', 'default', 'kubernetes'), 'not yet')
   await timers.fire()
   const svc = api.store.get('services', 'default', 'kubernetes')

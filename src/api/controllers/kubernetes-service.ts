@@ -97,7 +97,14 @@ export function startKubernetesServiceController(api: Api, serviceCidr: string, 
     api.store.subscribe('services', (ev) => ours(ev) && queue.add(KUBERNETES)),
     api.store.subscribe('endpointslices', (ev) => ours(ev) && queue.add(KUBERNETES)),
   ]
-  queue.add(KUBERNETES)
+  // At start the Service is made right before the server says it is ready (a restart on a new port must not
+  // advertise the old one); only a failure is left to the queue's retries.
+  try {
+    reconcileKubernetesService(api, serviceCidr, at)
+  } catch (e) {
+    o.log.warn({ err: e }, 'kubernetes Service reconcile failed at start; retrying')
+    queue.add(KUBERNETES)
+  }
   return () => {
     for (const u of unsubs) u()
     queue.stop()

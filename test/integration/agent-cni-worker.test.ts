@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeNetns } from '../lib/netns.ts'
-import { bridgeConf, tempDataDir, PONTOON_CNI, BIN, CNI_PATH } from '../lib/cni.ts'
+import { bridgeConf, tempDataDir, writeUnreachableKubeconfig, PONTOON_CNI, BIN, CNI_PATH } from '../lib/cni.ts'
 
 async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
   const end = Date.now() + ms
@@ -32,11 +32,7 @@ t.test('an ADD waiting on a held IPAM lock does not stall /healthz, and fails cl
     pod.destroy(); node.destroy(); data.cleanup()
   })
   const kubeconfig = join(data.dir, 'kubeconfig')
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: c',
-    'clusters: [{name: k, cluster: {server: "http://127.0.0.1:1"}}]',
-    'contexts: [{name: c, context: {cluster: k, user: u}}]', 'users: [{name: u, user: {}}]', '',
-  ].join('\n'))
+  writeUnreachableKubeconfig(kubeconfig)
   const socket = join(data.dir, 'cni.sock')
   const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--cni-socket', socket,
     '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249'],

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '../lib/ports.ts'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { waitFor } from '../lib/wait.ts'
@@ -55,16 +55,6 @@ async function stop(p: Proc): Promise<number | null> {
   return p.exited
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
-}
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, ms = WAIT_MS): Promise<T> {
   return waitFor(what, probe, { timeoutMs: ms, everyMs: 50 })

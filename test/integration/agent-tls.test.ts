@@ -7,7 +7,7 @@
 import t from 'tap'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '../lib/ports.ts'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { makeNetns } from '../lib/netns.ts'
@@ -33,16 +33,6 @@ function logs(p: Proc): Array<Record<string, unknown>> {
   })
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
-}
 
 async function eventually<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, p?: Proc): Promise<T> {
   try {

@@ -2,10 +2,10 @@
 // when the config names its socket, and does the work itself when nobody listens
 // there or the server lives in another network namespace.
 import t, { type Test } from 'tap'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeNetns, type Netns } from '../lib/netns.ts'
-import { cni, bridgeConf, tempDataDir, PONTOON_CNI, BIN } from '../lib/cni.ts'
+import { cni, bridgeConf, tempDataDir, writeUnreachableKubeconfig, PONTOON_CNI, BIN } from '../lib/cni.ts'
 import { servePeer, tcpAsk } from '../lib/traffic.ts'
 import { waitFor } from '../lib/wait.ts'
 
@@ -82,11 +82,7 @@ t.test('a server in another node netns is not used: the work lands in the caller
 t.test('pontoon agent --cni-socket serves pods even while the API is unreachable', async (t) => {
   const { node, pod, data } = world(t)
   const kubeconfig = join(data.dir, 'kubeconfig')
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: c',
-    'clusters: [{name: k, cluster: {server: "http://127.0.0.1:1"}}]',
-    'contexts: [{name: c, context: {cluster: k, user: u}}]', 'users: [{name: u, user: {}}]', '',
-  ].join('\n'))
+  writeUnreachableKubeconfig(kubeconfig)
   const socket = join(data.dir, 'cni.sock')
   const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--cni-socket', socket,
     '--healthz-bind-address', '127.0.0.1:20256', '--metrics-bind-address', '127.0.0.1:20249'])

@@ -1,7 +1,7 @@
 // Invoke a CNI plugin exactly as a runtime does: env + stdin, inside the node's
 // netns (nsenter --net), reading stdout as the protocol.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Netns } from './netns.ts'
@@ -56,4 +56,14 @@ export function bridgeConf(opts: { name?: string; subnet?: string; dataDir: stri
     ipam: { type: 'pontoon-ipam', ranges: [[{ subnet }]], dataDir },
     ...rest,
   }
+}
+
+/** A kubeconfig whose API never answers (port 1 on loopback): the agent runs without a cluster. */
+export function writeUnreachableKubeconfig(path: string): string {
+  writeFileSync(path, [
+    'apiVersion: v1', 'kind: Config', 'current-context: c',
+    'clusters: [{name: k, cluster: {server: "http://127.0.0.1:1"}}]',
+    'contexts: [{name: c, context: {cluster: k, user: u}}]', 'users: [{name: u, user: {}}]', '',
+  ].join('\n'))
+  return path
 }

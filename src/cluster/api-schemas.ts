@@ -58,6 +58,9 @@ export const endpointSliceSchema = z.object({
     }).nullish(),
     nodeName: z.string().nullish(),
     zone: z.string().nullish(),
+    hints: z.object({
+      forZones: z.array(z.object({ name: z.string() })).nullish(),
+    }).nullish(),
   })).nullish(),
   ports: z.array(z.object({
     name: z.string().nullish(),

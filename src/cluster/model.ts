@@ -45,6 +45,8 @@ export interface Endpoint {
   terminating: boolean
   nodeName: string | null
   zone: string | null
+  /** hints.forZones names, sorted; null when the slice controller set no hints */
+  zoneHints: string[] | null
 }
 
 export interface EndpointPort {
@@ -69,6 +71,8 @@ export interface Node {
   internalIPs: string[]
   externalIPs: string[]
   ready: boolean
+  /** label topology.kubernetes.io/zone: the zone whose topology hints this node follows */
+  zone: string | null
   /** annotations under pontoon.io/ only: the overlay keeps its per-node data there */
   annotations: Record<string, string>
 }

@@ -38,6 +38,7 @@ export function normalizeEndpointSlice(obj: unknown): Normalized<EndpointSlice> 
       terminating: ep.conditions?.terminating ?? false,
       nodeName: ep.nodeName ? intern(ep.nodeName) : null,
       zone: ep.zone ? intern(ep.zone) : null,
+      zoneHints: ep.hints?.forZones ? [...new Set(ep.hints.forZones.map((z) => intern(z.name)))].sort() : null,
     })
   }
   // kube-proxy skips ports without a number: they cannot be programmed.

@@ -6,6 +6,7 @@ import { describeZodError, malformed, ok, type Normalized } from './normalized.t
 import { rawObjectKey } from './object-key.ts'
 
 const ANNOTATION_PREFIX = 'pontoon.io/'
+export const ZONE_LABEL = 'topology.kubernetes.io/zone'
 
 export function normalizeNode(obj: unknown): Normalized<Node> {
   const parsed = nodeSchema.safeParse(obj)
@@ -36,6 +37,7 @@ export function normalizeNode(obj: unknown): Normalized<Node> {
     internalIPs,
     externalIPs,
     ready: readyCond?.status === 'True',
+    zone: node.metadata.labels?.[ZONE_LABEL] || null,
     annotations,
   })
 }

@@ -115,7 +115,7 @@ t.test('endpoint slices: conditions default as the API says', async (t) => {
     s.endpoints = [
       { addresses: ['10.244.1.5'], nodeName: 'n1' },
       { addresses: ['10.244.1.6'], conditions: { ready: false } },
-      { addresses: ['10.244.1.7'], conditions: { ready: false, serving: true, terminating: true }, zone: 'z' },
+      { addresses: ['10.244.1.7'], conditions: { ready: false, serving: true, terminating: true }, zone: 'z', hints: { forZones: [{ name: 'z' }, { name: 'a' }, { name: 'z' }] } },
     ]
     s.ports = [{ port: 8080 }, { name: 'noport' }]
   }))
@@ -123,9 +123,9 @@ t.test('endpoint slices: conditions default as the API says', async (t) => {
   t.equal(n.key, 'd/web-abc')
   t.equal(n.value.serviceName, 'web')
   t.same(n.value.endpoints, [
-    { addresses: ['10.244.1.5'], ready: true, serving: true, terminating: false, nodeName: 'n1', zone: null },
-    { addresses: ['10.244.1.6'], ready: false, serving: false, terminating: false, nodeName: null, zone: null },
-    { addresses: ['10.244.1.7'], ready: false, serving: true, terminating: true, nodeName: null, zone: 'z' },
+    { addresses: ['10.244.1.5'], ready: true, serving: true, terminating: false, nodeName: 'n1', zone: null, zoneHints: null },
+    { addresses: ['10.244.1.6'], ready: false, serving: false, terminating: false, nodeName: null, zone: null, zoneHints: null },
+    { addresses: ['10.244.1.7'], ready: false, serving: true, terminating: true, nodeName: null, zone: 'z', zoneHints: ['a', 'z'] },
   ])
   t.same(n.value.ports, [{ name: '', protocol: 'TCP', port: 8080 }], 'a port without a number is skipped')
 })
@@ -157,7 +157,7 @@ t.test('endpoint slices: ignored and malformed', async (t) => {
 
 t.test('nodes', async (t) => {
   const good = normalizeNode({
-    metadata: { name: 'n1', annotations: { 'pontoon.io/vtep-mac': 'aa:bb', 'other.io/x': 'y' } },
+    metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'zone-a' }, annotations: { 'pontoon.io/vtep-mac': 'aa:bb', 'other.io/x': 'y' } },
     spec: { podCIDR: '10.244.1.0/24' },
     status: {
       addresses: [{ type: 'Hostname', address: 'n1' }, { type: 'InternalIP', address: '172.18.0.2' }, { type: 'ExternalIP', address: '198.51.100.2' }],
@@ -166,10 +166,10 @@ t.test('nodes', async (t) => {
   })
   t.same(good, {
     kind: 'ok', key: 'n1',
-    value: { name: 'n1', podCIDRs: ['10.244.1.0/24'], internalIPs: ['172.18.0.2'], externalIPs: ['198.51.100.2'], ready: true, annotations: { 'pontoon.io/vtep-mac': 'aa:bb' } },
+    value: { name: 'n1', podCIDRs: ['10.244.1.0/24'], internalIPs: ['172.18.0.2'], externalIPs: ['198.51.100.2'], ready: true, zone: 'zone-a', annotations: { 'pontoon.io/vtep-mac': 'aa:bb' } },
   })
   const notReady = normalizeNode({ metadata: { name: 'n2' } })
-  t.same(notReady.kind === 'ok' && notReady.value, { name: 'n2', podCIDRs: [], internalIPs: [], externalIPs: [], ready: false, annotations: {} })
+  t.same(notReady.kind === 'ok' && notReady.value, { name: 'n2', podCIDRs: [], internalIPs: [], externalIPs: [], ready: false, zone: null, annotations: {} })
   const badCidr = normalizeNode({ metadata: { name: 'n3' }, spec: { podCIDRs: ['10.244.0.0/24', '10.244.0.0'] } })
   t.equal(badCidr.kind, 'malformed')
   if (badCidr.kind === 'malformed') t.match(badCidr.reason, /^spec\.podCIDRs\[1\]/)

@@ -26,6 +26,8 @@ for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pt[0-9a-f]{
   ip netns del "$ns" 2>/dev/null || true
 done
 export PONTOON_RUN="pt$(head -c2 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# No proxy backend may write into the host's network namespace during tests (src/proxy/host-netns-guard.ts).
+export PONTOON_FORBID_NETNS="$(readlink /proc/self/ns/net)"
 
 dirs=(test/unit)
 if [ "$(id -u)" = 0 ]; then dirs+=(test/integration); else echo "not root: integration tests need root" >&2; exit 1; fi

@@ -90,7 +90,7 @@ export class ConsumerLoop {
     const waitedSince = this.waitingSince ?? start
     this.waitingSince = null
     try {
-      await this.consumer.sync(this.deps.snapshot(), changes, { fullResync })
+      await this.consumer.sync(this.deps.snapshot(), changes, { fullResync, pendingSince: waitedSince })
     } catch (err) {
       this.cursor.giveBack(changes)
       this.waitingSince = Math.min(waitedSince, this.waitingSince ?? waitedSince)

@@ -7,6 +7,8 @@ import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
 export interface SyncContext {
   /** the first sync, or the first after a failure: do not trust what was applied before */
   fullResync: boolean
+  /** clock ms (the agent's monotonic clock) since the oldest of these changes has waited: network programming latency counts from here */
+  pendingSince: number
 }
 
 export interface SyncConsumer {

@@ -33,7 +33,7 @@ export function createAgentMetrics(): AgentMetrics {
     cacheObjects: new Gauge({ name: 'pontoon_cache_objects', help: 'Objects in the agent cache', labelNames: ['resource'], registers }),
     synced: new Gauge({ name: 'pontoon_cache_synced', help: '1 once Services, EndpointSlices and Nodes have all listed', registers }),
     syncs: new Counter({ name: 'pontoon_syncs_total', help: 'Syncs of all consumers together, by result', labelNames: ['result'], registers }),
-    lastSyncTimestamp: new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time any consumer completed a sync (unix seconds)', registers }),
+    lastSyncTimestamp: new Gauge({ name: 'pontoon_last_sync_timestamp_seconds', help: 'The last time any consumer completed a sync (unix seconds)', registers }),
     // kube-proxy's sync_proxy_rules_duration_seconds buckets: 1 ms doubling to ~16 s.
     consumerSyncDuration: new Histogram({ name: 'pontoon_consumer_sync_duration_seconds', help: 'Duration of one consumer sync, failed or not', labelNames: ['consumer'], buckets: exponentialBuckets(0.001, 2, 15), registers }),
     consumerSyncErrors: new Counter({ name: 'pontoon_consumer_sync_errors_total', help: 'Failed consumer syncs (each is retried with backoff)', labelNames: ['consumer'], registers }),

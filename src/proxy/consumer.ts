@@ -1,0 +1,122 @@
+// The service proxy as a sync consumer: plan the snapshot into intents, hand the
+// backend the whole plan (start, failure, detected flush, every --sync-period,
+// a change of node-wide facts) or only the delta of the changed objects, then
+// let the side jobs (health-check server, stale conntrack) follow the result.
+import type { Logger } from 'pino'
+import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
+import { deepEqual } from '../cluster/equal.ts'
+import type { Clock } from '../agent/clock.ts'
+import type { SyncConsumer, SyncContext } from '../agent/consumer.ts'
+import type { ProxyMetrics } from '../metrics/proxy-metrics.ts'
+import type { ProxyBackend, SyncStats } from './backend.ts'
+import type { PlanDelta, PortIntent, ProxyGlobals, ProxyPlan } from './plan/intent.ts'
+
+/** What the consumer needs of the planner (src/proxy/plan/planner.ts). */
+export interface Planner {
+  full(snapshot: ClusterSnapshot): ProxyPlan
+  update(snapshot: ClusterSnapshot, changes: ChangeSet): { plan: ProxyPlan; delta: PlanDelta }
+}
+
+/** Work that follows a successful apply; a failure is logged, and the job sees the next sync's plan as usual. */
+export interface AfterApply {
+  readonly name: string
+  /** delta is null after a full sync */
+  applied(plan: ProxyPlan, delta: PlanDelta | null): Promise<void> | void
+}
+
+export interface ProxyConsumerOptions {
+  backend: ProxyBackend
+  makePlanner(globals: ProxyGlobals): Planner
+  /** node-wide facts from the snapshot (NodePort addresses follow the Node object) */
+  globals(snapshot: ClusterSnapshot): ProxyGlobals | Promise<ProxyGlobals>
+  syncPeriodMs: number
+  clock: Clock
+  wallNow?: () => number
+  metrics: ProxyMetrics
+  log: Logger
+  after?: AfterApply[]
+}
+
+export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
+  const wallNow = o.wallNow ?? Date.now
+  let planner: Planner | null = null
+  let globals: ProxyGlobals | null = null
+  let lastFull = Number.NEGATIVE_INFINITY
+  const noLocal = { internal: new Set<string>(), external: new Set<string>() }
+
+  const countNoLocal = (removed: Iterable<PortIntent>, upserted: Iterable<PortIntent>) => {
+    for (const i of removed) { noLocal.internal.delete(i.key); noLocal.external.delete(i.key) }
+    for (const i of upserted) {
+      const none = i.localEndpoints.length === 0
+      if (i.internalPolicyLocal && none) noLocal.internal.add(i.key); else noLocal.internal.delete(i.key)
+      if (i.externalPolicyLocal && none) noLocal.external.add(i.key); else noLocal.external.delete(i.key)
+    }
+    o.metrics.noLocalEndpoints.set({ traffic_policy: 'internal' }, noLocal.internal.size)
+    o.metrics.noLocalEndpoints.set({ traffic_policy: 'external' }, noLocal.external.size)
+  }
+
+  const record = (stats: SyncStats) => {
+    for (const [table, n] of Object.entries(stats.counts)) o.metrics.ruleCounts.set({ table }, n)
+  }
+
+  return {
+    name: 'proxy',
+    async sync(snapshot: ClusterSnapshot, changes: ChangeSet, ctx: SyncContext) {
+      const start = o.clock.now()
+      const changed = changes.services.length + changes.endpointSlices.length
+      o.metrics.serviceChanges.inc(changes.services.length)
+      o.metrics.endpointChanges.inc(changes.endpointSlices.length)
+      if (changed > 0) o.metrics.lastQueued.set((wallNow() - (start - ctx.pendingSince)) / 1000)
+      const now = o.clock.now()
+      const nextGlobals = await o.globals(snapshot)
+      let reason = ctx.fullResync ? 'first sync or after a failure'
+        : !planner || !deepEqual(globals, nextGlobals) ? 'node-wide settings changed'
+        : now - lastFull >= o.syncPeriodMs ? 'sync period'
+        : null
+      if (reason === null && await o.backend.flushed()) {
+        reason = 'our rules were flushed or removed by someone else'
+        o.log.warn({ mode: o.backend.mode }, 'proxy rules missing: full resync')
+      }
+      let plan: ProxyPlan
+      let delta: PlanDelta | null = null
+      try {
+        if (reason !== null) {
+          planner = o.makePlanner(nextGlobals)
+          globals = nextGlobals
+          plan = planner.full(snapshot)
+          record(await o.backend.syncAll(plan))
+          lastFull = now
+          noLocal.internal.clear(); noLocal.external.clear()
+          countNoLocal([], plan.intents.values())
+          o.metrics.fullSyncDuration.observe((o.clock.now() - start) / 1000)
+          o.log.debug({ reason, intents: plan.intents.size }, 'proxy full sync')
+        } else {
+          const planned = planner!.update(snapshot, changes)
+          plan = planned.plan
+          delta = planned.delta
+          if (delta.upserted.length + delta.removed.length > 0) {
+            record(await o.backend.syncDelta(plan, delta))
+            countNoLocal(delta.removed, delta.upserted)
+          }
+          o.metrics.partialSyncDuration.observe((o.clock.now() - start) / 1000)
+        }
+      } catch (err) {
+        // The loop gives the changes back and asks for a full resync.
+        planner = null
+        o.metrics.syncFailures.inc()
+        throw err
+      }
+      const end = o.clock.now()
+      o.metrics.syncDuration.observe((end - start) / 1000)
+      o.metrics.lastSync.set(wallNow() / 1000)
+      if (changed > 0) o.metrics.networkProgramming.observe(Math.max(0, end - ctx.pendingSince) / 1000)
+      for (const job of o.after ?? []) {
+        try {
+          await job.applied(plan, delta)
+        } catch (err) {
+          o.log.warn({ job: job.name, err: (err as Error).message }, 'proxy follow-up failed')
+        }
+      }
+    },
+  }
+}

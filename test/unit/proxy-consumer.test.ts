@@ -131,7 +131,7 @@ t.test('a refused apply throws, counts, and the next sync is full with a fresh p
   const s = setup({ deltas: [delta([intent('d/b:tcp:4', 1)])] })
   await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
   s.backend.failNext = true
-  await t.rejects(s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 }), /kernel said no/)
+  await t.rejects(Promise.resolve(s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })), /kernel said no/)
   // the consumer loop sets fullResync after a failure; even without it, the planner is gone
   await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
   t.same(s.backend.calls, ['all:1', 'canary', 'delta:+1-0', 'all:1'])

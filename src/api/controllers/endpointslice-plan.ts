@@ -17,6 +17,8 @@ export interface SliceEndpoint {
   addresses: string[]
   conditions: { ready: boolean; serving: boolean; terminating: boolean }
   nodeName?: string
+  zone?: string
+  hints?: { forZones: { name: string }[] }
   targetRef: { kind: 'Pod'; namespace: string; name: string; uid: string }
 }
 
@@ -69,7 +71,20 @@ export function resolveTargetPort(svcPort: Rec, pod: KObject): number | undefine
   return undefined
 }
 
-export function planSlices(svc: KObject, pods: Iterable<KObject>, maxEndpoints = 100): DesiredSlice[] {
+/**
+ * trafficDistribution PreferClose (PreferSameZone is its newer name): every
+ * endpoint is hinted for its own zone, as kube-controller-manager does, but only
+ * when every endpoint of the slice has a zone; one without makes hints useless.
+ */
+function addZoneHints(svc: KObject, endpoints: SliceEndpoint[]): void {
+  const td = svc.spec?.trafficDistribution
+  if (td !== 'PreferClose' && td !== 'PreferSameZone') return
+  if (endpoints.some((e) => !e.zone)) return
+  for (const e of endpoints) e.hints = { forZones: [{ name: e.zone! }] }
+}
+
+/** zoneOf: a node's topology.kubernetes.io/zone label, for each endpoint's zone. */
+export function planSlices(svc: KObject, pods: Iterable<KObject>, maxEndpoints = 100, zoneOf: (nodeName: string) => string | undefined = () => undefined): DesiredSlice[] {
   if (!selectorOf(svc)) return []
   const families = (Array.isArray(svc.spec?.ipFamilies) && svc.spec.ipFamilies.length ? svc.spec.ipFamilies : ['IPv4']) as ('IPv4' | 'IPv6')[]
   const publishNotReady = svc.spec?.publishNotReadyAddresses === true
@@ -102,7 +117,11 @@ export function planSlices(svc: KObject, pods: Iterable<KObject>, maxEndpoints =
         targetRef: { kind: 'Pod', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' },
       }
       const nodeName = pod.spec?.nodeName
-      if (typeof nodeName === 'string' && nodeName) ep.nodeName = nodeName
+      if (typeof nodeName === 'string' && nodeName) {
+        ep.nodeName = nodeName
+        const zone = zoneOf(nodeName)
+        if (zone) ep.zone = zone
+      }
       g.endpoints.push(ep)
     }
   }
@@ -110,7 +129,11 @@ export function planSlices(svc: KObject, pods: Iterable<KObject>, maxEndpoints =
   for (const key of [...groups.keys()].sort()) {
     const g = groups.get(key)!
     g.endpoints.sort((a, b) => (a.targetRef.name < b.targetRef.name ? -1 : a.targetRef.name > b.targetRef.name ? 1 : 0))
-    for (let i = 0; i < g.endpoints.length; i += maxEndpoints) out.push({ addressType: g.addressType, ports: g.ports, endpoints: g.endpoints.slice(i, i + maxEndpoints) })
+    for (let i = 0; i < g.endpoints.length; i += maxEndpoints) {
+      const endpoints = g.endpoints.slice(i, i + maxEndpoints)
+      addZoneHints(svc, endpoints)
+      out.push({ addressType: g.addressType, ports: g.ports, endpoints })
+    }
   }
   return out
 }

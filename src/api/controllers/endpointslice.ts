@@ -9,6 +9,8 @@ import { planSlices, podSelected, selectorOf, type DesiredSlice } from './endpoi
 import { WorkQueue, type QueueOptions } from './queue.ts'
 import { planEndpoints } from './endpoints-plan.ts'
 
+const ZONE_LABEL = 'topology.kubernetes.io/zone'
+
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by'
 export const MANAGED_BY = 'endpointslice-controller.k8s.io'
@@ -61,12 +63,17 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
     return out.sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1))
   }
 
+  const zoneOf = (nodeName: string): string | undefined => {
+    const z = store.get('nodes', undefined, nodeName)?.obj.metadata.labels?.[ZONE_LABEL]
+    return typeof z === 'string' && z ? z : undefined
+  }
+
   const sync = (key: string) => {
     const [ns, name] = key.split('/') as [string, string]
     const svc = store.get('services', ns, name)?.obj
     const existing = managedSlices(ns, name)
     if (existing.length === 0 && (!svc || !selectorOf(svc)) && !store.get('endpoints', ns, name)) return
-    const desired = svc ? planSlices(svc, [...store.list('pods', ns)].map((e) => e.obj)) : []
+    const desired = svc ? planSlices(svc, [...store.list('pods', ns)].map((e) => e.obj), undefined, zoneOf) : []
     const unused = [...existing]
     for (const d of desired) {
       // Reuse a stored slice of the same shape first, then any stored slice.
@@ -122,6 +129,14 @@ export function startEndpointSliceController(api: Api, o: { log: { warn(o: objec
       for (const s of store.list('services', ns)) {
         if (podSelected(s.obj, ev.obj) || podSelected(s.obj, ev.prev)) queue.add(svcKey(s.obj))
       }
+    }),
+    // A node's zone label is copied into its endpoints: a change re-plans the Services with pods there.
+    store.subscribe('nodes', (ev) => {
+      if (ev.prev?.metadata.labels?.[ZONE_LABEL] === ev.obj.metadata.labels?.[ZONE_LABEL] && ev.type === 'MODIFIED') return
+      const node = ev.obj.metadata.name
+      const namespaces = new Set<string>()
+      for (const p of store.list('pods')) if (p.obj.spec?.nodeName === node) namespaces.add(p.obj.metadata.namespace ?? '')
+      for (const ns of namespaces) for (const s of store.list('services', ns)) if (selectorOf(s.obj)) queue.add(svcKey(s.obj))
     }),
     store.subscribe('endpointslices', (ev) => {
       if (ev.prev) track(ev.prev, false)

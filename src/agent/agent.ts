@@ -33,6 +33,8 @@ export interface AgentOptions {
   healthTimeoutMs?: number
   clock?: Clock
   consumers?: SyncConsumer[]
+  /** the registry's owner, when a consumer built before the agent registers its own metrics on it */
+  agentMetrics?: AgentMetrics
 }
 
 export interface RunningAgent {
@@ -46,7 +48,7 @@ export interface RunningAgent {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log
-  const metrics = createAgentMetrics()
+  const metrics = opts.agentMetrics ?? createAgentMetrics()
   const clock = opts.clock ?? systemClock
   const maxIntervalMs = opts.maxSyncIntervalMs ?? 30_000
   const healthTimeoutMs = opts.healthTimeoutMs ?? 2 * maxIntervalMs

@@ -13,6 +13,11 @@ interface AgentArgs {
   'cni-socket'?: string
   'cni-conf-dir'?: string
   'cni-mtu'?: number
+  'proxy-mode': string
+  'cluster-cidr'?: string
+  'masquerade-all': boolean
+  'nodeport-addresses': string
+  'iptables-backend': string
 }
 
 export const agentCommand: CommandModule<object, AgentArgs> = {
@@ -28,17 +33,34 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('sync-period', { type: 'number', default: 30, describe: 'seconds: syncs run at least this often' })
       .option('cni-socket', { type: 'string', describe: 'serve pontoon-cni invocations on this unix socket (conflist key "agentSocket")' })
       .option('cni-conf-dir', { type: 'string', describe: "write this node's conflist (from its podCIDRs) into this directory, e.g. /etc/cni/net.d" })
-      .option('cni-mtu', { type: 'number', describe: 'pod MTU written into the conflist (the underlay MTU minus the overlay header)' }),
+      .option('cni-mtu', { type: 'number', describe: 'pod MTU written into the conflist (the underlay MTU minus the overlay header)' })
+      .option('proxy-mode', { type: 'string', default: 'nftables', describe: 'service proxy: nftables, iptables, or none (no Service rules)' })
+      .option('cluster-cidr', { type: 'string', describe: 'pod CIDRs, comma-separated: traffic from outside them to a clusterIP is masqueraded' })
+      .option('masquerade-all', { type: 'boolean', default: false, describe: 'masquerade all traffic to clusterIPs' })
+      .option('iptables-backend', { type: 'string', default: 'auto', describe: "with --proxy-mode iptables: nft, legacy, or auto (whatever the system's iptables is)" })
+      .option('nodeport-addresses', { type: 'string', default: 'primary', describe: "addresses NodePorts serve on: 'primary' (the Node's InternalIPs) or CIDRs, comma-separated (0.0.0.0/0: every local address)" }),
   handler: async (args) => {
     const { default: pino } = await import('pino')
     const log = pino({ name: 'pontoon-agent' })
     let healthz, metrics
+    let proxyFlags: { clusterCIDRs: string[]; nodePortAddresses: import('../proxy/nodeport-addresses.ts').NodePortAddressesFlag } | undefined
     try {
       if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(args['node-name'])) {
         throw new FlagError('--node-name', `"${args['node-name']}" is not a DNS-1123 subdomain`)
       }
       if (!(args['min-sync-period'] >= 0) || !(args['sync-period'] >= args['min-sync-period']) || args['sync-period'] <= 0) {
         throw new FlagError('--sync-period', 'need 0 <= --min-sync-period <= --sync-period, and --sync-period > 0')
+      }
+      if (!['nftables', 'iptables', 'none'].includes(args['proxy-mode'])) {
+        throw new FlagError('--proxy-mode', `"${args['proxy-mode']}" is not one of nftables, iptables, none`)
+      }
+      if (!['nft', 'legacy', 'auto'].includes(args['iptables-backend'])) {
+        throw new FlagError('--iptables-backend', `"${args['iptables-backend']}" is not one of nft, legacy, auto`)
+      }
+      if (args['proxy-mode'] !== 'none') {
+        const { parseClusterCIDRs } = await import('../proxy/flags.ts')
+        const { parseNodePortAddresses } = await import('../proxy/nodeport-addresses.ts')
+        proxyFlags = { clusterCIDRs: parseClusterCIDRs(args['cluster-cidr']), nodePortAddresses: parseNodePortAddresses(args['nodeport-addresses']) }
       }
       healthz = parseBindAddress('--healthz-bind-address', args['healthz-bind-address'], 10256)
       metrics = parseBindAddress('--metrics-bind-address', args['metrics-bind-address'], 10249)
@@ -55,13 +77,31 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const { HttpTransport } = await import('../cluster/http-transport.ts')
     const { startAgent } = await import('../agent/agent.ts')
     const { cniConfigWriter } = await import('../agent/cni-config.ts')
+    const { createAgentMetrics } = await import('../metrics/agent-metrics.ts')
+    const { systemClock } = await import('../agent/clock.ts')
     const confDir = args['cni-conf-dir']
     const consumers = confDir
       ? [cniConfigWriter({ nodeName: args['node-name'], confDir, log, ...(args['cni-socket'] ? { agentSocket: args['cni-socket'] } : {}), ...(args['cni-mtu'] ? { mtu: args['cni-mtu'] } : {}) })]
       : []
+    const agentMetrics = createAgentMetrics()
     let agent
     let transport
+    let proxy: { close(): void } | undefined
     try {
+      if (proxyFlags) {
+        const { startProxy } = await import('../proxy/start.ts')
+        const started = await startProxy({
+          mode: args['proxy-mode'] as 'nftables' | 'iptables',
+          nodeName: args['node-name'],
+          clusterCIDRs: proxyFlags.clusterCIDRs,
+          masqueradeAll: args['masquerade-all'],
+          nodePortAddresses: proxyFlags.nodePortAddresses,
+          syncPeriodMs: args['sync-period'] * 1000,
+          iptablesBackend: args['iptables-backend'] as 'nft' | 'legacy' | 'auto',
+        }, { registry: agentMetrics.registry, clock: systemClock, log })
+        proxy = started
+        consumers.push(started.consumer)
+      }
       transport = new HttpTransport(await loadClusterAccess(args.kubeconfig))
       agent = await startAgent({
         transport,
@@ -72,10 +112,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         minSyncIntervalMs: args['min-sync-period'] * 1000,
         maxSyncIntervalMs: args['sync-period'] * 1000,
         consumers,
+        agentMetrics,
       })
     } catch (e) {
       log.error({ code: (e as { code?: unknown }).code }, (e as Error).message)
       transport?.close()
+      proxy?.close()
       await cni?.close()
       process.exitCode = 1
       return
@@ -85,7 +127,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         log.info({ signal }, 'stopping')
-        Promise.all([running.stop().finally(() => api.close()), cni?.close()]).then(() => resolve(), () => resolve())
+        // The proxy's rules stay: pods keep reaching Services while the agent restarts (kube-proxy does the same).
+        Promise.all([running.stop().finally(() => { api.close(); proxy?.close() }), cni?.close()]).then(() => resolve(), () => resolve())
       }
       process.once('SIGTERM', () => shutdown('SIGTERM'))
       process.once('SIGINT', () => shutdown('SIGINT'))

@@ -1,0 +1,51 @@
+// One place that maps --proxy-mode to a backend, loading only the chosen one.
+import type { ProxyBackend } from './backend.ts'
+import { assertNotHostNetns } from './host-netns-guard.ts'
+
+export const PROXY_MODES = ['nftables', 'iptables'] as const
+export type SupportedMode = typeof PROXY_MODES[number]
+
+export interface BackendOptions {
+  /** a netns path to work in (tests, benches); undefined: the process's own namespace */
+  netns?: string
+  /** iptables mode: nft, legacy or auto (what the system's `iptables` is) */
+  iptablesBackend?: 'nft' | 'legacy' | 'auto'
+}
+
+export async function openBackend(mode: SupportedMode, opts: BackendOptions = {}): Promise<ProxyBackend> {
+  if (opts.netns === undefined) assertNotHostNetns(`--proxy-mode ${mode}`)
+  switch (mode) {
+    case 'nftables': {
+      const { NftablesBackend } = await import('./nftables/backend.ts')
+      return NftablesBackend.open(opts)
+    }
+    case 'iptables': {
+      const { IptablesBackend } = await import('./iptables/backend.ts')
+      return new IptablesBackend({ ...(opts.netns ? { netnsPath: opts.netns } : {}), ...(opts.iptablesBackend ? { iptablesBackend: opts.iptablesBackend } : {}) })
+    }
+  }
+}
+
+/** Every mode's cleanup, for `pontoon cleanup`: what one mode (or iptables flavour) left behind another must not keep. */
+export async function cleanupAll(opts: BackendOptions = {}): Promise<{ mode: string; error?: string }[]> {
+  if (opts.netns === undefined) assertNotHostNetns('pontoon cleanup')
+  const targets: Array<{ label: string; mode: SupportedMode; opts: BackendOptions }> = [
+    { label: 'nftables', mode: 'nftables', opts },
+    { label: 'iptables (nft)', mode: 'iptables', opts: { ...opts, iptablesBackend: 'nft' } },
+    { label: 'iptables (legacy)', mode: 'iptables', opts: { ...opts, iptablesBackend: 'legacy' } },
+  ]
+  const out: { mode: string; error?: string }[] = []
+  for (const t of targets) {
+    let backend: ProxyBackend | undefined
+    try {
+      backend = await openBackend(t.mode, t.opts)
+      await backend.cleanup()
+      out.push({ mode: t.label })
+    } catch (e) {
+      out.push({ mode: t.label, error: (e as Error).message })
+    } finally {
+      backend?.close()
+    }
+  }
+  return out
+}

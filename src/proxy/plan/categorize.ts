@@ -35,15 +35,22 @@ interface Candidate {
   target: EndpointTarget
   n: bigint
   ready: boolean
+  terminating: boolean
   servingTerminating: boolean
   zoneHints: readonly string[]
   /** to break ties between duplicates the same way whatever the slices' order */
   slice: string
 }
 
-/** Where a duplicate stands: kube-proxy keeps a local copy over a remote one; then usable over unusable. */
+/**
+ * Which of two copies of one ip:port wins. kube-proxy prefers a copy that is not
+ * terminating (the pod network may hand a terminating pod's IP to a new pod);
+ * beyond that it keeps whichever slice it read last, which is map order in Go.
+ * Here: not terminating, then ready, then local, then the slice whose name sorts
+ * first, so the choice never depends on the order the slices come in.
+ */
 function rank(c: Candidate): number {
-  return (c.target.local ? 4 : 0) + (c.ready ? 2 : 0) + (c.servingTerminating ? 1 : 0)
+  return (c.terminating ? 0 : 4) + (c.ready ? 2 : 0) + (c.target.local ? 1 : 0)
 }
 
 function better(a: Candidate, b: Candidate): boolean {
@@ -73,6 +80,7 @@ function collect(port: ServicePort, slices: readonly EndpointSlice[], family: Fa
         target: { ip, port: sp.port, local: ep.nodeName === nodeName },
         n: addr.n,
         ready: ep.ready,
+        terminating: ep.terminating,
         servingTerminating: ep.serving && ep.terminating,
         zoneHints: ep.zoneHints ?? [],
         slice: slice.name,

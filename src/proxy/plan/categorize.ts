@@ -73,9 +73,11 @@ function collect(port: ServicePort, slices: readonly EndpointSlice[], family: Fa
     const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol)
     if (!sp) continue
     for (const ep of slice.endpoints) {
-      const addr = tryParseIp(ep.addresses[0])
+      const raw = ep.addresses[0]
+      const addr = tryParseIp(raw)
       if (!addr || addr.family !== family) continue
-      const ip = formatIp(addr)
+      // The strict parser takes IPv4 only in its canonical form: printing it again would cost as much as parsing.
+      const ip = family === 4 ? raw! : formatIp(addr)
       const c: Candidate = {
         target: { ip, port: sp.port, local: ep.nodeName === nodeName },
         n: addr.n,

@@ -51,6 +51,17 @@ const GROUPS = {
     mutate: ['src/agent/bounded-runner.ts'],
     tests: ['test/unit/agent-bounded-runner.test.ts'],
   },
+  // Not strip: the planner imports the address module, whose error class has parameter properties.
+  'proxy-plan': {
+    mutate: [
+      'src/proxy/plan/categorize.ts', 'src/proxy/plan/intents.ts', 'src/proxy/plan/planner.ts', 'src/proxy/plan/route.ts',
+      'src/proxy/plan/intent-map.ts', 'src/proxy/plan/config.ts',
+    ],
+    tests: [
+      'test/unit/proxy-plan-categorize.test.ts', 'test/unit/proxy-plan-intents.test.ts', 'test/unit/proxy-plan-planner.test.ts',
+      'test/unit/proxy-plan-route.test.ts', 'test/unit/proxy-plan-intent-map.test.ts', 'test/unit/proxy-plan-config.test.ts',
+    ],
+  },
 }
 
 const THRESHOLD = 80

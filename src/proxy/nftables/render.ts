@@ -511,6 +511,8 @@ export function fullScript(r: FullRender, stale: readonly NftObject[] = []): str
   for (const o of r.objects) if (o.kind !== 'chain' && !o.dynamic) lines.push(`flush ${o.kind} ${T} ${o.name}`)
   for (const o of r.objects) for (const rule of o.rules) lines.push(`add rule ${T} ${o.name} ${rule}`)
   lines.push(...elementCommands('add', r.elements))
+  // Each is (re)declared first, so that the delete holds when someone already removed it.
+  for (const o of stale) lines.push(defineObject(o).trimEnd())
   for (const o of stale) if (o.kind === 'chain') lines.push(`delete chain ${T} ${o.name}`)
   for (const o of stale) if (o.kind !== 'chain') lines.push(`delete ${o.kind} ${T} ${o.name}`)
   return lines.join('\n') + '\n'

@@ -358,3 +358,31 @@ t.test('ledger: a value change is a delete and an add; a clone does not share co
   t.same(again, { add: [], delete: [] }, 'the same render again changes nothing')
   t.equal(ledger.size, copy.size)
 })
+
+t.test('bad input is refused with a code and a cause, before any text is made', async (t) => {
+  const g = globals()
+  const bad: [string, Partial<PortIntent>][] = [
+    ['clusterIP', { clusterIP: '10.96.0.1 } ; flush ruleset ; add element x {' }],
+    ['clusterIP', { clusterIP: 'fd00::1' }],
+    ['externalIPs', { externalIPs: ['192.168.1.1/24'] }],
+    ['loadBalancerIPs', { loadBalancerIPs: ['1.2.3'] }],
+    ['loadBalancerSourceRanges', { loadBalancerIPs: ['192.168.60.1'], loadBalancerSourceRanges: ['10.0.0.0/33'] }],
+    ['loadBalancerSourceRanges', { loadBalancerIPs: ['192.168.60.1'], loadBalancerSourceRanges: ['10.0.0.0/8/8'] }],
+    ['endpoint', { clusterEndpoints: [{ ip: '10.244.1.1\n', port: 80, local: false }] }],
+    ['endpoint 10.244.1.1 port', { clusterEndpoints: [{ ip: '10.244.1.1', port: 0, local: false }] }],
+    ['endpoint 10.244.1.1 port', { clusterEndpoints: [{ ip: '10.244.1.1', port: 65536, local: false }] }],
+    ['port', { port: 1.5 }],
+    ['nodePort', { nodePort: -1 }],
+    ['protocol', { protocol: 'icmp' as never }],
+    ['affinityTimeoutSeconds', { affinityTimeoutSeconds: -1 }],
+    ['affinityTimeoutSeconds', { affinityTimeoutSeconds: 2 ** 31 }],
+  ]
+  for (const [field, o] of bad) {
+    t.throws(() => renderIntent(svc('bad', o), g), { code: 'NFT_INPUT', message: new RegExp(`default/bad.*${field.replace(/[.*]/g, '\\$&')}`) }, `${field}: ${JSON.stringify(o)}`)
+  }
+  t.throws(() => renderIntent(svc('x'), globals({ families: [{ ...V4, clusterCIDRs: ['10.244.0.0/16 }'] }] })), { code: 'NFT_INPUT', message: /clusterCIDRs/ })
+  t.throws(() => renderIntent(svc('x'), globals({ families: [{ ...V4, nodePortAddresses: ['x'] }] })), { code: 'NFT_INPUT', message: /nodePortAddresses/ })
+  t.doesNotThrow(() => renderIntent(svc('ok', { port: 65535, nodePort: 1, affinityTimeoutSeconds: 2 ** 31 - 1, loadBalancerIPs: ['192.168.60.1'], loadBalancerSourceRanges: ['10.0.0.0/32', '10.0.0.1'] }), g))
+  t.doesNotThrow(() => renderIntent(svc('ok6', { family: 6, clusterIP: 'fd00::1', clusterEndpoints: [{ ip: '::ffff:10.1.1.1', port: 1, local: false }], loadBalancerIPs: ['fd00::2'], loadBalancerSourceRanges: ['fd00::/128'] }), globals({ families: [V6] })))
+  t.throws(() => renderIntent(svc('ok6', { family: 6, clusterIP: 'fd00::1', loadBalancerIPs: ['fd00::2'], loadBalancerSourceRanges: ['fd00::/129'] }), globals({ families: [V6] })), { code: 'NFT_INPUT' })
+})

@@ -318,10 +318,48 @@ function lbChain(fam: Fam, g: FamilyGlobals, front: FrontType, slot: ListSlot, m
   return chain(lbChainName(fam, front, slot, masq, affinity, m), rules)
 }
 
+// Intents come from the planner's strict parsers; these checks only make sure
+// no field can carry nft syntax into the script (a brace, a newline, a keyword).
+const V4_ADDR = /^\d{1,3}(\.\d{1,3}){3}$/
+const V6_ADDR = /^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$/
+
+function checkAddr(fam: Fam, what: string, v: string, prefix = false): void {
+  const parts = v.split('/')
+  const len = parts[1]
+  const ok = parts.length <= (prefix ? 2 : 1) && (fam.f === 4 ? V4_ADDR : V6_ADDR).test(parts[0]!) &&
+    (len === undefined || (/^\d{1,3}$/.test(len) && Number(len) <= (fam.f === 4 ? 32 : 128)))
+  if (!ok) throw new NftRenderError('NFT_INPUT', `${what}: ${JSON.stringify(v)} is not an IPv${fam.f} ${prefix ? 'address or CIDR' : 'address'}`)
+}
+
+function checkPort(what: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1 || v > 65535) throw new NftRenderError('NFT_INPUT', `${what}: ${String(v)} is not a port (1-65535)`)
+}
+
+function checkIntent(fam: Fam, g: FamilyGlobals, i: PortIntent): void {
+  const k = i.key
+  if (!(PROTOCOLS as readonly string[]).includes(i.protocol)) throw new NftRenderError('NFT_INPUT', `${k}: protocol ${JSON.stringify(i.protocol)} is not tcp, udp or sctp`)
+  if (i.clusterIP !== '') checkAddr(fam, `${k} clusterIP`, i.clusterIP)
+  checkPort(`${k} port`, i.port)
+  if (i.nodePort !== null) checkPort(`${k} nodePort`, i.nodePort)
+  for (const a of i.externalIPs) checkAddr(fam, `${k} externalIPs`, a)
+  for (const a of i.loadBalancerIPs) checkAddr(fam, `${k} loadBalancerIPs`, a)
+  for (const c of i.loadBalancerSourceRanges) checkAddr(fam, `${k} loadBalancerSourceRanges`, c, true)
+  for (const e of [...i.clusterEndpoints, ...i.localEndpoints]) {
+    checkAddr(fam, `${k} endpoint`, e.ip)
+    checkPort(`${k} endpoint ${e.ip} port`, e.port)
+  }
+  if (!Number.isInteger(i.affinityTimeoutSeconds) || i.affinityTimeoutSeconds < 0 || i.affinityTimeoutSeconds > 2 ** 31 - 1) {
+    throw new NftRenderError('NFT_INPUT', `${k} affinityTimeoutSeconds: ${String(i.affinityTimeoutSeconds)} is not a whole number of seconds`)
+  }
+  for (const c of g.clusterCIDRs) checkAddr(fam, 'clusterCIDRs', c, true)
+  if (g.nodePortAddresses !== 'local') for (const c of g.nodePortAddresses) checkAddr(fam, 'nodePortAddresses', c, true)
+}
+
 /** Everything one intent puts in the table. */
 export function renderIntent(intent: PortIntent, globals: ProxyGlobals): IntentRender {
   const fam = famOf(intent.family)
   const g = globalsFor(globals, intent.family)
+  checkIntent(fam, g, intent)
   const detection = g.clusterCIDRs.length > 0
   const node = { masqueradeAll: globals.masqueradeAll, hasLocalDetection: detection }
   const elements: NftElement[] = []

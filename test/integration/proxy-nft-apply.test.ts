@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { execFileSync } from 'node:child_process'
 import { linkNamespaces, makeNetns, type Netns } from '../lib/netns.ts'
 import { servePeer, tcpAsk } from '../lib/traffic.ts'
+import { waitFor } from '../lib/wait.ts'
 import { NftablesBackend } from '../../src/proxy/nftables/backend.ts'
 import { renderPlan, type NftElement } from '../../src/proxy/nftables/render.ts'
 import { ProxyApplyError } from '../../src/proxy/backend.ts'
@@ -238,4 +239,66 @@ t.test('traffic: TCP to a ClusterIP lands on a backend; a ClusterIP without endp
   }
   const port = client.try('socat', ['-T', '1', '-', 'TCP:10.96.0.10:81,connect-timeout=0.9'], { input: '' })
   t.match(port.stderr, /Connection refused/, 'a port the ClusterIP does not have is refused')
+})
+
+t.test('affinity: entries pointing at a removed endpoint are dropped, the others kept', async (t) => {
+  const node = makeNetns('nft')
+  t.teardown(() => node.destroy())
+  const b = NftablesBackend.open({ netns: node.path })
+  t.teardown(() => b.close())
+  const two = svc('sticky', { affinityTimeoutSeconds: 300, nodePort: 30060, clusterEndpoints: [ep('10.244.2.1'), ep('10.244.2.2')] })
+  await b.syncAll(plan([two]))
+  // what the kernel writes for two clients, one stuck to each endpoint, through the ClusterIP and the NodePort
+  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'sticky-v4-300', [
+    '{ 10.244.0.2 . 10.96.0.10 . tcp . 80 : 10.244.2.1 . 8080', '10.244.0.3 . 10.96.0.10 . tcp . 80 : 10.244.2.2 . 8080',
+    '192.168.50.2 . 172.18.0.2 . tcp . 30060 : 10.244.2.2 . 8080', '192.168.50.3 . 172.18.0.2 . tcp . 30060 : 10.244.2.1 . 8080 }'].join(', ')])
+  const entries = () => (kernelElements(node).get('sticky-v4-300') ?? []).map((e) => e.replace(/ : /, ' -> '))
+  t.equal(entries().length, 4)
+  const one = svc('sticky', { affinityTimeoutSeconds: 300, nodePort: 30060, clusterEndpoints: [ep('10.244.2.1')] })
+  await b.syncDelta(plan([one]), delta([two], [one]))
+  t.same(entries().sort(), [
+    '10.244.0.2 . 10.96.0.10 . tcp . 80 -> 10.244.2.1 . 8080',
+    '192.168.50.3 . 172.18.0.2 . tcp . 30060 -> 10.244.2.1 . 8080',
+  ], 'only the clients of the removed endpoint lost their entry')
+  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'sticky-v4-300', '{ 10.244.0.9 . 10.96.0.10 . tcp . 80 : 10.244.2.7 . 8080 }'])
+  await b.syncAll(plan([one]))
+  t.equal(entries().length, 2, 'a full sync drops stale entries too, and keeps the live ones')
+})
+
+/** A TCP server in `ns` answering each connection with the local address it was reached on. */
+async function serveLocal(ns: Netns, port: number) {
+  const child = ns.spawn('socat', [`TCP-LISTEN:${port},reuseaddr,fork`, 'SYSTEM:echo $SOCAT_SOCKADDR'])
+  await waitFor(`a server on :${port}`, () => ns.try('ss', ['-Hltn', `sport = :${port}`]).stdout.includes(`:${port}`), { timeoutMs: 10_000, abandon: () => child.exitCode !== null })
+}
+
+t.test('traffic: ClientIP affinity keeps a client on one endpoint; without it both endpoints serve', async (t) => {
+  const client = makeNetns('cli')
+  const node = makeNetns('node')
+  const backend = makeNetns('be')
+  t.teardown(() => { client.destroy(); node.destroy(); backend.destroy() })
+  linkNamespaces(client, '10.244.0.2/24', node, '10.244.0.1/24', 'c')
+  const { bIf } = linkNamespaces(node, '10.244.1.254/24', backend, '10.244.1.1/24', 'b')
+  backend.run('ip', ['addr', 'add', '10.244.1.2/24', 'dev', bIf])
+  client.run('ip', ['route', 'add', 'default', 'via', '10.244.0.1'])
+  backend.run('ip', ['route', 'add', 'default', 'via', '10.244.1.254'])
+  node.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1'])
+  await serveLocal(backend, 8080)
+
+  const b = NftablesBackend.open({ netns: node.path })
+  t.teardown(() => b.close())
+  const eps = [ep('10.244.1.1'), ep('10.244.1.2')]
+  const sticky = svc('sticky', { clusterIP: '10.96.0.60', affinityTimeoutSeconds: 600, clusterEndpoints: eps })
+  const plain = svc('plain', { clusterIP: '10.96.0.61', clusterEndpoints: eps })
+  await b.syncAll({ globals: { ...GLOBALS, families: [GLOBALS.families[0]!] }, intents: new Map([[sticky.key, sticky], [plain.key, plain]]) })
+
+  const seen = (vip: string) => {
+    const s = new Set<string>()
+    for (let i = 0; i < 20; i++) s.add(tcpAsk(client, vip, 80) ?? 'failed')
+    return [...s].sort()
+  }
+  const stuck = seen('10.96.0.60')
+  t.equal(stuck.length, 1, `20 connects with affinity land on one endpoint (${stuck.join(', ')})`)
+  t.ok(['10.244.1.1', '10.244.1.2'].includes(stuck[0]!))
+  t.same(kernelElements(node).get('sticky-v4-600')?.map((e) => e.split(' : ')[0]), ['10.244.0.2 . 10.96.0.60 . tcp . 80'], 'the kernel remembers the client')
+  t.same(seen('10.96.0.61'), ['10.244.1.1', '10.244.1.2'], '20 connects without affinity reach both endpoints')
 })

@@ -5,6 +5,7 @@ import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.t
 import type { PlanDelta, ProxyPlan } from '../plan/intent.ts'
 import { ElementLedger } from './ledger.ts'
 import { Nft, NftError } from './libnftables.ts'
+import { staleStickyKeys, stickyTargets } from './sticky.ts'
 import {
   FAMILY, TABLE, elementCommands, fullScript, objectCommands, renderIntent, renderPlan,
   type IntentRender, type NftObject,
@@ -77,6 +78,7 @@ export class NftablesBackend implements ProxyBackend {
     this.#objects = new Map(r.objects.map((o) => [o.name, o]))
     this.#synced = true
     this.#firstSync = false
+    this.#pruneSticky()
     return this.#stats()
   }
 
@@ -91,9 +93,40 @@ export class NftablesBackend implements ProxyBackend {
     for (const r of changes.values()) for (const o of r?.objects ?? []) if (!this.#objects.has(o.name)) fresh.set(o.name, o)
     const lines = [...objectCommands([...fresh.values()]), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
     if (lines.length > 0) this.#run(lines.join('\n') + '\n')
+    const touchesAffinity = [...changes].some(([key, r]) =>
+      [r, this.#ledger.get(key)].some((x) => x?.elements.some((e) => e.set.startsWith('affinity-'))))
     this.#ledger = ledger
     for (const [name, o] of fresh) this.#objects.set(name, o)
+    if (touchesAffinity) this.#pruneSticky()
     return this.#stats()
+  }
+
+  /**
+   * Drop affinity entries whose endpoint is gone, so a client does not stick to a
+   * dead endpoint until its timeout. Entries can expire between the listing and
+   * the delete; then they go one by one, and a missing one is no error.
+   */
+  #pruneSticky(): void {
+    const maps = [...this.#objects.values()].filter((o) => o.dynamic)
+    if (maps.length === 0) return
+    const targets = stickyTargets(this.#ledger.renders())
+    for (const m of maps) {
+      let listing: unknown
+      try {
+        listing = this.#nft.json(`list map ${FAMILY} ${TABLE} ${m.name}`)
+      } catch (e) {
+        throw new ProxyApplyError('nftables', `cannot list ${m.name}: ${(e as Error).message}`, { cause: e })
+      }
+      const stale = staleStickyKeys(listing, m.name, targets)
+      if (stale.length === 0) continue
+      try {
+        this.#run(elementCommands('delete', stale.map((key) => ({ set: m.name, key }))).join('\n'))
+      } catch {
+        for (const key of stale) {
+          try { this.#nft.run(elementCommands('delete', [{ set: m.name, key }])[0]!) } catch { /* expired meanwhile */ }
+        }
+      }
+    }
   }
 
   async flushed(): Promise<boolean> {

@@ -31,6 +31,11 @@ export class ElementLedger {
     return this.#byIntent.get(key)
   }
 
+  /** every intent's render, as applied */
+  renders(): IterableIterator<IntentRender> {
+    return this.#byIntent.values()
+  }
+
   get size(): number {
     return this.#held.size
   }

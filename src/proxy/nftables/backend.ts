@@ -1,0 +1,160 @@
+// The nftables backend: renders intents (render.ts) and applies them through
+// one long-lived libnftables context, each sync one transaction. It writes only
+// into its own `inet pontoon` table, so other tables survive every sync.
+import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.ts'
+import type { PlanDelta, ProxyPlan } from '../plan/intent.ts'
+import { ElementLedger } from './ledger.ts'
+import { Nft, NftError } from './libnftables.ts'
+import { staleStickyKeys, stickyTargets } from './sticky.ts'
+import {
+  FAMILY, TABLE, elementCommands, fullScript, objectCommands, renderIntent, renderPlan,
+  type IntentRender, type NftObject,
+} from './render.ts'
+
+/** The rule whose absence means our table was flushed or deleted by someone else. */
+const CANARY_CHAIN = 'nat-prerouting'
+const CANARY_RULE = 'jump services'
+/** on-demand chains: what an earlier run may have left that no intent needs now */
+const ON_DEMAND = /^(lb-|sticky-update-)/
+
+export interface NftablesBackendOptions {
+  /** the node's network namespace (a /run/netns path); the current one when undefined */
+  netns?: string
+}
+
+export class NftablesBackend implements ProxyBackend {
+  readonly mode = 'nftables' as const
+  readonly #nft: Nft
+  #ledger = new ElementLedger()
+  /** every chain and map the kernel has from us, by name */
+  #objects = new Map<string, NftObject>()
+  #synced = false
+  #firstSync = true
+
+  constructor(nft: Nft) {
+    this.#nft = nft
+  }
+
+  static open(o: NftablesBackendOptions = {}): NftablesBackend {
+    try {
+      return new NftablesBackend(Nft.open(o.netns))
+    } catch (e) {
+      throw new ProxyApplyError('nftables', (e as Error).message, { cause: e })
+    }
+  }
+
+  #run(text: string): string {
+    try {
+      return this.#nft.run(text)
+    } catch (e) {
+      if (e instanceof NftError) throw new ProxyApplyError('nftables', e.message, { cause: e })
+      throw e
+    }
+  }
+
+  /** on-demand chains in the kernel left by an earlier run (this process knows its own) */
+  #leftovers(): NftObject[] {
+    let listing: unknown
+    try {
+      listing = this.#nft.json(`list chains ${FAMILY}`)
+    } catch {
+      return []
+    }
+    const out: NftObject[] = []
+    for (const item of (listing as { nftables?: { chain?: { table: string; family: string; name: string } }[] }).nftables ?? []) {
+      const c = item.chain
+      if (c && c.table === TABLE && c.family === FAMILY && ON_DEMAND.test(c.name)) out.push({ kind: 'chain', name: c.name, spec: '', rules: [] })
+    }
+    return out
+  }
+
+  async syncAll(plan: ProxyPlan): Promise<SyncStats> {
+    const r = renderPlan(plan)
+    const wanted = new Set(r.objects.map((o) => o.name))
+    const known = this.#firstSync ? this.#leftovers() : [...this.#objects.values()]
+    const stale = known.filter((o) => !wanted.has(o.name))
+    this.#run(fullScript(r, stale))
+    this.#ledger = ElementLedger.from(r.byIntent)
+    this.#objects = new Map(r.objects.map((o) => [o.name, o]))
+    this.#synced = true
+    this.#firstSync = false
+    this.#pruneSticky()
+    return this.#stats()
+  }
+
+  async syncDelta(plan: ProxyPlan, delta: PlanDelta): Promise<SyncStats> {
+    if (!this.#synced) return this.syncAll(plan)
+    const changes = new Map<string, IntentRender | undefined>()
+    for (const i of delta.removed) changes.set(i.key, undefined)
+    for (const i of delta.upserted) changes.set(i.key, renderIntent(i, plan.globals))
+    const ledger = this.#ledger.clone()
+    const change = ledger.replace(changes)
+    const fresh = new Map<string, NftObject>()
+    for (const r of changes.values()) for (const o of r?.objects ?? []) if (!this.#objects.has(o.name)) fresh.set(o.name, o)
+    const lines = [...objectCommands([...fresh.values()]), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
+    if (lines.length > 0) this.#run(lines.join('\n') + '\n')
+    const touchesAffinity = [...changes].some(([key, r]) =>
+      [r, this.#ledger.get(key)].some((x) => x?.elements.some((e) => e.set.startsWith('affinity-'))))
+    this.#ledger = ledger
+    for (const [name, o] of fresh) this.#objects.set(name, o)
+    if (touchesAffinity) this.#pruneSticky()
+    return this.#stats()
+  }
+
+  /**
+   * Drop affinity entries whose endpoint is gone, so a client does not stick to a
+   * dead endpoint until its timeout. Entries can expire between the listing and
+   * the delete; then they go one by one, and a missing one is no error.
+   */
+  #pruneSticky(): void {
+    const maps = [...this.#objects.values()].filter((o) => o.dynamic)
+    if (maps.length === 0) return
+    const targets = stickyTargets(this.#ledger.renders())
+    for (const m of maps) {
+      let listing: unknown
+      try {
+        listing = this.#nft.json(`list map ${FAMILY} ${TABLE} ${m.name}`)
+      } catch (e) {
+        throw new ProxyApplyError('nftables', `cannot list ${m.name}: ${(e as Error).message}`, { cause: e })
+      }
+      const stale = staleStickyKeys(listing, m.name, targets)
+      if (stale.length === 0) continue
+      try {
+        this.#run(elementCommands('delete', stale.map((key) => ({ set: m.name, key }))).join('\n'))
+      } catch {
+        for (const key of stale) {
+          try { this.#nft.run(elementCommands('delete', [{ set: m.name, key }])[0]!) } catch { /* expired meanwhile */ }
+        }
+      }
+    }
+  }
+
+  async flushed(): Promise<boolean> {
+    if (!this.#synced) return false
+    try {
+      return !this.#nft.run(`list chain ${FAMILY} ${TABLE} ${CANARY_CHAIN}`).includes(CANARY_RULE)
+    } catch {
+      return true // no table, or no chain: gone
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    // `add` first so that the delete succeeds when the table is already absent.
+    this.#run(`add table ${FAMILY} ${TABLE}\ndelete table ${FAMILY} ${TABLE}\n`)
+    this.#ledger = new ElementLedger()
+    this.#objects.clear()
+    this.#synced = false
+  }
+
+  #stats(): SyncStats {
+    const counts: Record<string, number> = { ...this.#ledger.countsBySet() }
+    counts.elements = this.#ledger.size
+    counts.chains = [...this.#objects.values()].filter((o) => o.kind === 'chain').length
+    counts.rules = [...this.#objects.values()].reduce((n, o) => n + o.rules.length, 0)
+    return { counts }
+  }
+
+  close(): void {
+    this.#nft.close()
+  }
+}

@@ -51,6 +51,10 @@ const GROUPS = {
     mutate: ['src/agent/bounded-runner.ts'],
     tests: ['test/unit/agent-bounded-runner.test.ts'],
   },
+  'proxy-ipt': {
+    mutate: ['src/proxy/iptables/render.ts', 'src/proxy/iptables/sets.ts', 'src/proxy/iptables/names.ts', 'src/proxy/iptables/observe.ts'],
+    tests: ['test/unit/proxy-ipt-render.test.ts', 'test/unit/proxy-ipt-observe.test.ts'],
+  },
 }
 
 const THRESHOLD = 80

@@ -68,6 +68,10 @@ async function execTool(cmd: string, args: readonly string[], input: string | un
   if (r.exitCode === undefined) {
     throw new ProxyApplyError('iptables', `could not run ${cmd}: ${r.shortMessage}`, { cause: r.cause })
   }
+  if (netnsPath !== undefined && r.exitCode === 127 && /failed to execute/.test(String(r.stderr))) {
+    // nsenter itself ran, the tool is not installed
+    throw new ProxyApplyError('iptables', `could not run ${cmd}: ${bounded(String(r.stderr))}`)
+  }
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) }
 }
 

@@ -53,7 +53,7 @@ const GROUPS = {
   },
   'proxy-ipt': {
     mutate: ['src/proxy/iptables/render.ts', 'src/proxy/iptables/sets.ts', 'src/proxy/iptables/names.ts', 'src/proxy/iptables/observe.ts'],
-    tests: ['test/unit/proxy-ipt-render.test.ts', 'test/unit/proxy-ipt-observe.test.ts'],
+    tests: ['test/unit/proxy-ipt-render.test.ts', 'test/unit/proxy-ipt-observe.test.ts', 'test/unit/proxy-ipt-trace.test.ts'],
   },
 }
 

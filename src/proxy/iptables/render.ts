@@ -286,6 +286,8 @@ export function builtinJumps(): Record<Table, Rule[]> {
       { chain: 'FORWARD', spec: [...comment('kubernetes externally-visible service portals'), ...fresh, '-j', 'KUBE-EXTERNAL-SERVICES'] },
       { chain: 'OUTPUT', spec: [...comment('kubernetes load balancer firewall'), ...fresh, '-j', 'KUBE-PROXY-FIREWALL'] },
       { chain: 'OUTPUT', spec: [...comment('kubernetes service portals'), ...fresh, '-j', 'KUBE-SERVICES'] },
+      // unlike kube-proxy: the node's own traffic to an externalIP or LB IP without endpoints is refused too, as route.ts says
+      { chain: 'OUTPUT', spec: [...comment('kubernetes externally-visible service portals'), ...fresh, '-j', 'KUBE-EXTERNAL-SERVICES'] },
     ],
     mangle: [],
   }

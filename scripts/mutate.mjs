@@ -62,6 +62,10 @@ const GROUPS = {
       'test/unit/proxy-plan-route.test.ts', 'test/unit/proxy-plan-intent-map.test.ts', 'test/unit/proxy-plan-config.test.ts',
     ],
   },
+  'proxy-ipt': {
+    mutate: ['src/proxy/iptables/render.ts', 'src/proxy/iptables/sets.ts', 'src/proxy/iptables/names.ts', 'src/proxy/iptables/observe.ts'],
+    tests: ['test/unit/proxy-ipt-render.test.ts', 'test/unit/proxy-ipt-observe.test.ts', 'test/unit/proxy-ipt-trace.test.ts'],
+  },
 }
 
 const THRESHOLD = 80

@@ -1,0 +1,98 @@
+// The iptables, ip6tables and ipset binaries, in one flavour (nft or legacy),
+// run with argument arrays and input on stdin, optionally inside a network
+// namespace (nsenter --net, as the lab starts agents). Tool failures come back
+// as ProxyApplyError carrying the tool's own stderr, and for a restore the
+// input line it refused.
+import { execa } from 'execa'
+import type { Family } from '../../net/address.ts'
+import { ProxyApplyError } from '../backend.ts'
+
+export type IptablesFlavour = 'nft' | 'legacy'
+export type IptablesBackendOption = IptablesFlavour | 'auto'
+
+/** iptables-save at 10,000 Services is tens of MB; bound it well above that. */
+const MAX_OUTPUT = 256 << 20
+/** The tool's message, bounded: a restore may print one line per refused rule. */
+const MAX_MESSAGE = 4096
+
+export interface ToolResult { exitCode: number; stdout: string; stderr: string }
+
+export class Tools {
+  constructor(readonly flavour: IptablesFlavour, readonly netnsPath?: string) {}
+
+  async exec(cmd: string, args: readonly string[], input?: string): Promise<ToolResult> {
+    return execTool(cmd, args, input, this.netnsPath)
+  }
+
+  bin(family: Family, tool: 'restore' | 'save' | 'iptables'): string {
+    const base = family === 4 ? 'iptables' : 'ip6tables'
+    return tool === 'iptables' ? `${base}-${this.flavour}` : `${base}-${this.flavour}-${tool}`
+  }
+
+  /** iptables-restore --noflush -w: never flushes a table, waits for the xtables lock. */
+  async restore(family: Family, text: string): Promise<void> {
+    const cmd = this.bin(family, 'restore')
+    const r = await this.exec(cmd, ['--noflush', '-w', '5'], text)
+    if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `${cmd} refused the rules: ${refusal(r.stderr, text)}`)
+  }
+
+  async save(family: Family): Promise<string> {
+    const cmd = this.bin(family, 'save')
+    const r = await this.exec(cmd, [])
+    if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `${cmd} failed: ${bounded(r.stderr)}`)
+    return r.stdout
+  }
+
+  /** `iptables -C`: does this exact rule exist? (false too when its chain or table is gone) */
+  async check(family: Family, table: string, chain: string, spec: readonly string[]): Promise<boolean> {
+    const cmd = this.bin(family, 'iptables')
+    const r = await this.exec(cmd, ['-w', '5', '-t', table, '-C', chain, ...spec])
+    return r.exitCode === 0
+  }
+
+  async ipsetRestore(text: string): Promise<void> {
+    const r = await this.exec('ipset', ['restore', '-exist'], text)
+    if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `ipset restore refused the sets: ${refusal(r.stderr, text)}`)
+  }
+
+  async ipsetNames(): Promise<string[]> {
+    const r = await this.exec('ipset', ['list', '-n'])
+    if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `ipset list failed: ${bounded(r.stderr)}`)
+    return r.stdout.split('\n').filter(Boolean)
+  }
+}
+
+async function execTool(cmd: string, args: readonly string[], input: string | undefined, netnsPath: string | undefined): Promise<ToolResult> {
+  const [file, argv] = netnsPath === undefined ? [cmd, [...args]] : ['nsenter', [`--net=${netnsPath}`, '--', cmd, ...args]]
+  const r = await execa(file, argv, { input: input ?? '', reject: false, maxBuffer: MAX_OUTPUT, stripFinalNewline: false, env: { LC_ALL: 'C' } })
+  if (r.exitCode === undefined) {
+    throw new ProxyApplyError('iptables', `could not run ${cmd}: ${r.shortMessage}`, { cause: r.cause })
+  }
+  if (netnsPath !== undefined && r.exitCode === 127 && /failed to execute/.test(String(r.stderr))) {
+    // nsenter itself ran, the tool is not installed
+    throw new ProxyApplyError('iptables', `could not run ${cmd}: ${bounded(String(r.stderr))}`)
+  }
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) }
+}
+
+function bounded(s: string): string {
+  const t = s.trim()
+  return t.length > MAX_MESSAGE ? `${t.slice(0, MAX_MESSAGE)}...` : t
+}
+
+/** The tool's message plus the input line it names ("line 12 failed", "Error occurred at line: 12"). */
+export function refusal(stderr: string, input: string): string {
+  const m = /line:? (\d+)/.exec(stderr)
+  const line = m ? input.split('\n')[Number(m[1]) - 1] : undefined
+  return bounded(stderr) + (line === undefined ? '' : ` [input line ${m![1]}: ${line.slice(0, 500)}]`)
+}
+
+/** 'auto': the flavour the system's own `iptables` is (Debian 12: nft). */
+export async function resolveFlavour(option: IptablesBackendOption, netnsPath?: string): Promise<IptablesFlavour> {
+  if (option !== 'auto') return option
+  const r = await execTool('iptables', ['--version'], undefined, netnsPath)
+  if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `iptables --version failed: ${bounded(r.stderr)}`)
+  if (r.stdout.includes('(nf_tables)')) return 'nft'
+  if (r.stdout.includes('(legacy)')) return 'legacy'
+  throw new ProxyApplyError('iptables', `cannot tell the iptables flavour from ${JSON.stringify(r.stdout.trim())}`)
+}

@@ -51,6 +51,10 @@ const GROUPS = {
     mutate: ['src/agent/bounded-runner.ts'],
     tests: ['test/unit/agent-bounded-runner.test.ts'],
   },
+  'proxy-trace': {
+    mutate: ['src/proxy/trace/trace.ts', 'src/proxy/trace/format.ts'],
+    tests: ['test/unit/proxy-trace.test.ts'],
+  },
 }
 
 const THRESHOLD = 80

@@ -3,6 +3,7 @@ import { demoCommand } from './demo.ts'
 import { apiCommand } from './api.ts'
 import { agentCommand } from './agent.ts'
 import { cniServerCommand } from './cni-server.ts'
+import { traceCommand } from './trace.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, traceCommand]

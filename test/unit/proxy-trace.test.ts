@@ -90,11 +90,13 @@ t.test('NodePort on a local node address is external: masqueraded, every endpoin
   t.equal(line(p, pkt('127.0.0.1', '127.0.0.1', 30080), { localAddresses: ['127.0.0.1', '172.18.0.2'] }), '127.0.0.1:30080/tcp from 127.0.0.1 => routed normally (not a Service address)')
 })
 
-t.test('NodePort with --nodeport-addresses CIDRs: only node addresses inside them', async (t) => {
-  const p = plan([intent({ nodePort: 30080 })], { families: [{ ...V4, nodePortAddresses: ['172.18.0.0/24'] }] })
+t.test('NodePort with --nodeport-addresses (resolved to node addresses): only those', async (t) => {
+  const p = plan([intent({ nodePort: 30080 })], { families: [{ ...V4, nodePortAddresses: ['172.18.0.2'] }] })
   const tr = tracePacket(p, pkt('172.18.0.100', '172.18.0.2', 30080), NODE)
   t.equal(tr.frontend?.kind, 'node-port')
-  t.match(formatTrace(tr), /NodePort 30080 on a node address inside --nodeport-addresses 172\.18\.0\.0\/24/)
+  t.match(formatTrace(tr), /NodePort 30080 on a node address chosen by --nodeport-addresses of default\/web/)
+  // the address list decides, not the node's local addresses
+  t.equal(tracePacket(p, pkt('172.18.0.100', '172.18.0.2', 30080), { localAddresses: [] }).frontend?.kind, 'node-port')
   t.equal(line(p, pkt('10.244.1.5', '10.244.1.1', 30080)), '10.244.1.1:30080/tcp from 10.244.1.5 => routed normally (not a Service address)')
   const none = plan([intent({ nodePort: 30080 })], { families: [] })
   t.equal(line(none, pkt('172.18.0.100', '172.18.0.2', 30080)), '172.18.0.2:30080/tcp from 172.18.0.100 => routed normally (not a Service address)')

@@ -102,10 +102,11 @@ function nodePortMatch(intent: PortIntent, to: Addr, port: number, node: readonl
   if (intent.nodePort !== port || g === undefined) return undefined
   // kube-proxy's nftables mode never serves NodePorts on loopback
   if (contains(parseCidr(LOOPBACK[to.family]), to)) return undefined
-  if (!node.some((a) => a.n === to.n && a.family === to.family)) return undefined
-  if (g.nodePortAddresses === 'local') return 'a local address of the node (--nodeport-addresses: every local address)'
-  const cidr = inAny(g.nodePortAddresses, to)
-  return cidr === undefined ? undefined : `a node address inside --nodeport-addresses ${cidr}`
+  if (g.nodePortAddresses === 'local') {
+    return node.some((a) => a.n === to.n && a.family === to.family) ? 'a local address of the node (--nodeport-addresses: every local address)' : undefined
+  }
+  // the planner resolved --nodeport-addresses to the node's own addresses
+  return g.nodePortAddresses.some((a) => same(to, a)) ? 'a node address chosen by --nodeport-addresses' : undefined
 }
 
 function findFrontend(plan: ProxyPlan, pkt: TracePacket, to: Addr, node: readonly Addr[], g: FamilyGlobals | undefined): Match | 'unallocated' | undefined {

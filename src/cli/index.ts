@@ -4,6 +4,7 @@ import { apiCommand } from './api.ts'
 import { agentCommand } from './agent.ts'
 import { cniServerCommand } from './cni-server.ts'
 import { cleanupCommand } from './cleanup.ts'
+import { traceCommand } from './trace.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand]

@@ -75,9 +75,9 @@ t.test('zones come from the nodes; PreferClose hints each endpoint for its own z
   const plain = planSlices(service(), [pod('a', '10.0.0.1'), pod('b', '10.0.0.2', { node: 'n2' })], 100, zoneOf)
   t.same(plain[0]!.endpoints.map((e) => [e.zone, e.hints]), [['zone-a', undefined], ['zone-b', undefined]], 'no hints without trafficDistribution')
   for (const td of ['PreferClose', 'PreferSameZone']) {
-    const close = planSlices(service((s) => { s.spec.trafficDistribution = td }), [pod('a', '10.0.0.1'), pod('b', '10.0.0.2', { node: 'n2' })], 100, zoneOf)
+    const close = planSlices(service((s) => { s.spec!.trafficDistribution = td }), [pod('a', '10.0.0.1'), pod('b', '10.0.0.2', { node: 'n2' })], 100, zoneOf)
     t.same(close[0]!.endpoints.map((e) => e.hints), [{ forZones: [{ name: 'zone-a' }] }, { forZones: [{ name: 'zone-b' }] }], td)
   }
-  const partial = planSlices(service((s) => { s.spec.trafficDistribution = 'PreferClose' }), [pod('a', '10.0.0.1'), pod('c', '10.0.0.3', { node: 'n9' })], 100, zoneOf)
+  const partial = planSlices(service((s) => { s.spec!.trafficDistribution = 'PreferClose' }), [pod('a', '10.0.0.1'), pod('c', '10.0.0.3', { node: 'n9' })], 100, zoneOf)
   t.same(partial[0]!.endpoints.map((e) => [e.zone, e.hints]), [['zone-a', undefined], [undefined, undefined]], 'an endpoint without a zone: no hints at all')
 })

@@ -35,8 +35,6 @@ export class SnapshotIndex {
   private services = PersistentMap.of<Service>()
   private nodes = PersistentMap.of<Node>()
   private slicesByService = PersistentMap.of<readonly EndpointSlice[]>()
-  /** the live slices of each Service by slice key, to rebuild one Service's list when one of its slices changes */
-  private readonly slicesOf = new Map<string, Map<string, EndpointSlice>>()
   private last: ClusterSnapshot | null = null
 
   service(key: string, _previous: Service | undefined, current: Service | undefined): void {
@@ -53,14 +51,8 @@ export class SnapshotIndex {
     // A relabelled slice moves from one Service to another: both lists change.
     const from = previous && serviceKeyOf(previous)
     const to = current && serviceKeyOf(current)
-    if (from !== undefined && from !== to) this.slicesOf.get(from)?.delete(key)
-    if (to !== undefined && current) {
-      let live = this.slicesOf.get(to)
-      if (!live) this.slicesOf.set(to, (live = new Map()))
-      live.set(key, current)
-      this.republish(to)
-    }
-    if (from !== undefined && from !== to) this.republish(from)
+    if (from !== undefined && from !== to) this.republish(from, key, undefined)
+    if (to !== undefined) this.republish(to, key, current)
     this.last = null
   }
 
@@ -69,15 +61,16 @@ export class SnapshotIndex {
     return this.last
   }
 
-  /** A fresh list for one Service: lists already handed out are never changed. */
-  private republish(svc: string): void {
-    const live = this.slicesOf.get(svc)
-    if (!live || live.size === 0) {
-      this.slicesOf.delete(svc)
-      this.slicesByService = this.slicesByService.delete(svc)
-      return
-    }
-    this.slicesByService = this.slicesByService.set(svc, Object.freeze([...live.values()].sort(byName)))
+  /**
+   * A fresh list for one Service, built from its last one (a Service has a few
+   * slices): lists already handed out are never changed.
+   */
+  private republish(svc: string, key: string, slice: EndpointSlice | undefined): void {
+    const list = (this.slicesByService.get(svc) ?? []).filter((s) => objectKey(s.namespace, s.name) !== key)
+    if (slice) list.push(slice)
+    this.slicesByService = list.length === 0
+      ? this.slicesByService.delete(svc)
+      : this.slicesByService.set(svc, Object.freeze(list.sort(byName)))
   }
 }
 

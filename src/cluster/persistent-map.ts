@@ -132,12 +132,21 @@ function each<V>(node: Node<V>, cb: (l: Leaf<V>) => void): void {
   else for (const kid of node.kids) each(kid, cb)
 }
 
-function* walk<V>(node: Node<V>): Generator<Leaf<V>, undefined, undefined> {
-  if (node.t === 0) yield node
-  else if (node.t === 1) yield* node.leaves
-  else for (const kid of node.kids) yield* walk(kid)
+/** In-order leaves with an explicit stack: one generator for the whole walk, not one per node. */
+function* walk<V, T>(root: Node<V>, pick: (l: Leaf<V>) => T): Generator<T, undefined, undefined> {
+  const stack: Node<V>[] = [root]
+  while (stack.length > 0) {
+    const n = stack.pop()!
+    if (n.t === 0) yield pick(n)
+    else if (n.t === 1) for (const l of n.leaves) yield pick(l)
+    else for (let i = n.kids.length - 1; i >= 0; i--) stack.push(n.kids[i]!)
+  }
   return undefined
 }
+
+const entryOf = <V>(l: Leaf<V>): [string, V] => [l.k, l.v]
+const keyOf = <V>(l: Leaf<V>): string => l.k
+const valueOf = <V>(l: Leaf<V>): V => l.v
 
 export class PersistentMap<V> implements ReadonlyMap<string, V> {
   private static readonly empty = new PersistentMap<never>(EMPTY, 0)
@@ -177,19 +186,16 @@ export class PersistentMap<V> implements ReadonlyMap<string, V> {
     each(this.root, (l) => cb.call(thisArg, l.v, l.k, this))
   }
 
-  *entries(): MapIterator<[string, V]> {
-    for (const l of walk(this.root)) yield [l.k, l.v]
-    return undefined
+  entries(): MapIterator<[string, V]> {
+    return walk(this.root, entryOf)
   }
 
-  *keys(): MapIterator<string> {
-    for (const l of walk(this.root)) yield l.k
-    return undefined
+  keys(): MapIterator<string> {
+    return walk(this.root, keyOf)
   }
 
-  *values(): MapIterator<V> {
-    for (const l of walk(this.root)) yield l.v
-    return undefined
+  values(): MapIterator<V> {
+    return walk(this.root, valueOf)
   }
 
   [Symbol.iterator](): MapIterator<[string, V]> {

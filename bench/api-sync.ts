@@ -4,6 +4,8 @@
 //   - delivery latency of a burst of 1,000 updates into the cache (p50/p99/max),
 //   - RSS of an agent with the full cache minus an empty agent's RSS.
 // Prints figures only; no thresholds. Run: node --import tsx bench/api-sync.ts [--services N]
+// [--burst N] [--no-agents] (skip the agent RSS figures) [--cpu-prof-dir DIR] (CPU profiles of the
+// API processes there; profile the client with `node --cpu-prof` on the Node 24 that runs this).
 // Everything listens on 127.0.0.1; no network state is touched.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -30,6 +32,9 @@ const SERVICES = arg('services', 10_000)
 const ENDPOINTS_PER_SLICE = 10
 const BURST = arg('burst', 1000)
 const CONCURRENCY = 64
+const NO_AGENTS = process.argv.includes('--no-agents')
+const profIdx = process.argv.indexOf('--cpu-prof-dir')
+const PROF = profIdx > 0 ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.argv[profIdx + 1] ?? '.')] : []
 
 const children: ChildProcess[] = []
 const cleanup: Array<() => void> = []
@@ -92,7 +97,7 @@ async function startApi(): Promise<{ base: string; kubeconfig: string; proc: Chi
   const dir = mkdtempSync(join(tmpdir(), 'pontoon-bench-'))
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
   const port = await freePort()
-  const proc = pontoon(['api', '--data-dir', dir, '--listen', `127.0.0.1:${port}`])
+  const proc = pontoon(['api', '--data-dir', dir, '--listen', `127.0.0.1:${port}`], PROF)
   const base = `https://127.0.0.1:${port}`
   await until('the API', async () => {
     useKubeconfig(join(dir, 'kubeconfig'))
@@ -127,6 +132,17 @@ async function populate(base: string): Promise<void> {
     const s = await call(base, 'POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice)
     if (s.status !== 201) throw new Error(`create slice ${i}: ${s.status} ${s.text}`)
   })
+}
+
+/** user+system CPU of a process so far, in ms (clock ticks are 10 ms on Linux). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) * 10
+}
+const ownCpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
 }
 
 function rssMB(pid: number): number {
@@ -185,10 +201,18 @@ const transport: Transport = {
 }
 const client = new ClusterClient({ transport, observer: quiet })
 t = performance.now()
+// CPU beside wall time: on a shared, loaded machine wall time mostly measures the neighbours.
+const [clientCpu0, apiCpu0] = [ownCpuMs(), cpuMs(full.proc.pid as number)]
 client.start()
 await client.whenSynced()
 const snap = client.snapshot()
 const coldMs = performance.now() - t
+const coldCpu = { client: ownCpuMs() - clientCpu0, api: cpuMs(full.proc.pid as number) - apiCpu0 }
+// Where to look in a --cpu-prof profile of this process (the profile's clock is hrtime's, in us).
+if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) {
+  const nowUs = Number(process.hrtime.bigint() / 1000n)
+  console.error(`cold list + sync in this process's profile: hrtime ${Math.round(nowUs - coldMs * 1000)}..${nowUs} us`)
+}
 const endpoints = [...snap.endpointSlicesByService.values()].reduce((n, l) => n + l.reduce((m, s) => m + s.endpoints.length, 0), 0)
 
 // A burst of updates, each one a real change to what the proxy programs.
@@ -206,27 +230,32 @@ const burstMs = lastArrival - burstStart
 await client.stop()
 latencies.sort((a, b) => a - b)
 
-const emptyAgent = await agentRss(empty.kubeconfig)
-const fullAgent = await agentRss(full.kubeconfig)
-// Node 24 lets the young generation grow to 128 MB under the list's allocation
-// burst and keeps it; a small semi-space keeps the cache's real cost visible.
-const SMALL_YOUNG = ['--max-semi-space-size=4']
-const emptySmall = await agentRss(empty.kubeconfig, SMALL_YOUNG)
-const fullSmall = await agentRss(full.kubeconfig, SMALL_YOUNG)
-
 const rows: Array<[string, string]> = [
   ['objects', `${snap.services.size} services, ${[...snap.endpointSlicesByService.values()].reduce((n, l) => n + l.length, 0)} endpointslices, ${endpoints} endpoints`],
   ['populate (parallel POSTs)', `${(populateMs / 1000).toFixed(1)} s`],
   ['cold list + sync (client)', `${coldMs.toFixed(0)} ms`],
-  ['agent process start -> healthy', `${fullAgent.readyMs.toFixed(0)} ms (empty cluster: ${emptyAgent.readyMs.toFixed(0)} ms)`],
+  ['  CPU used: client / API', `${coldCpu.client.toFixed(0)} / ${coldCpu.api.toFixed(0)} ms`],
   [`burst of ${BURST} updates: all in cache`, `${burstMs.toFixed(0)} ms after the first was sent (sending took ${sendMs.toFixed(0)} ms)`],
   ['delivery latency p50 / p99 / max', `${pct(latencies, 50).toFixed(1)} / ${pct(latencies, 99).toFixed(1)} / ${(latencies.at(-1) ?? NaN).toFixed(1)} ms`],
-  ['agent RSS empty / full / cache cost', `${emptyAgent.rss.toFixed(1)} / ${fullAgent.rss.toFixed(1)} / ${(fullAgent.rss - emptyAgent.rss).toFixed(1)} MB`],
-  ['  same, node --max-semi-space-size=4', `${emptySmall.rss.toFixed(1)} / ${fullSmall.rss.toFixed(1)} / ${(fullSmall.rss - emptySmall.rss).toFixed(1)} MB (healthy after ${fullSmall.readyMs.toFixed(0)} ms)`],
 ]
+if (!NO_AGENTS) {
+  const emptyAgent = await agentRss(empty.kubeconfig)
+  const fullAgent = await agentRss(full.kubeconfig)
+  // Node 24 lets the young generation grow to 128 MB under the list's allocation
+  // burst and keeps it; a small semi-space keeps the cache's real cost visible.
+  const SMALL_YOUNG = ['--max-semi-space-size=4']
+  const emptySmall = await agentRss(empty.kubeconfig, SMALL_YOUNG)
+  const fullSmall = await agentRss(full.kubeconfig, SMALL_YOUNG)
+  rows.push(
+    ['agent process start -> healthy', `${fullAgent.readyMs.toFixed(0)} ms (empty cluster: ${emptyAgent.readyMs.toFixed(0)} ms)`],
+    ['agent RSS empty / full / cache cost', `${emptyAgent.rss.toFixed(1)} / ${fullAgent.rss.toFixed(1)} / ${(fullAgent.rss - emptyAgent.rss).toFixed(1)} MB`],
+    ['  same, node --max-semi-space-size=4', `${emptySmall.rss.toFixed(1)} / ${fullSmall.rss.toFixed(1)} / ${(fullSmall.rss - emptySmall.rss).toFixed(1)} MB (healthy after ${fullSmall.readyMs.toFixed(0)} ms)`],
+  )
+}
 const w = Math.max(...rows.map(([k]) => k.length))
 console.log(`\npontoon api-sync benchmark (node ${process.versions.node})`)
 for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`)
 agent.destroy()
-for (const api of [empty, full]) api.proc.kill('SIGTERM')
+// Wait for the APIs to exit: a --cpu-prof profile is written on the way out.
+await Promise.all([empty, full].map((api) => new Promise((r) => { api.proc.once('exit', r); api.proc.kill('SIGTERM') })))
 process.exit(0)

@@ -39,7 +39,7 @@ export const apiCommand: CommandModule<object, Args> = {
       .option('max-connections', { type: 'number', default: DEFAULT_LIMITS.maxConnections, describe: 'open connections per listener; more are closed at once' })
       .option('log-level', { type: 'string', default: 'info' }) as never,
   handler: async (a) => {
-    const { pino } = await import('pino')
+    const { default: pino } = await import('pino') // default: pino is CommonJS, and a split bundle gives a CommonJS chunk only its default
     const log = pino({ level: a['log-level'], base: { cmd: 'api' } }, pino.destination(2))
     const { startApiServer } = await import('../api/app.ts')
     const { parseListen } = await import('../api/server/listen.ts')

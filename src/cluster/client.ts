@@ -9,7 +9,7 @@ import { normalizeNode } from './normalize-node.ts'
 import { normalizeService } from './normalize-service.ts'
 import { Reflector, type ReflectorObserver, type ReflectorSink } from './reflector.ts'
 import { RESOURCE_NAMES, RESOURCES } from './resources.ts'
-import { buildSnapshot, type ChangeSet, type ClusterSnapshot } from './snapshot.ts'
+import { SnapshotIndex, type ChangeSet, type ClusterSnapshot } from './snapshot.ts'
 import { ObjectStore, type StoreOutcome } from './store.ts'
 import type { Transport } from './transport.ts'
 
@@ -37,15 +37,26 @@ export class ClusterClient {
   readonly endpointSlices: ObjectStore<EndpointSlice>
   readonly nodes: ObjectStore<Node>
   private readonly reflectors: Reflector[]
+  private readonly index = new SnapshotIndex()
   private readonly listed = new Set<ResourceName>()
   private readonly listeners: Array<() => void> = []
   private syncedWaiters: Array<() => void> = []
 
   constructor(private readonly opts: ClusterClientOptions) {
     const obs = opts.observer
-    this.services = new ObjectStore(normalizeService, { malformed: (k, r) => obs.malformed('services', k, r) })
-    this.endpointSlices = new ObjectStore(normalizeEndpointSlice, { malformed: (k, r) => obs.malformed('endpointslices', k, r) })
-    this.nodes = new ObjectStore(normalizeNode, { malformed: (k, r) => obs.malformed('nodes', k, r) })
+    const index = this.index
+    this.services = new ObjectStore(normalizeService, {
+      malformed: (k, r) => obs.malformed('services', k, r),
+      changed: (k, prev, cur) => index.service(k, prev, cur),
+    })
+    this.endpointSlices = new ObjectStore(normalizeEndpointSlice, {
+      malformed: (k, r) => obs.malformed('endpointslices', k, r),
+      changed: (k, prev, cur) => index.endpointSlice(k, prev, cur),
+    })
+    this.nodes = new ObjectStore(normalizeNode, {
+      malformed: (k, r) => obs.malformed('nodes', k, r),
+      changed: (k, prev, cur) => index.node(k, prev, cur),
+    })
     this.reflectors = RESOURCE_NAMES.map((resource) => {
       const info = RESOURCES[resource]
       return new Reflector(
@@ -93,8 +104,9 @@ export class ClusterClient {
     await Promise.all(this.reflectors.map((r) => r.stop()))
   }
 
+  /** The cache as it is now, immutable: later events never change a snapshot already taken. O(1). */
   snapshot(): ClusterSnapshot {
-    return buildSnapshot(this.services.entries(), this.endpointSlices.values(), this.nodes.entries())
+    return this.index.snapshot()
   }
 
   /** Every change since the last drain, with no-ops and flip-flops dropped. */

@@ -23,20 +23,35 @@ export class ListSplitter {
   push(chunk: string): void {
     this.buf += chunk
     const b = this.buf
+    // The next backslash and quote at or after i: -2 not looked for yet, -1 none in this buffer.
+    let esc = -2
+    let quote = -2
     for (let i = this.pos; i < b.length; i++) {
-      const c = b.charCodeAt(i)
       if (this.inString) {
-        if (this.escape) this.escape = false
-        else if (c === 92 /* \ */) this.escape = true
-        else if (c === 34 /* " */) {
-          this.inString = false
-          if (this.depth === 1 && this.keyPos && this.keyStart >= 0) {
-            this.key = b.slice(this.keyStart + 1, i)
-            this.keyStart = -1
-          }
+        // Most of a list's text is inside strings: jump to the next quote or
+        // backslash (indexOf) instead of looking at every character.
+        if (this.escape) {
+          this.escape = false
+          continue
+        }
+        if (esc === -2 || (esc >= 0 && esc < i)) esc = b.indexOf('\\', i)
+        if (quote === -2 || (quote >= 0 && quote < i)) quote = b.indexOf('"', i)
+        const q = quote
+        if (esc >= 0 && (q < 0 || esc < q)) {
+          this.escape = true
+          i = esc
+          continue
+        }
+        if (q < 0) break
+        i = q
+        this.inString = false
+        if (this.depth === 1 && this.keyPos && this.keyStart >= 0) {
+          this.key = b.slice(this.keyStart + 1, i)
+          this.keyStart = -1
         }
         continue
       }
+      const c = b.charCodeAt(i)
       if (c === 34) {
         this.inString = true
         if (this.depth === 1 && this.keyPos) this.keyStart = i

@@ -2,6 +2,7 @@
 // Services that kube-proxy would not program are "ignored": those claimed by
 // another proxy (service.kubernetes.io/service-proxy-name), headless ones and
 // ExternalName ones, which have no virtual IP.
+import { z } from 'zod'
 import { serviceSchema, type ApiService } from './api-schemas.ts'
 import { ipFamily, tryParseCidr } from '../net/address.ts'
 import { objectKey, type IPFamily, type Service, type ServicePort, type ServiceType } from './model.ts'
@@ -11,9 +12,11 @@ import { rawObjectKey } from './object-key.ts'
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name'
 const DEFAULT_AFFINITY_TIMEOUT = 10800
 const PROXIED_TYPES = new Set<string>(['ClusterIP', 'NodePort', 'LoadBalancer'])
+// zod's compiled parser, built at first use (see normalize-endpointslice.ts).
+let schema: typeof serviceSchema | undefined
 
 export function normalizeService(obj: unknown): Normalized<Service> {
-  const parsed = serviceSchema.safeParse(obj)
+  const parsed = (schema ??= z.compile(serviceSchema)).safeParse(obj)
   if (!parsed.success) return malformed(rawObjectKey(obj), describeZodError(parsed.error))
   const svc = parsed.data
   const key = objectKey(svc.metadata.namespace, svc.metadata.name)

@@ -9,8 +9,10 @@ import { rawObjectKey } from './object-key.ts'
 
 export type StoreOutcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'malformed'
 
-export interface StoreObserver {
+export interface StoreObserver<T = unknown> {
   malformed(key: string | null, reason: string): void
+  /** every change to the cache, as the change tracker sees it (the snapshot index follows them) */
+  changed?(key: string, previous: T | undefined, current: T | undefined): void
 }
 
 export class ObjectStore<T> {
@@ -20,7 +22,7 @@ export class ObjectStore<T> {
 
   constructor(
     private readonly normalize: (obj: unknown) => Normalized<T>,
-    private readonly observer: StoreObserver,
+    private readonly observer: StoreObserver<T>,
   ) {}
 
   /** An ADDED or MODIFIED event, or one item of a list. */
@@ -34,7 +36,7 @@ export class ObjectStore<T> {
     const prev = this.items.get(n.key)
     if (prev !== undefined && deepEqual(prev, n.value)) return 'unchanged'
     this.items.set(n.key, n.value)
-    this.tracker.record(n.key, prev, n.value)
+    this.record(n.key, prev, n.value)
     return prev === undefined ? 'added' : 'updated'
   }
 
@@ -87,13 +89,13 @@ export class ObjectStore<T> {
     let removed = 0
     for (const [key, prev] of this.items) {
       if (!next.has(key)) {
-        this.tracker.record(key, prev, undefined)
+        this.record(key, prev, undefined)
         removed++
       }
     }
     for (const [key, value] of next) {
       const prev = this.items.get(key)
-      if (prev !== value) this.tracker.record(key, prev, value)
+      if (prev !== value) this.record(key, prev, value)
     }
     this.items = next
     return removed
@@ -130,11 +132,16 @@ export class ObjectStore<T> {
     }
   }
 
+  private record(key: string, previous: T | undefined, current: T | undefined): void {
+    this.tracker.record(key, previous, current)
+    this.observer.changed?.(key, previous, current)
+  }
+
   private removeKey(key: string): StoreOutcome {
     const prev = this.items.get(key)
     if (prev === undefined) return 'absent'
     this.items.delete(key)
-    this.tracker.record(key, prev, undefined)
+    this.record(key, prev, undefined)
     return 'removed'
   }
 }

@@ -7,7 +7,8 @@
 // IPv6 follows RFC 4291 text form (an IPv4 tail only in that same strict form), no
 // zone unless the caller asks. IPv4-mapped IPv6 is refused, or read as the IPv4
 // address when a caller must match Go's To4() (host-local's config).
-// ipaddr.js turns the checked text into bytes and does the prefix math; a bigint
+// ipaddr.js turns checked IPv6 text into bytes and does the prefix math (four checked
+// decimal octets are an IPv4 address's number as they stand); a bigint
 // copy of the address gives ordering and offsets for the allocators.
 import ipaddr from 'ipaddr.js'
 
@@ -61,7 +62,6 @@ const IP_REASON = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)
 const CIDR_REASON = 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'
 
 const OCTET = /^(0|[1-9]\d{0,2})$/
-const LOOSE_OCTET = /^\d{1,3}$/
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/
 const ZONE = /^[0-9A-Za-z_.-]{1,15}$/
 
@@ -73,11 +73,47 @@ export function familyName(f: Family): IPFamily {
   return f === 4 ? 'IPv4' : 'IPv6'
 }
 
-/** Four decimal octets, no leading zeros; LEADING_ZERO when only the zeros are wrong, so the message says so. */
-function checkV4(s: string, input: unknown): void {
-  const parts = s.split('.')
-  if (parts.length !== 4 || !parts.every((p) => LOOSE_OCTET.test(p) && Number(p) <= 255)) throw new AddressError('EADDR_SYNTAX', input, IP_REASON)
-  if (!parts.every((p) => OCTET.test(p))) throw new AddressError('EADDR_LEADING_ZERO', input, 'must not have leading 0s')
+const V4_SYNTAX = -1
+const V4_LEADING_ZERO = -2
+
+/**
+ * Four decimal octets of 1-3 digits, each at most 255: the address as a number, or V4_SYNTAX, or
+ * V4_LEADING_ZERO when only leading zeros are wrong (so the message can say so). One pass over the
+ * characters and no allocation: the agent reads 100,000 endpoint addresses in a cold list.
+ */
+function scanV4(s: string): number {
+  let value = 0
+  let parts = 0
+  let digits = 0
+  let octet = 0
+  let zeroFirst = false
+  let leadingZero = false
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46 /* the end closes the last octet like a '.' */
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return V4_SYNTAX
+      if (digits === 1) zeroFirst = c === 48
+      else if (zeroFirst) leadingZero = true
+      octet = octet * 10 + (c - 48)
+    } else if (c === 46 /* . */) {
+      if (digits === 0 || octet > 255 || ++parts > 4) return V4_SYNTAX
+      value = value * 256 + octet
+      digits = 0
+      octet = 0
+    } else {
+      return V4_SYNTAX
+    }
+  }
+  if (parts !== 4) return V4_SYNTAX
+  return leadingZero ? V4_LEADING_ZERO : value
+}
+
+/** The checked IPv4 address as a number; throws SYNTAX, or LEADING_ZERO when only the zeros are wrong. */
+function checkV4(s: string, input: unknown): number {
+  const v = scanV4(s)
+  if (v === V4_SYNTAX) throw new AddressError('EADDR_SYNTAX', input, IP_REASON)
+  if (v === V4_LEADING_ZERO) throw new AddressError('EADDR_LEADING_ZERO', input, 'must not have leading 0s')
+  return v
 }
 
 /**
@@ -124,10 +160,7 @@ export function parseIp(input: unknown, opts: IpOptions = {}): Addr {
     if (!opts.zone) throw new AddressError('EADDR_ZONE', input, 'must not have a zone (%...)')
     if (!ZONE.test(zone)) throw new AddressError('EADDR_SYNTAX', input, IP_REASON)
   }
-  if (!s.includes(':')) {
-    checkV4(s, input)
-    return { family: 4, n: toBig(ipaddr.IPv4.parse(s).toByteArray()) }
-  }
+  if (!s.includes(':')) return { family: 4, n: BigInt(checkV4(s, input)) }
   const v6 = ipaddr.IPv6.parse(checkV6(s, input))
   if (v6.isIPv4MappedAddress()) {
     if (opts.mapped !== 'unmap') throw new AddressError('EADDR_MAPPED', input, 'must not be an IPv4-mapped IPv6 address')
@@ -183,6 +216,8 @@ export function tryParseCidr(input: unknown, opts?: CidrOptions): Cidr | undefin
 
 /** 'IPv4', 'IPv6', or undefined when the input is not a strict address. */
 export function ipFamily(input: unknown): IPFamily | undefined {
+  // The common case without parseIp's objects and throws: a string with no ':' is IPv4 or nothing.
+  if (typeof input === 'string' && !input.includes(':')) return scanV4(input) >= 0 ? 'IPv4' : undefined
   const a = tryParseIp(input)
   return a && familyName(a.family)
 }

@@ -41,7 +41,7 @@ function recording(name: string, behaviour: (call: Call, n: number) => unknown =
     name,
     calls,
     sync(snapshot: ClusterSnapshot, changes: ChangeSet, ctx: SyncContext) {
-      const call = { changes, fullResync: ctx.fullResync, nodes: [...snapshot.nodes.keys()] }
+      const call = { changes, fullResync: ctx.fullResync, nodes: [...snapshot.nodes.keys()].sort() } // snapshot maps promise no order
       calls.push(call)
       return behaviour(call, calls.length)
     },

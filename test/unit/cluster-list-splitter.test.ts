@@ -44,3 +44,22 @@ t.test('a truncated answer is not complete', async (t) => {
   t.equal(r.complete, false)
   t.equal(r.items.length, 2)
 })
+
+t.test('strings with escapes and quotes cut at every place by the chunking', async (t) => {
+  // Backslash runs of every parity right before quotes, at chunk edges of every size.
+  const tricky = ['\\', '\\\\', '\\"', '\\\\"', '"', '\\\\\\"}', '\\u0022', 'x\\', ']', '}', '{', '[', ',']
+  let seed = 3
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n)
+  const str = () => Array.from({ length: rand(6) }, () => tricky[rand(tricky.length)]).join('')
+  for (let round = 0; round < 40; round++) {
+    const items = Array.from({ length: 1 + rand(4) }, (_, i) => ({ metadata: { name: `n${i}${str()}`, labels: { [str()]: str() } }, v: [str(), { [str()]: [str()] }] }))
+    const doc = { kind: 'L', metadata: { resourceVersion: str(), continue: str() }, items, tail: str() }
+    const text = JSON.stringify(doc)
+    for (const size of [1, 2, 3, 5, 8, 13]) {
+      const r = split(text, size)
+      t.same(r.items, items, `round ${round}, chunk ${size}: items`)
+      t.same(r.top, { kind: 'L', metadata: doc.metadata, tail: doc.tail }, `round ${round}, chunk ${size}: top`)
+      t.equal(r.complete, true)
+    }
+  }
+})

@@ -3,8 +3,8 @@ import { ObjectStore } from '../../src/cluster/store.ts'
 import { ChangeTracker } from '../../src/cluster/change-tracker.ts'
 import { normalizeService } from '../../src/cluster/normalize-service.ts'
 import { normalizeEndpointSlice } from '../../src/cluster/normalize-endpointslice.ts'
-import { buildSnapshot } from '../../src/cluster/snapshot.ts'
-import type { Service } from '../../src/cluster/model.ts'
+import { SnapshotIndex } from '../../src/cluster/snapshot.ts'
+import type { EndpointSlice, Service } from '../../src/cluster/model.ts'
 
 type Obj = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -88,18 +88,23 @@ t.test('the change tracker on its own', async (t) => {
   t.same(tr.drain().map((c) => [c.key, c.previous, c.current]), [['k', undefined, { v: [1] }], ['j', { v: [1] }, undefined]])
 })
 
-t.test('snapshot groups slices by service in a fixed order', async (t) => {
-  const services = new ObjectStore(normalizeService, { malformed: () => {} })
-  const slices = new ObjectStore(normalizeEndpointSlice, { malformed: () => {} })
+t.test('the snapshot index groups slices by Service, each list in slice-name order', async (t) => {
+  const index = new SnapshotIndex()
+  const services = new ObjectStore<Service>(normalizeService, { malformed: () => {}, changed: (k, p, c) => index.service(k, p, c) })
+  const slices = new ObjectStore<EndpointSlice>(normalizeEndpointSlice, { malformed: () => {}, changed: (k, p, c) => index.endpointSlice(k, p, c) })
   services.replace([svc('b'), svc('a')])
   const slice = (name: string, service: string, ns = 'd') => ({
     metadata: { namespace: ns, name, labels: { 'kubernetes.io/service-name': service } },
     addressType: 'IPv4', endpoints: [{ addresses: ['10.244.0.2'] }], ports: [{ port: 80 }],
   })
   slices.replace([slice('a-2', 'a'), slice('b-1', 'b'), slice('a-1', 'a'), slice('x-1', 'a', 'other')])
-  const snap = buildSnapshot(services.entries(), slices.values(), [])
-  t.same([...snap.services.keys()], ['d/a', 'd/b'])
-  t.same([...snap.endpointSlicesByService.keys()], ['d/a', 'd/b', 'other/a'])
+  const snap = index.snapshot()
+  // Map order is not promised (the proxy planner sorts where it needs order).
+  t.same([...snap.services.keys()].sort(), ['d/a', 'd/b'])
+  t.same([...snap.endpointSlicesByService.keys()].sort(), ['d/a', 'd/b', 'other/a'])
   t.same(snap.endpointSlicesByService.get('d/a')?.map((s) => s.name), ['a-1', 'a-2'])
   t.equal(snap.nodes.size, 0)
+  slices.upsert(slice('a-0', 'a'))
+  t.same(index.snapshot().endpointSlicesByService.get('d/a')?.map((s) => s.name), ['a-0', 'a-1', 'a-2'], 'a new slice takes its place by name')
+  t.same(snap.endpointSlicesByService.get('d/a')?.map((s) => s.name), ['a-1', 'a-2'], 'the earlier snapshot keeps its list')
 })

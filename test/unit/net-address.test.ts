@@ -234,3 +234,37 @@ t.test('bytes both ways', async (t) => {
   t.throws(() => ipFromBytes([1, 2, 3]), { code: 'EADDR_SYNTAX', message: 'an address is 4 or 16 bytes' })
   t.throws(() => ipFromBytes(new Array(15).fill(0)), { code: 'EADDR_SYNTAX' })
 })
+
+// The IPv4 scanner against the rule it implements, written the slow and obvious way:
+// split on '.', four parts of 1-3 decimal digits at most 255, then no leading zeros.
+function referenceV4(s: string): { code: string } | { n: bigint } {
+  const parts = s.split('.')
+  if (parts.length !== 4 || !parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) <= 255)) return { code: 'EADDR_SYNTAX' }
+  if (!parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p))) return { code: 'EADDR_LEADING_ZERO' }
+  return { n: parts.reduce((n, p) => (n << 8n) | BigInt(p), 0n) }
+}
+
+t.test('IPv4 text: every string of a small alphabet gets the verdict of the reference rule', async (t) => {
+  const alphabet = ['0', '1', '2', '5', '6', '9', '.', '.', 'a', ' ', '%', '/', '+', '-']
+  let seed = 7
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n)
+  const cases = ['', '.', '...', '....', '1.2.3.', '.1.2.3', '1..2.3', '1.2.3.4.', '255.255.255.255', '256.0.0.0', '0.0.0.00',
+    '00.0.0.0', '1.2.3.4567', '01.2.3.256', '1.2.3.04.5', '4294967295', '1.2.3.4 ', ' 1.2.3.4', '1.2.3.٣', '1.2.3.4\n']
+  for (let i = 0; i < 20000; i++) {
+    // mostly dotted quads with a fault or two, so that many are close to valid
+    const quad = Array.from({ length: 4 }, () => String(rand(300)).padStart(rand(4), '0')).join('.')
+    const chars = [...quad]
+    for (let k = rand(3); k > 0; k--) chars.splice(rand(chars.length + 1), rand(2), alphabet[rand(alphabet.length)]!)
+    cases.push(chars.join(''))
+  }
+  let mismatches = 0
+  for (const s of cases) {
+    const want = referenceV4(s)
+    const got = tryParseIp(s)
+    const code = got ? undefined : (() => { try { parseIp(s) } catch (e) { return (e as AddressError).code } })()
+    const ok = 'n' in want ? got?.family === 4 && got.n === want.n && ipFamily(s) === 'IPv4' : code === want.code && ipFamily(s) === undefined
+    if (!ok && mismatches++ < 10) t.fail(`${JSON.stringify(s)}: want ${'n' in want ? want.n : want.code}, got ${got ? got.n : code}`)
+  }
+  t.equal(mismatches, 0, `${cases.length} strings, all with the reference verdict`)
+  t.ok(cases.filter((s) => 'n' in referenceV4(s)).length > 1000, 'and many of them valid addresses')
+})

@@ -633,12 +633,18 @@ export function startAgent(t: Teardown, node: Netns, args: string[]): AgentProc 
   }
 }
 
+/** The agent's last output lines and how it ended, for a failure message. */
+export function agentTail(agent: AgentProc, lines = 15): string {
+  const ended = agent.child.signalCode ? `killed by ${agent.child.signalCode}` : agent.child.exitCode !== null ? `exit ${agent.child.exitCode}` : 'running'
+  return `agent ${agent.pid} ${ended}; last output:\n${[...agent.other, ...agent.logs.map((l) => JSON.stringify(l))].slice(-lines).join('\n')}`
+}
+
 /** Wait until the agent's /healthz says 200 (synced and programmed), or it exits. */
 export async function agentHealthy(agent: AgentProc, timeoutMs = 60_000): Promise<void> {
   await waitFor('the agent to be healthy', async () => (await agent.healthz()) === 200, {
     timeoutMs, everyMs: 100, abandon: () => agent.child.exitCode !== null || agent.child.signalCode !== null,
   }).catch((e: Error) => {
-    throw new LabError('EAGENT', `${e.message}\nagent output:\n${[...agent.other, ...agent.logs.map((l) => JSON.stringify(l))].slice(-30).join('\n')}`)
+    throw new LabError('EAGENT', `${e.message}\n${agentTail(agent, 30)}`)
   })
 }
 

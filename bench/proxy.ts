@@ -204,23 +204,31 @@ try {
   }
 
   // ---- one endpoint change, through the API, until the kernel has it
-  const monitor = L.node.spawn('nft', ['monitor'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const monitor = L.node.spawn('nft', ['monitor'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let monitorErr = ''
+  monitor.stderr!.on('data', (d: Buffer) => { monitorErr = (monitorErr + d.toString()).slice(-2000) })
   teardowns.push(() => { if (monitor.pid && monitor.exitCode === null) try { process.kill(monitor.pid, 'SIGKILL') } catch { /* gone */ } })
   let seen = ''
+  let probeSeen = false
   const arrivals = new Map<string, number>()
   const wanted = new Set<string>()
   monitor.stdout!.setEncoding('utf8')
   monitor.stdout!.on('data', (d: string) => {
     const now = performance.now()
-    seen = (seen + d).slice(-4096)
-    for (const ip of wanted) if (new RegExp(`${ip.replace(/\./g, '\\.')}(?!\\d)`).test(seen)) { arrivals.set(ip, now); wanted.delete(ip) }
+    // match in the whole new chunk (plus a tail of the last, for a line cut in two), then keep only the tail
+    const text = seen + d
+    if (text.includes('benchprobe')) probeSeen = true
+    for (const ip of wanted) if (new RegExp(`${ip.replace(/\./g, '\\.')}(?!\\d)`).test(text)) { arrivals.set(ip, now); wanted.delete(ip) }
+    seen = text.slice(-256)
   })
   // nft monitor is listening once it reports a change we make ourselves
   await waitFor('nft monitor to listen', () => {
     L.node.run('nft', ['add', 'table', 'inet', 'benchprobe'])
     L.node.run('nft', ['delete', 'table', 'inet', 'benchprobe'])
-    return seen.includes('benchprobe')
-  }, { timeoutMs: 10_000, everyMs: 50 })
+    return probeSeen
+  }, { timeoutMs: 60_000, everyMs: 200, abandon: () => monitor.exitCode !== null }).catch((e: Error) => {
+    throw new Error(`${e.message}; nft monitor ${monitor.exitCode === null ? 'runs' : `exited ${monitor.exitCode}`}: ${monitorErr}; it printed: ${seen}`)
+  })
   const oursLat: number[] = []
   let missed = 0
   const stride = Math.max(1, Math.floor((SERVICES - 2) / Math.max(1, CHANGES)))

@@ -89,12 +89,14 @@ async function applyV4Services(api: LabApi, b: Pod[]): Promise<V4Services> {
   const np = await applyService(api, 'np', { type: 'NodePort', ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'dns', port: 53, targetPort: 8081, protocol: 'UDP' }] })
   await applySlice(api, 'np-a', 'np', 4, [{ name: 'http', port: 8080 }, { name: 'dns', port: 8081, protocol: 'UDP' }], [{ pod: b0 }, { pod: b1 }])
 
-  await applyService(api, 'lb', { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }] })
+  const dnsPort = { name: 'dns', port: 53, targetPort: 8081, protocol: 'UDP' as const }
+  const dnsSlicePort = { name: 'dns', port: 8081, protocol: 'UDP' as const }
+  await applyService(api, 'lb', { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }, dnsPort] })
   await setLoadBalancerIngress(api, 'lb', [LB_IP])
-  await applySlice(api, 'lb-a', 'lb', 4, [{ name: 'http', port: 8080 }], [{ pod: b0 }, { pod: b1 }])
+  await applySlice(api, 'lb-a', 'lb', 4, [{ name: 'http', port: 8080 }, dnsSlicePort], [{ pod: b0 }, { pod: b1 }])
 
-  await applyService(api, 'ext', { externalIPs: [EXTERNAL_IP], ports: [{ name: 'http', port: 80, targetPort: 8080 }] })
-  await applySlice(api, 'ext-a', 'ext', 4, [{ name: 'http', port: 8080 }], [{ pod: b1 }, { pod: b2 }])
+  await applyService(api, 'ext', { externalIPs: [EXTERNAL_IP], ports: [{ name: 'http', port: 80, targetPort: 8080 }, dnsPort] })
+  await applySlice(api, 'ext-a', 'ext', 4, [{ name: 'http', port: 8080 }, dnsSlicePort], [{ pod: b1 }, { pod: b2 }])
 
   const local = await applyService(api, 'local', { type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, targetPort: 8080 }] })
   await applySlice(api, 'local-a', 'local', 4, [{ name: 'http', port: 8080 }], [{ pod: b0 }, { pod: b1, nodeName: OTHER_NODE }])
@@ -167,8 +169,12 @@ export async function proxyScenarios(t: Test, mode: Mode): Promise<void> {
     t.ok(npUdp.ok && npUdp.port === 8081 && npUdp.peer === GATEWAY4, `UDP NodePort: ${said(npUdp)}`)
     const lb = await tcpAsk(lab.outside, LB_IP, 80)
     t.ok(lb.ok && [b0.ip4, b1.ip4].includes(lb.backend) && lb.peer === GATEWAY4, `LB IP: ${said(lb)}`)
+    const lbUdp = await udpAsk(lab.outside, LB_IP, 53)
+    t.ok(lbUdp.ok && [b0.ip4, b1.ip4].includes(lbUdp.backend) && lbUdp.port === 8081 && lbUdp.peer === GATEWAY4, `LB IP, UDP: ${said(lbUdp)}`)
     const ext = await tcpAsk(lab.outside, EXTERNAL_IP, 80)
     t.ok(ext.ok && [b1.ip4, b2.ip4].includes(ext.backend) && ext.peer === GATEWAY4, `externalIP: ${said(ext)}`)
+    const extUdp = await udpAsk(lab.outside, EXTERNAL_IP, 53)
+    t.ok(extUdp.ok && [b1.ip4, b2.ip4].includes(extUdp.backend) && extUdp.port === 8081 && extUdp.peer === GATEWAY4, `externalIP, UDP: ${said(extUdp)}`)
   })
 
   await t.test('externalTrafficPolicy Local: the client IP is kept; no local endpoint drops', async (t) => {

@@ -204,7 +204,8 @@ try {
   }
 
   // ---- one endpoint change, through the API, until the kernel has it
-  const monitor = L.node.spawn('nft', ['monitor'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // line-buffered: into a pipe, nft's stdio would hold events back until a block fills
+  const monitor = L.node.spawn('stdbuf', ['-oL', 'nft', 'monitor'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let monitorErr = ''
   monitor.stderr!.on('data', (d: Buffer) => { monitorErr = (monitorErr + d.toString()).slice(-2000) })
   teardowns.push(() => { if (monitor.pid && monitor.exitCode === null) try { process.kill(monitor.pid, 'SIGKILL') } catch { /* gone */ } })

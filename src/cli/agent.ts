@@ -86,7 +86,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const agentMetrics = createAgentMetrics()
     let agent
     let transport
-    let proxy: { close(): void } | undefined
+    let proxy: { close(): Promise<void> } | undefined
     try {
       if (proxyFlags) {
         const { startProxy } = await import('../proxy/start.ts')
@@ -117,7 +117,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     } catch (e) {
       log.error({ code: (e as { code?: unknown }).code }, (e as Error).message)
       transport?.close()
-      proxy?.close()
+      await proxy?.close()
       await cni?.close()
       process.exitCode = 1
       return
@@ -125,13 +125,18 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const running = agent
     const api = transport
     await new Promise<void>((resolve) => {
+      // `on`, not `once`: a second signal during the stop must not fall through to
+      // the default action (execa's signal-exit re-raises it when no listener is left).
+      let stopping = false
       const shutdown = (signal: string) => {
+        if (stopping) return
+        stopping = true
         log.info({ signal }, 'stopping')
         // The proxy's rules stay: pods keep reaching Services while the agent restarts (kube-proxy does the same).
-        Promise.all([running.stop().finally(() => { api.close(); proxy?.close() }), cni?.close()]).then(() => resolve(), () => resolve())
+        Promise.all([running.stop().finally(() => { api.close(); return proxy?.close() }), cni?.close()]).then(() => resolve(), () => resolve())
       }
-      process.once('SIGTERM', () => shutdown('SIGTERM'))
-      process.once('SIGINT', () => shutdown('SIGINT'))
+      process.on('SIGTERM', () => shutdown('SIGTERM'))
+      process.on('SIGINT', () => shutdown('SIGINT'))
     })
   },
 }

@@ -93,17 +93,9 @@ export async function listOnce(kubeconfig: string | undefined, deadlineMs = SYNC
   }
 }
 
-/**
- * The planner comes from src/proxy/plan/planner.ts (`new ProxyPlanner(config).full(snapshot)`),
- * written on another branch at the same time; until the two are merged this branch cannot import it.
- * At the merge this body becomes:
- *   const { ProxyPlanner } = await import('../proxy/plan/planner.ts')
- *   return (config) => new ProxyPlanner(config)
- */
 async function loadPlanner(): Promise<PlannerFactory> {
-  return () => {
-    throw Object.assign(new Error('this build has no proxy planner yet (src/proxy/plan/planner.ts)'), { code: 'ETRACE_NO_PLANNER' })
-  }
+  const { ProxyPlanner } = await import('../proxy/plan/planner.ts')
+  return (config) => new ProxyPlanner(config)
 }
 
 export const traceCommand: CommandModule<object, TraceArgs> = {

@@ -13,6 +13,7 @@ import { createProxyMetrics } from '../metrics/proxy-metrics.ts'
 import type { ProxyBackend } from './backend.ts'
 import { openBackend, type SupportedMode } from './backends.ts'
 import { proxyConsumer, type AfterApply } from './consumer.ts'
+import { conntrackFollowUp, healthCheckFollowUp } from './follow-ups.ts'
 import { resolveNodePortAddresses, type NodePortAddressesFlag } from './nodeport-addresses.ts'
 import type { FamilyGlobals, ProxyGlobals } from './plan/intent.ts'
 import { ProxyPlanner } from './plan/planner.ts'
@@ -30,7 +31,7 @@ export interface ProxyFlags {
 export interface StartedProxy {
   consumer: SyncConsumer
   backend: ProxyBackend
-  close(): void
+  close(): Promise<void>
 }
 
 export async function startProxy(flags: ProxyFlags, deps: { registry: Registry; clock: Clock; log: Logger; after?: AfterApply[] }): Promise<StartedProxy> {
@@ -54,6 +55,7 @@ export async function startProxy(flags: ProxyFlags, deps: { registry: Registry; 
     })
     return { nodeName: flags.nodeName, masqueradeAll: flags.masqueradeAll, families }
   }
+  const health = healthCheckFollowUp(deps.log)
   const consumer = proxyConsumer({
     backend,
     makePlanner: (g) => new ProxyPlanner(g),
@@ -62,14 +64,15 @@ export async function startProxy(flags: ProxyFlags, deps: { registry: Registry; 
     clock: deps.clock,
     metrics: createProxyMetrics(deps.registry),
     log: deps.log,
-    ...(deps.after ? { after: deps.after } : {}),
+    after: [health, conntrackFollowUp(deps.log), ...(deps.after ?? [])],
   })
   return {
     consumer,
     backend,
-    close() {
+    async close() {
       backend.close()
       rtnl?.close()
+      await health.close()
     },
   }
 }

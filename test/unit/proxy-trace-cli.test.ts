@@ -18,10 +18,11 @@ t.test('flags: --to forms, defaults, canonical addresses', async (t) => {
   t.same(parseDestination('10.96.0.10:65535/sctp').port, 65535)
   const f = parseTraceFlags(raw())
   t.same(f.packet, { from: '10.244.1.5', to: '10.96.0.10', port: 80, protocol: 'tcp' })
-  t.same([f.nodeName, f.clusterCIDRs, f.masqueradeAll, f.nodePortAddresses], ['node-1', [], false, 'local'])
+  t.same([f.nodeName, f.clusterCIDRs, f.masqueradeAll, f.nodePortAddresses], ['node-1', [], false, { kind: 'primary' }], 'the agent\'s default')
   const g = parseTraceFlags(raw({ 'cluster-cidr': '10.244.0.0/16, fd00:10:244::/56', 'masquerade-all': true, 'nodeport-addresses': ' primary ' }))
-  t.same([g.clusterCIDRs.length, g.masqueradeAll, g.nodePortAddresses], [2, true, 'primary'])
-  t.equal(parseTraceFlags(raw({ 'nodeport-addresses': '172.18.0.0/24' })).nodePortAddresses.length, 1)
+  t.same([g.clusterCIDRs.length, g.masqueradeAll, g.nodePortAddresses], [2, true, { kind: 'primary' }])
+  const c = parseTraceFlags(raw({ 'nodeport-addresses': '172.18.0.0/24' })).nodePortAddresses
+  t.equal(c.kind === 'cidrs' && c.cidrs.length, 1)
 })
 
 t.test('malformed flags: the flag, the value and why, with a code', async (t) => {
@@ -59,12 +60,14 @@ t.test('node facts: families from the node, --nodeport-addresses resolved to nod
   t.same(f.plannerConfig, {
     nodeName: 'node-1', masqueradeAll: true,
     families: [
-      { family: 4, clusterCIDRs: ['10.244.0.0/16'], nodePortAddresses: 'local' },
-      { family: 6, clusterCIDRs: ['fd00:10:244::/56'], nodePortAddresses: 'local' },
+      { family: 4, clusterCIDRs: ['10.244.0.0/16'], nodePortAddresses: ['172.18.0.2', '172.18.0.9'] },
+      { family: 6, clusterCIDRs: ['fd00:10:244::/56'], nodePortAddresses: ['fc00::2'] },
     ],
   })
   const primary = nodeFacts(parseTraceFlags(raw({ 'nodeport-addresses': 'primary' })), node).plannerConfig.families
-  t.same(primary.map((x) => x.nodePortAddresses), [['172.18.0.2'], ['fc00::2']])
+  t.same(primary.map((x) => x.nodePortAddresses), [['172.18.0.2', '172.18.0.9'], ['fc00::2']], 'every InternalIP of the family, as the agent')
+  const all = nodeFacts(parseTraceFlags(raw({ 'nodeport-addresses': '0.0.0.0/0' })), node).plannerConfig.families
+  t.same(all.map((x) => x.nodePortAddresses), ['local', []])
   const cidrs = nodeFacts(parseTraceFlags(raw({ 'nodeport-addresses': '172.18.0.8/29,192.0.2.0/24' })), node).plannerConfig.families
   t.same(cidrs.map((x) => x.nodePortAddresses), [['172.18.0.9', '192.0.2.2'], []])
   // a node without addresses still plans the packet's family
@@ -86,7 +89,7 @@ const snapshot: ClusterSnapshot = { services: new Map(), endpointSlicesByService
 
 function harness(o: { planner?: PlannerFactory; load?: () => Promise<ClusterSnapshot> } = {}) {
   const out: string[] = [], err: string[] = [], configs: unknown[] = []
-  // a stand-in for ProxyPlanner (another branch): the plan it would build for one Service, with the globals it was given
+  // a stand-in for ProxyPlanner: the plan it would build for one Service, with the globals it was given
   const planner: PlannerFactory = o.planner ?? ((config) => {
     configs.push(config)
     return { full: (): ProxyPlan => ({ globals: config, intents: new Map([['default/web:http:tcp:4', webIntent()]]) }) }
@@ -101,10 +104,10 @@ t.test('runTrace: plans for the node and prints the steps and the verdict', asyn
   t.same(h.err, [])
   t.match(h.out.join(''), /^frontend: 10\.96\.0\.10:80\/tcp is the clusterIP of default\/web/)
   t.match(h.out.join(''), /\n10\.96\.0\.10:80\/tcp from 10\.244\.1\.5 => one of \{10\.244\.1\.7:8080, 10\.244\.2\.9:8080\}\n$/)
-  t.same((h.configs[0] as { families: unknown[] }).families[0], { family: 4, clusterCIDRs: ['10.244.0.0/16'], nodePortAddresses: 'local' })
+  t.same((h.configs[0] as { families: unknown[] }).families[0], { family: 4, clusterCIDRs: ['10.244.0.0/16'], nodePortAddresses: ['172.18.0.2', '172.18.0.9'] })
   // the node's addresses are the NodePort frontends and "the node itself"
   const np = harness()
-  t.equal(await np.run({ from: '172.18.0.100', to: '192.0.2.2:30080/tcp', json: true }), 0)
+  t.equal(await np.run({ from: '172.18.0.100', to: '192.0.2.2:30080/tcp', json: true, 'nodeport-addresses': '0.0.0.0/0' }), 0)
   const j = JSON.parse(np.out.join(''))
   t.same([j.frontend.kind, j.line], ['node-port', '192.0.2.2:30080/tcp from 172.18.0.100 => one of {10.244.1.7:8080, 10.244.2.9:8080}, masq'])
 })

@@ -2,7 +2,8 @@
 // node facts the planner and the tracer need, read from the Node object so the
 // command works on a node and against the lab alike.
 import { FlagError } from '../../agent/bind-address.ts'
-import { contains, formatCidr, formatIp, parseCidr, parseIp, type Cidr, type Family } from '../../net/address.ts'
+import { formatCidr, formatIp, parseCidr, parseIp, type Cidr, type Family } from '../../net/address.ts'
+import { resolveNodePortAddresses, type NodePortAddressesFlag } from '../nodeport-addresses.ts'
 import type { Node } from '../../cluster/model.ts'
 import type { L4Protocol } from '../plan/intent.ts'
 import type { TracePacket } from './trace.ts'
@@ -12,8 +13,8 @@ export interface TraceFlags {
   nodeName: string
   clusterCIDRs: Cidr[]
   masqueradeAll: boolean
-  /** absent flag: every local address */
-  nodePortAddresses: 'local' | 'primary' | Cidr[]
+  /** absent flag: primary, as the agent's default */
+  nodePortAddresses: NodePortAddressesFlag
 }
 
 export interface RawTraceFlags {
@@ -71,7 +72,7 @@ export function parseTraceFlags(raw: RawTraceFlags): TraceFlags {
     nodeName: raw['node-name'],
     clusterCIDRs: raw['cluster-cidr'] === undefined ? [] : cidrs('--cluster-cidr', raw['cluster-cidr']),
     masqueradeAll: raw['masquerade-all'] === true,
-    nodePortAddresses: np === undefined ? 'local' : np.trim() === 'primary' ? 'primary' : cidrs('--nodeport-addresses', np),
+    nodePortAddresses: np === undefined || np.trim() === 'primary' ? { kind: 'primary' } : { kind: 'cidrs', cidrs: cidrs('--nodeport-addresses', np) },
   }
 }
 
@@ -87,8 +88,9 @@ export interface NodeFacts {
 
 /**
  * The families are those the node has addresses in (primary first), plus the
- * packet's; --nodeport-addresses resolves to the node's addresses: `primary` is
- * its first InternalIP per family, CIDRs pick its addresses inside them.
+ * packet's; --nodeport-addresses resolves as the agent resolves it
+ * (src/proxy/nodeport-addresses.ts), with the Node object's addresses standing
+ * in for the node's interfaces, which the tracer cannot see from afar.
  */
 export function nodeFacts(flags: TraceFlags, node: Pick<Node, 'name' | 'internalIPs' | 'externalIPs'>): NodeFacts {
   const localAddresses = [...new Set([...node.internalIPs, ...node.externalIPs])]
@@ -102,11 +104,7 @@ export function nodeFacts(flags: TraceFlags, node: Pick<Node, 'name' | 'internal
       families: families.map((family) => ({
         family,
         clusterCIDRs: flags.clusterCIDRs.filter((c) => c.addr.family === family).map(formatCidr),
-        nodePortAddresses: flags.nodePortAddresses === 'local'
-          ? 'local'
-          : flags.nodePortAddresses === 'primary'
-            ? node.internalIPs.filter((a) => familyOf(a) === family).slice(0, 1)
-            : localAddresses.filter((a) => familyOf(a) === family && (flags.nodePortAddresses as Cidr[]).some((c) => contains(c, parseIp(a)))),
+        nodePortAddresses: resolveNodePortAddresses(flags.nodePortAddresses, family, node.internalIPs, localAddresses).addresses,
       })),
     },
     localAddresses,

@@ -67,15 +67,22 @@ t.test('a value change is a delete and an add; nothing changes before commit', a
   t.same(back.delete.map((e) => e.value), ['10.244.2.2 . 8080'], 'the committed value is what a later change deletes')
 })
 
-t.test('an element two intents write with different values: the first stays until its last holder goes', async (t) => {
-  const a = svc('a', { externalIPs: ['192.168.50.1'], clusterIP: '10.96.0.1', clusterEndpoints: [there(1)] })
-  const b = svc('b', { externalIPs: ['192.168.50.1'], clusterIP: '10.96.0.2', clusterEndpoints: [there(2)] })
+t.test('two Services behind the same local pod share its hairpin pair; other elements belong to one intent', async (t) => {
+  const a = svc('a', { clusterIP: '10.96.0.1', clusterEndpoints: [here(7)] })
+  const b = svc('b', { clusterIP: '10.96.0.2', clusterEndpoints: [here(7, 9090)] })
   const ledger = ElementLedger.from(new Map([[a.key, renderIntent(a, g)]]))
   const c = ledger.replace(new Map([[b.key, renderIntent(b, g)]]))
-  t.notOk(c.add.some((e) => e.key.startsWith('192.168.50.1 ')), 'the kernel has one element per key: no add')
+  t.notOk(c.add.some((e) => e.set === 'hairpin-v4'), 'the pair is already there')
+  t.same(c.add.filter((e) => e.set === 'backends-v4'), [{ set: 'backends-v4', key: '10.96.0.2 . tcp . 80 . 0', value: '10.244.1.7 . 9090' }])
   c.commit()
+  t.same(ledger.countsBySet(), { 'cluster-ips-v4': 2, 'cluster-ports-v4': 2, 'service-ips-v4': 2, 'backends-v4': 2, 'hairpin-v4': 1 })
+  t.equal(ledger.size, 9)
   const d = ledger.replace(new Map([[a.key, undefined]]))
-  t.notOk(d.delete.some((e) => e.key.startsWith('192.168.50.1 ')), 'still held by b')
+  t.notOk(d.delete.some((e) => e.set === 'hairpin-v4'), 'still needed by b')
+  t.equal(d.delete.length, 4)
+  d.commit()
+  const e = ledger.replace(new Map([[b.key, undefined]]))
+  t.ok(e.delete.some((x) => x.set === 'hairpin-v4'), 'the last one takes it')
 })
 
 t.test('sticky: entries whose endpoint left their frontend are stale, for ClusterIP and NodePort keys', async (t) => {

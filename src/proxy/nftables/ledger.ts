@@ -2,9 +2,15 @@
 // of the intents that need each one. Several intents can need the same element
 // (a clusterIP shared by a Service's ports, the hairpin pair of a pod behind two
 // Services), so an element is deleted only when its last intent lets go, and
-// added only when its first one asks. Pure, and every operation costs only the
-// elements of the intents it is given: nothing here walks the whole table.
-import { elementId, type IntentRender, type NftElement } from './render.ts'
+// added only when its first one asks. Only those shared sets are counted; every
+// other element's key holds its frontend, so it belongs to one intent and a plain
+// diff of that intent's renders is its change (a second intent claiming the same
+// frontend is a conflict the kernel keeps the first of). Pure, and every
+// operation costs only the elements of the intents it is given.
+import { diffRenders, elementId, type IntentRender, type NftElement } from './render.ts'
+
+/** sets whose elements several intents can need at once */
+const SHARED = /^(cluster-ips|hairpin)-v[46]$/
 
 interface Held {
   el: NftElement
@@ -26,8 +32,25 @@ export class ElementLedger {
   /** Start over from a full sync's renders. */
   static from(byIntent: ReadonlyMap<string, IntentRender>): ElementLedger {
     const l = new ElementLedger()
-    l.replace(byIntent).commit()
+    for (const [key, r] of byIntent) {
+      l.#byIntent.set(key, r)
+      for (const el of r.elements) {
+        if (SHARED.test(el.set)) {
+          const id = elementId(el)
+          const h = l.#held.get(id)
+          if (h) { h.count++; continue }
+          l.#held.set(id, { el, count: 1 })
+        }
+        l.#count(el.set, 1)
+      }
+    }
     return l
+  }
+
+  #count(set: string, by: number): void {
+    const n = (this.#bySet.get(set) ?? 0) + by
+    if (n === 0) this.#bySet.delete(set)
+    else this.#bySet.set(set, n)
   }
 
   get(key: string): IntentRender | undefined {
@@ -41,7 +64,9 @@ export class ElementLedger {
 
   /** distinct elements held */
   get size(): number {
-    return this.#held.size
+    let n = 0
+    for (const v of this.#bySet.values()) n += v
+    return n
   }
 
   /** distinct elements by set */
@@ -65,19 +90,26 @@ export class ElementLedger {
       }
       return t
     }
+    const add: NftElement[] = []
+    const del: NftElement[] = []
+    const own = new Map<string, number>()
     for (const [key, r] of changes) {
-      for (const el of this.#byIntent.get(key)?.elements ?? []) {
+      const before = this.#byIntent.get(key)
+      for (const el of before?.elements ?? []) {
+        if (!SHARED.test(el.set)) { own.set(el.set, (own.get(el.set) ?? 0) - 1); continue }
         const t = entry(elementId(el))
         if (t.now && --t.now.count === 0) t.now = undefined
       }
       for (const el of r?.elements ?? []) {
+        if (!SHARED.test(el.set)) { own.set(el.set, (own.get(el.set) ?? 0) + 1); continue }
         const t = entry(elementId(el))
         if (t.now) t.now.count++
         else t.now = { el, count: 1 }
       }
+      const d = diffRenders(before, r)
+      for (const el of d.delete) if (!SHARED.test(el.set)) del.push(el)
+      for (const el of d.add) if (!SHARED.test(el.set)) add.push(el)
     }
-    const add: NftElement[] = []
-    const del: NftElement[] = []
     for (const { was, now } of touched.values()) {
       if (was && (!now || now.el.value !== was.value)) del.push(was)
       if (now && (!was || now.el.value !== was.value)) add.push(now.el)
@@ -89,12 +121,9 @@ export class ElementLedger {
       for (const [id, { was, now }] of touched) {
         if (now) this.#held.set(id, now)
         else this.#held.delete(id)
-        if (!was === !now) continue
-        const set = (now ?? { el: was! }).el.set
-        const n = (this.#bySet.get(set) ?? 0) + (now ? 1 : -1)
-        if (n === 0) this.#bySet.delete(set)
-        else this.#bySet.set(set, n)
+        if (!was !== !now) this.#count((now?.el ?? was!).set, now ? 1 : -1)
       }
+      for (const [set, by] of own) if (by !== 0) this.#count(set, by)
       for (const [key, r] of changes) {
         if (r) this.#byIntent.set(key, r)
         else this.#byIntent.delete(key)

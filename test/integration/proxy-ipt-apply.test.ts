@@ -4,7 +4,7 @@
 // Service's chains; others' rules survive; the canary sees a flush; cleanup
 // leaves nothing of ours; a refused restore carries iptables' own message. Then
 // real TCP: a ClusterIP reaches a backend listener, no endpoints refuse at once.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { IptablesBackend } from '../../src/proxy/iptables/backend.ts'
 import { ProxyApplyError } from '../../src/proxy/backend.ts'
 import { endpointChain, intentChains } from '../../src/proxy/iptables/names.ts'
@@ -61,7 +61,7 @@ function foreignRules(ns: Netns, ipt: string): void {
   ns.run(ipt, ['-t', 'mangle', '-A', 'OUTPUT', '-m', 'mark', '--mark', '0x1', '-j', 'RETURN'])
 }
 
-function assertForeign(t: Tap.Test, ns: Netns, save: string, when: string): void {
+function assertForeign(t: Test, ns: Netns, save: string, when: string): void {
   const s = saved(ns, save)
   t.same(s.nat!.get('FOREIGN-NAT'), ['-A FOREIGN-NAT -d 192.0.2.99/32 -j RETURN'], `${when}: foreign nat chain intact`)
   t.ok(s.nat!.get('PREROUTING')!.some((r) => r.includes('-j FOREIGN-NAT')), `${when}: foreign nat jump intact`)

@@ -2,7 +2,7 @@
 // change anywhere in a feature's rules shows as a diff. Intents are built by
 // hand over a fixed address plan (the planner is built elsewhere).
 // PONTOON_UPDATE_GOLDEN=1 rewrites the files; review the diff before committing.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +13,7 @@ import { lbSourceElements, renderSetsCleanup, renderSetsFull, renderSetsPartial,
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden', 'ipt')
 
-function golden(t: Tap.Test, name: string, text: string): void {
+function golden(t: Test, name: string, text: string): void {
   const file = join(GOLDEN, `${name}.txt`)
   if (process.env.PONTOON_UPDATE_GOLDEN === '1' || !existsSync(file)) {
     if (process.env.PONTOON_UPDATE_GOLDEN !== '1') t.fail(`no golden file ${name}.txt (run with PONTOON_UPDATE_GOLDEN=1)`)

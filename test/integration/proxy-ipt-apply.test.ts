@@ -188,9 +188,13 @@ for (const flavour of ['nft', 'legacy'] as const) {
     t.equal(ns.run(save, []).replace(/^#.*$/gm, ''), before, 'a refused plan changes nothing')
 
     // ---- cleanup: nothing of ours, everything of theirs; twice is fine
+    // someone adds a rule of theirs to our nat KUBE-SERVICES: that chain is theirs too now
+    ns.run(ipt, ['-t', 'nat', '-A', 'KUBE-SERVICES', '-d', '192.0.2.98', '-j', 'RETURN'])
     await b.cleanup()
     const after = ns.run(save, [])
-    t.notMatch(after, /KUBE-|pontoon/, 'no chain or rule of ours')
+    t.notMatch(after, /pontoon/, 'no rule of ours')
+    t.same([...after.matchAll(/^:(KUBE-\S+)/gm)].map((m) => m[1]), ['KUBE-SERVICES'], 'no chain of ours but the one they wrote into')
+    t.same(saved(ns, save).nat!.get('KUBE-SERVICES'), ['-A KUBE-SERVICES -d 192.0.2.98/32 -j RETURN'], 'with their rule only')
     t.notMatch(ns.run(`ip6tables-${flavour}-save`, []), /KUBE-|pontoon/, 'nor in ip6tables')
     t.notMatch(ns.run('ipset', ['list', '-n']), /PONTOON-/, 'no set of ours')
     assertForeign(t, ns, save, 'after cleanup')

@@ -4,7 +4,7 @@
 // Service's chains; others' rules survive; the canary sees a flush; cleanup
 // leaves nothing of ours; a refused restore carries iptables' own message. Then
 // real TCP: a ClusterIP reaches a backend listener, no endpoints refuse at once.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { IptablesBackend } from '../../src/proxy/iptables/backend.ts'
 import { ProxyApplyError } from '../../src/proxy/backend.ts'
 import { endpointChain, intentChains } from '../../src/proxy/iptables/names.ts'
@@ -28,13 +28,17 @@ function intent(over: Partial<PortIntent> = {}): PortIntent {
 
 function plan(intents: PortIntent[]): ProxyPlan {
   return {
-    globals: { nodeName: 'node-1', masqueradeAll: false, families: [{ family: 4, clusterCIDRs: ['10.244.0.0/16'], nodePortAddresses: 'local' }] },
+    globals: {
+      nodeName: 'node-1', masqueradeAll: false,
+      families: [{ family: 4, clusterCIDRs: ['10.244.0.0/16'], nodePortAddresses: 'local' }, { family: 6, clusterCIDRs: ['fd00:10:244::/56'], nodePortAddresses: 'local' }],
+    },
     intents: new Map(intents.map((i) => [i.key, i])),
   }
 }
 
 const web = intent({ nodePort: 30080, loadBalancerIPs: ['198.51.100.1'], loadBalancerSourceRanges: ['203.0.113.0/24'] })
 const dns = intent({ service: 'kube-system/dns', portName: 'dns', protocol: 'udp', clusterIP: '10.96.0.53', port: 53, clusterEndpoints: [ep('10.244.3.5', 53)] })
+const web6 = intent({ family: 6, clusterIP: 'fd00:10:96::10', nodePort: 30080, clusterEndpoints: [ep('fd00:10:244:2::5')] })
 const empty = intent({ service: 'default/empty', portName: '', clusterIP: '10.96.0.11', clusterEndpoints: [], hasAnyEndpoints: false })
 
 /** table -> chain -> its rules as iptables-save prints them */
@@ -57,7 +61,7 @@ function foreignRules(ns: Netns, ipt: string): void {
   ns.run(ipt, ['-t', 'mangle', '-A', 'OUTPUT', '-m', 'mark', '--mark', '0x1', '-j', 'RETURN'])
 }
 
-function assertForeign(t: Tap.Test, ns: Netns, save: string, when: string): void {
+function assertForeign(t: Test, ns: Netns, save: string, when: string): void {
   const s = saved(ns, save)
   t.same(s.nat!.get('FOREIGN-NAT'), ['-A FOREIGN-NAT -d 192.0.2.99/32 -j RETURN'], `${when}: foreign nat chain intact`)
   t.ok(s.nat!.get('PREROUTING')!.some((r) => r.includes('-j FOREIGN-NAT')), `${when}: foreign nat jump intact`)
@@ -76,9 +80,9 @@ for (const flavour of ['nft', 'legacy'] as const) {
     t.equal(await b.flavour(), flavour)
 
     // ---- syncAll, read back
-    const p1 = plan([web, dns, empty])
+    const p1 = plan([web, web6, dns, empty])
     const stats = await b.syncAll(p1)
-    t.ok(stats.counts.natRules! > 0 && stats.counts.clusterIPSetElements === 3, 'stats count what was written')
+    t.ok(stats.counts.natRules! > 0 && stats.counts.clusterIPSetElements === 4, 'stats count what was written')
     let s = saved(ns, save)
     const w = intentChains(web), d = intentChains(dns)
     for (const c of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', 'KUBE-PROXY-CANARY', w.svc, w.ext, w.fw, d.svc, endpointChain(web, web.clusterEndpoints[0]!)]) {
@@ -93,6 +97,12 @@ for (const flavour of ['nft', 'legacy'] as const) {
     t.ok(s.filter!.get('KUBE-PROXY-FIREWALL')!.some((r) => r.includes('-d 198.51.100.1/32') && r.includes('! --match-set PONTOON-LB-SRC-4')), 'source ranges: a firewall drop')
     t.ok(s.mangle!.has('KUBE-PROXY-CANARY'), 'mangle canary')
     assertForeign(t, ns, save, 'after syncAll')
+    // IPv6 through the same code, into ip6tables
+    const s6 = saved(ns, `ip6tables-${flavour}-save`)
+    t.ok(s6.nat!.get('KUBE-SERVICES')!.some((r) => r.includes('-d fd00:10:96::10/128') && r.includes(`-j ${w.svc}`)), 'ip6tables: clusterIP jumps to KUBE-SVC')
+    t.ok(s6.nat!.get(endpointChain(web6, web6.clusterEndpoints[0]!))!.some((r) => r.includes('--to-destination [fd00:10:244:2::5]:8080')), 'ip6tables: the endpoint chain DNATs')
+    t.notOk(s6.nat!.has(d.svc), 'ip6tables: no IPv4 Service')
+    t.match(ns.run('ipset', ['list', 'PONTOON-CLUSTER-IPS-6']), /^fd00:10:96::10$/m)
     const ips = ns.run('ipset', ['list', 'PONTOON-CLUSTER-IPS-4'])
     for (const ip of ['10.96.0.10', '10.96.0.53', '10.96.0.11']) t.match(ips, new RegExp(`^${ip.replace(/\./g, '\\.')}$`, 'm'), `set has ${ip}`)
     t.match(ns.run('ipset', ['list', 'PONTOON-LB-SRC-4']), /^198\.51\.100\.1,tcp:80,203\.0\.113\.0\/24$/m)
@@ -108,7 +118,7 @@ for (const flavour of ['nft', 'legacy'] as const) {
     // a probe rule at the end of web's KUBE-SVC shows whether that chain was rewritten
     ns.run(ipt, ['-t', 'nat', '-A', w.svc, '-m', 'comment', '--comment', 'pontoon probe', '-j', 'RETURN'])
     const dns2 = intent({ ...dns, clusterEndpoints: [ep('10.244.3.6', 53)] })
-    const p2 = plan([web, dns2, empty])
+    const p2 = plan([web, web6, dns2, empty])
     const d1: PlanDelta = { upserted: [dns2], removed: [], previous: new Map([[dns.key, dns]]) }
     await b.syncDelta(p2, d1)
     s = saved(ns, save)
@@ -119,7 +129,7 @@ for (const flavour of ['nft', 'legacy'] as const) {
 
     // a frontend change and a removal: shared rules deleted by text, inserted at the head
     const empty2 = intent({ ...empty, clusterEndpoints: [ep('10.244.2.5', 8080)] })
-    const p3 = plan([web, empty2])
+    const p3 = plan([web, web6, empty2])
     const stats3 = await b.syncDelta(p3, { upserted: [empty2], removed: [dns2], previous: new Map([[empty.key, empty]]) })
     s = saved(ns, save)
     t.notOk(s.nat!.has(d.svc), 'the removed Service\'s chain is gone')
@@ -128,7 +138,7 @@ for (const flavour of ['nft', 'legacy'] as const) {
     t.notOk(s.filter!.get('KUBE-SERVICES')!.some((r) => r.includes('-d 10.96.0.11/32')), 'and no longer rejected')
     t.ok(s.nat!.get('KUBE-SERVICES')!.at(-1)!.includes('-j KUBE-NODEPORTS'), 'the nodeports jump is still last')
     t.notMatch(ns.run('ipset', ['list', 'PONTOON-CLUSTER-IPS-4']), /10\.96\.0\.53/, 'the removed clusterIP left the set')
-    t.equal(stats3.counts.clusterIPSetElements, 2)
+    t.equal(stats3.counts.clusterIPSetElements, 3)
     const fresh = new IptablesBackend({ iptablesBackend: flavour, netnsPath: ns.path })
     const full3 = await fresh.syncAll(p3)
     fresh.close()
@@ -139,13 +149,13 @@ for (const flavour of ['nft', 'legacy'] as const) {
     const ours = s.nat!.get('KUBE-SERVICES')!.find((r) => r.includes('-d 10.96.0.11/32'))!
     ns.run(`${ipt}-restore`, ['--noflush'], { input: `*nat\n-D${ours.slice(2)}\nCOMMIT\n` })
     const empty3 = intent({ ...empty2, externalIPs: ['192.0.2.10'] })
-    const refused = await b.syncDelta(plan([web, empty3]), { upserted: [empty3], removed: [], previous: new Map([[empty2.key, empty2]]) }).then(() => undefined, (e: unknown) => e)
+    const refused = await b.syncDelta(plan([web, web6, empty3]), { upserted: [empty3], removed: [], previous: new Map([[empty2.key, empty2]]) }).then(() => undefined, (e: unknown) => e)
     t.ok(refused instanceof ProxyApplyError, 'a ProxyApplyError')
     t.equal((refused as ProxyApplyError).code, 'PROXY_APPLY')
     t.match((refused as Error).message, /iptables-(nft|legacy)-restore refused the rules: .*(line|Bad rule|does a matching rule exist)/s, 'iptables\' own message')
     t.match((refused as Error).message, /input line \d+: -D KUBE-SERVICES/, 'and the refused input line')
     // after a failure the next delta is a full sync, and repairs it
-    await b.syncDelta(plan([web, empty3]), { upserted: [empty3], removed: [], previous: new Map([[empty2.key, empty2]]) })
+    await b.syncDelta(plan([web, web6, empty3]), { upserted: [empty3], removed: [], previous: new Map([[empty2.key, empty2]]) })
     s = saved(ns, save)
     t.ok(s.nat!.get('KUBE-SERVICES')!.some((r) => r.includes('-d 192.0.2.10/32')), 'the resync wrote the new frontend')
 
@@ -156,31 +166,36 @@ for (const flavour of ['nft', 'legacy'] as const) {
     // that flushed the foreign nat rules too: put them back
     ns.run(ipt, ['-t', 'nat', '-A', 'FOREIGN-NAT', '-d', '192.0.2.99', '-j', 'RETURN'])
     ns.run(ipt, ['-t', 'nat', '-A', 'PREROUTING', '-m', 'comment', '--comment', 'portmap', '-j', 'FOREIGN-NAT'])
-    await b.syncAll(plan([web, empty3]))
+    await b.syncAll(plan([web, web6, empty3]))
     t.equal(await b.flushed(), false, 'repaired by syncAll')
     ns.run(ipt, ['-t', 'filter', '-F', 'KUBE-SERVICES'])
     t.equal(await b.flushed(), true, 'a flushed filter KUBE-SERVICES is seen')
-    await b.syncAll(plan([web, empty3]))
+    await b.syncAll(plan([web, web6, empty3]))
     ns.run(ipt, ['-t', 'nat', '-D', 'OUTPUT', '-m', 'comment', '--comment', 'pontoon kubernetes service portals', '-j', 'KUBE-SERVICES'])
     t.equal(await b.flushed(), true, 'a deleted jump is seen')
-    await b.syncAll(plan([web, empty3]))
+    await b.syncAll(plan([web, web6, empty3]))
     if (flavour === 'nft') {
       ns.run('nft', ['flush', 'ruleset'])
       t.equal(await b.flushed(), true, 'nft flush ruleset is seen')
       foreignRules(ns, ipt)
-      await b.syncAll(plan([web, empty3]))
+      await b.syncAll(plan([web, web6, empty3]))
     }
 
     // ---- bad input: refused before anything is written
     const before = ns.run(save, []).replace(/^#.*$/gm, '')
     const bad = intent({ service: 'default/bad', clusterIP: '10.96.0.300' })
-    await t.rejects(b.syncAll(plan([web, bad])), { code: 'IPT_BAD_INTENT' })
+    await t.rejects(b.syncAll(plan([web, web6, bad])), { code: 'IPT_BAD_INTENT' })
     t.equal(ns.run(save, []).replace(/^#.*$/gm, ''), before, 'a refused plan changes nothing')
 
     // ---- cleanup: nothing of ours, everything of theirs; twice is fine
+    // someone adds a rule of theirs to our nat KUBE-SERVICES: that chain is theirs too now
+    ns.run(ipt, ['-t', 'nat', '-A', 'KUBE-SERVICES', '-d', '192.0.2.98', '-j', 'RETURN'])
     await b.cleanup()
     const after = ns.run(save, [])
-    t.notMatch(after, /KUBE-|pontoon/, 'no chain or rule of ours')
+    t.notMatch(after, /pontoon/, 'no rule of ours')
+    t.same([...after.matchAll(/^:(KUBE-\S+)/gm)].map((m) => m[1]), ['KUBE-SERVICES'], 'no chain of ours but the one they wrote into')
+    t.same(saved(ns, save).nat!.get('KUBE-SERVICES'), ['-A KUBE-SERVICES -d 192.0.2.98/32 -j RETURN'], 'with their rule only')
+    t.notMatch(ns.run(`ip6tables-${flavour}-save`, []), /KUBE-|pontoon/, 'nor in ip6tables')
     t.notMatch(ns.run('ipset', ['list', '-n']), /PONTOON-/, 'no set of ours')
     assertForeign(t, ns, save, 'after cleanup')
     await b.cleanup()

@@ -46,7 +46,7 @@ t.test('parseSave: chains, built-in or not, with their rules', async (t) => {
 
 t.test('observeTable: ours are our names, all rules marked, no foreign jump in', async (t) => {
   const o = observeTable(SAVE)
-  t.same(o.ours.sort(), ['KUBE-MARK-MASQ', 'KUBE-SEP-AFGSLHOD2HFNCBX4', 'KUBE-SERVICES', 'KUBE-SVC-CDGGSHYLG3RE2FKL'].sort())
+  t.same([...o.ours].sort(), ['KUBE-MARK-MASQ', 'KUBE-SEP-AFGSLHOD2HFNCBX4', 'KUBE-SERVICES', 'KUBE-SVC-CDGGSHYLG3RE2FKL'].sort())
   // KUBE-SEP-OAIG...: a foreign chain jumps to it; KUBE-NODEPORTS: an unmarked rule jumps to it;
   // KUBE-SVC-NPX4...: an unmarked rule (kube-proxy's); KUBE-EXT-NPX4...: its rule is unmarked; CNI-HOSTPORT-DNAT: not our name
   for (const c of ['KUBE-SEP-OAIGUPJHOE4YU7HS', 'KUBE-NODEPORTS', 'KUBE-SVC-NPX46M4PTMTKRN6Y', 'KUBE-EXT-NPX46M4PTMTKRN6Y', 'CNI-HOSTPORT-DNAT', 'PREROUTING']) t.notOk(o.ours.includes(c), c)
@@ -66,6 +66,7 @@ t.test('renderCleanupTable: flush, unlink, delete ours; nothing else', async (t)
     ':KUBE-SEP-AFGSLHOD2HFNCBX4 - [0:0]',
     '-D PREROUTING -m comment --comment "pontoon kubernetes service portals" -j KUBE-SERVICES',
     '-D OUTPUT -m comment --comment pontoon -j KUBE-SERVICES',
+    '-D KUBE-SEP-OAIGUPJHOE4YU7HS -p tcp -m comment --comment "pontoon default/web:http" -m tcp -j DNAT --to-destination 10.244.2.5:8080',
     '-X KUBE-SERVICES',
     '-X KUBE-MARK-MASQ',
     '-X KUBE-SVC-CDGGSHYLG3RE2FKL',
@@ -76,4 +77,31 @@ t.test('renderCleanupTable: flush, unlink, delete ours; nothing else', async (t)
   t.equal(renderCleanupTable('filter', '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n'), '', 'nothing of ours: no text')
   t.equal(renderCleanupTable('mangle', ''), '')
   t.match(renderCleanupTable('mangle', '*mangle\n:KUBE-PROXY-CANARY - [0:0]\n-A KUBE-PROXY-CANARY -m comment --comment "pontoon canary" -j RETURN\nCOMMIT\n'), /^\*mangle\n:KUBE-PROXY-CANARY - \[0:0\]\n-X KUBE-PROXY-CANARY\nCOMMIT\n$/)
+})
+
+t.test('a chain of ours that someone added a rule to stays with their rule; ours leave it', async (t) => {
+  const save = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':KUBE-SERVICES - [0:0]',
+    ':KUBE-SVC-CDGGSHYLG3RE2FKL - [0:0]',
+    '-A PREROUTING -m comment --comment "pontoon kubernetes service portals" -j KUBE-SERVICES',
+    '-A KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "pontoon default/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL',
+    '-A KUBE-SERVICES -d 192.0.2.1/32 -j RETURN',
+    '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "pontoon default/web:http" -j RETURN',
+    'COMMIT',
+  ].join('\n')
+  t.same(observeTable(save), {
+    ours: ['KUBE-SVC-CDGGSHYLG3RE2FKL'],
+    ourBuiltinRules: ['-A PREROUTING -m comment --comment "pontoon kubernetes service portals" -j KUBE-SERVICES'],
+  }, 'a full sync re-links only the built-in chains\' jumps')
+  t.equal(renderCleanupTable('nat', save), [
+    '*nat',
+    ':KUBE-SVC-CDGGSHYLG3RE2FKL - [0:0]',
+    '-D PREROUTING -m comment --comment "pontoon kubernetes service portals" -j KUBE-SERVICES',
+    '-D KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "pontoon default/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL',
+    '-X KUBE-SVC-CDGGSHYLG3RE2FKL',
+    'COMMIT',
+    '',
+  ].join('\n'), 'their rule and KUBE-SERVICES stay; our jump out of it goes first, so KUBE-SVC can be deleted')
 })

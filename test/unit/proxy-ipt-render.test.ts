@@ -2,7 +2,7 @@
 // change anywhere in a feature's rules shows as a diff. Intents are built by
 // hand over a fixed address plan (the planner is built elsewhere).
 // PONTOON_UPDATE_GOLDEN=1 rewrites the files; review the diff before committing.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +13,7 @@ import { lbSourceElements, renderSetsCleanup, renderSetsFull, renderSetsPartial,
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden', 'ipt')
 
-function golden(t: Tap.Test, name: string, text: string): void {
+function golden(t: Test, name: string, text: string): void {
   const file = join(GOLDEN, `${name}.txt`)
   if (process.env.PONTOON_UPDATE_GOLDEN === '1' || !existsSync(file)) {
     if (process.env.PONTOON_UPDATE_GOLDEN !== '1') t.fail(`no golden file ${name}.txt (run with PONTOON_UPDATE_GOLDEN=1)`)
@@ -97,6 +97,7 @@ const FEATURES: Record<string, () => ProxyPlan> = {
   'etp-local': () => plan([intent({ nodePort: 30080, loadBalancerIPs: ['198.51.100.1'], externalPolicyLocal: true, healthCheckNodePort: 32000 })]),
   'etp-local-no-local-endpoint': () => plan([intent({ nodePort: 30080, externalIPs: ['192.0.2.10'], externalPolicyLocal: true, localEndpoints: [] })]),
   'etp-local-no-local-detection': () => plan([intent({ nodePort: 30080, externalPolicyLocal: true })], { families: [{ ...fam4, clusterCIDRs: [] }] }),
+  'etp-local-several-cluster-cidrs': () => plan([intent({ nodePort: 30080, externalPolicyLocal: true })], { families: [{ ...fam4, clusterCIDRs: ['10.244.0.0/16', '10.245.0.0/16'] }] }),
   'itp-local': () => plan([intent({ internalPolicyLocal: true })]),
   'itp-local-no-local-endpoint': () => plan([intent({ internalPolicyLocal: true, localEndpoints: [] })]),
   'itp-local-etp-cluster': () => plan([intent({ internalPolicyLocal: true, nodePort: 30080, affinityTimeoutSeconds: 60 })]),
@@ -114,6 +115,13 @@ for (const [name, make] of Object.entries(FEATURES)) {
     const p = make()
     const reversed = { ...p, intents: new Map([...p.intents].reverse()) }
     t.equal(full(reversed), full(p), 'order of the intents does not matter')
+    // the counts are the rules and chains the text writes
+    for (const r of renderFull(p)) {
+      const table = (name: string) => r.text.split(/^(?=\*)/m).find((b) => b.startsWith(`*${name}\n`))!
+      const rules = (name: string) => table(name).split('\n').filter((l) => /^-[AI] /.test(l)).length
+      const chains = ['nat', 'filter', 'mangle'].reduce((n, x) => n + table(x).split('\n').filter((l) => l.startsWith(':')).length, 0)
+      t.same(r.counts, { natRules: rules('nat'), filterRules: rules('filter'), chains }, `IPv${r.family} counts`)
+    }
   })
 }
 
@@ -185,6 +193,22 @@ t.test('partial: a filter-only change writes no nat block', async (t) => {
   t.match(r!.text, /-D KUBE-SERVICES .*-d 10.96.0.10/)
 })
 
+t.test('partial: a Service deleted and made again in one delta keeps its chains', async (t) => {
+  const gone = intent()
+  const again = intent({ clusterEndpoints: [A] })
+  const [r] = renderPartial(plan([again]), { upserted: [again], removed: [gone], previous: new Map() })
+  t.notMatch(r!.text, `-X ${intentChains(gone).svc}`, 'KUBE-SVC is still needed')
+  t.match(r!.text, `-X ${endpointChain(gone, B)}`, 'the endpoint that went is deleted')
+  t.match(r!.text, /^-D KUBE-SERVICES .*\n(?:.*\n)*-I KUBE-SERVICES 1 /m, 'the old jump deleted before the new one is inserted')
+})
+
+t.test('partial: an intent with no chains, unchanged, writes nothing at all', async (t) => {
+  const none = intent({ clusterEndpoints: [], localEndpoints: [], hasAnyEndpoints: false })
+  const rs = renderPartial(plan([none]), { upserted: [none], removed: [], previous: new Map([[none.key, none]]) })
+  t.same(rs, [{ family: 4, text: '', delta: { natRules: 0, filterRules: 0, chains: 0 } }])
+  t.same(renderPartial(plan([]), { upserted: [], removed: [], previous: new Map() }), [], 'an empty delta: no family')
+})
+
 t.test('sets: full render swaps complete sets in; partial adds and deletes elements', async (t) => {
   const lb = intent({ loadBalancerIPs: ['198.51.100.1'], loadBalancerSourceRanges: ['203.0.113.0/24'] })
   const dns = intent({ service: 'kube-system/dns', portName: 'dns', protocol: 'udp', clusterIP: '10.96.0.53', port: 53 })
@@ -232,6 +256,9 @@ t.test('bad intents are refused with a code and the intent\'s key, before any te
     t.throws(() => renderFull(plan([i])), { code: 'IPT_BAD_INTENT' })
   }
   t.doesNotThrow(() => validateIntent(intent({ portName: '' })))
+  t.doesNotThrow(() => validateIntent(intent({ port: 1, nodePort: 65535, clusterEndpoints: [ep('10.244.1.5', 65535)], localEndpoints: [ep('10.244.1.5', 1)] })), 'ports 1 and 65535 are ports')
+  t.doesNotThrow(() => validateIntent(intent({ service: 'a/b', portName: 'p' })), 'one-letter names')
+  t.doesNotThrow(() => renderFull(plan([], { families: [{ ...fam4, nodePortAddresses: ['10.0.0.1', '10.1.0.0/16'] }] })), 'node port addresses: IPs and CIDRs')
   t.doesNotThrow(() => validateIntent(intent({ loadBalancerSourceRanges: ['203.0.113.7/24'] })), 'host bits in a source range are fine, as kube-proxy takes them')
   const six = intent({ family: 6, clusterIP: 'fd00::10', clusterEndpoints: [], localEndpoints: [] })
   t.throws(() => renderFull(plan([six])), { code: 'IPT_FAMILY' })

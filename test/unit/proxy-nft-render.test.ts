@@ -12,7 +12,6 @@ import {
   NftRenderError, diffRenders, elementCommands, fullScript, objectCommands, renderDelta, renderIntent, renderPlan,
   type IntentRender, type NftElement,
 } from '../../src/proxy/nftables/render.ts'
-import { ElementLedger } from '../../src/proxy/nftables/ledger.ts'
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden', 'nft')
 const UPDATE = process.env.PONTOON_GOLDEN === 'update'
@@ -323,40 +322,6 @@ t.test('delta: a Service added or removed is exactly its own elements', async (t
   t.same(renderDelta(i, undefined, g).objects, [])
   t.same(renderDelta(i, i, g), { add: [], delete: [], objects: renderIntent(i, g).objects })
   t.same(diffRenders(undefined, undefined), { add: [], delete: [], objects: [] })
-})
-
-// ---- the ledger: shared elements live as long as their last intent
-
-t.test('ledger: a clusterIP shared by two ports stays until both are gone', async (t) => {
-  const g = globals()
-  const a = svc('web'), b = svc('web', { portName: 'alt', port: 81 })
-  const ledger = ElementLedger.from(new Map([[a.key, renderIntent(a, g)], [b.key, renderIntent(b, g)]]))
-  t.equal(ledger.countsBySet()['cluster-ips-v4'], 1)
-  const one = ledger.replace(new Map([[a.key, undefined]]))
-  t.notOk(one.delete.some((e) => e.set === 'cluster-ips-v4'), 'still needed by the other port')
-  t.ok(one.delete.some((e) => e.set === 'cluster-ports-v4' && e.key === '10.96.0.10 . tcp . 80'))
-  t.notOk(one.delete.some((e) => e.set === 'hairpin-v4'), 'the pod is still behind the other port')
-  const two = ledger.replace(new Map([[b.key, undefined]]))
-  t.ok(two.delete.some((e) => e.set === 'cluster-ips-v4'))
-  t.ok(two.delete.some((e) => e.set === 'hairpin-v4'))
-  t.equal(ledger.size, 0)
-  t.same(ledger.countsBySet(), {})
-})
-
-t.test('ledger: a value change is a delete and an add; a clone does not share counts', async (t) => {
-  const g = globals()
-  const a = svc('web', { clusterEndpoints: [there(1)] })
-  const ledger = ElementLedger.from(new Map([[a.key, renderIntent(a, g)]]))
-  const copy = ledger.clone()
-  const moved = svc('web', { clusterEndpoints: [there(2)] })
-  const c = copy.replace(new Map([[a.key, renderIntent(moved, g)]]))
-  t.same(c.delete, [{ set: 'backends-v4', key: '10.96.0.10 . tcp . 80 . 0', value: '10.244.2.1 . 8080' }])
-  t.same(c.add, [{ set: 'backends-v4', key: '10.96.0.10 . tcp . 80 . 0', value: '10.244.2.2 . 8080' }])
-  t.equal(ledger.get(a.key)?.elements.find((e) => e.set === 'backends-v4')?.value, '10.244.2.1 . 8080', 'the original is untouched')
-  t.equal(copy.get(a.key)?.elements.find((e) => e.set === 'backends-v4')?.value, '10.244.2.2 . 8080')
-  const again = ledger.replace(new Map([[a.key, renderIntent(a, g)]]))
-  t.same(again, { add: [], delete: [] }, 'the same render again changes nothing')
-  t.equal(ledger.size, copy.size)
 })
 
 t.test('bad input is refused with a code and a cause, before any text is made', async (t) => {

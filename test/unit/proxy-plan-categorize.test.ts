@@ -36,6 +36,14 @@ t.test('only ready endpoints, sorted by address (numerically) then port, with th
   t.equal(r.zoneSensitive, false)
 })
 
+t.test('one address on several ports: sorted by port', async (t) => {
+  const ip = v4.pod('node-b', 4)
+  const high = makeSlice('ns', 'a', 'web', (s) => { s.ports = [slicePort('', 8443)]; s.endpoints = [makeEndpoint(ip, 'node-b')] })
+  const low = makeSlice('ns', 'b', 'web', (s) => { s.ports = [slicePort('', 80)]; s.endpoints = [makeEndpoint(ip, 'node-b')] })
+  const mid = makeSlice('ns', 'c', 'web', (s) => { s.ports = [slicePort('', 443)]; s.endpoints = [makeEndpoint(ip, 'node-b')] })
+  t.same(ips(cat([high, low, mid]).clusterEndpoints), [`${ip}:80`, `${ip}:443`, `${ip}:8443`])
+})
+
 t.test('the same order whatever the order of slices and endpoints', async (t) => {
   const eps = [makeEndpoint(v4.pod('node-c', 7), 'node-c'), makeEndpoint(v4.pod('node-a', 200), THIS_NODE), makeEndpoint(v4.pod('node-b', 1), 'node-b')]
   const a = makeSlice('ns', 'a', 'web', (s) => { s.endpoints = eps.slice(0, 2) })

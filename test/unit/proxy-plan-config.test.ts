@@ -45,10 +45,11 @@ t.test('the planner checks its config', async (t) => {
 t.test('bad shapes', async (t) => {
   t.match(refused(null), { code: 'PLAN_CONFIG_SHAPE', field: '(config)' })
   t.match(refused([]), { code: 'PLAN_CONFIG_SHAPE', field: '(config)' })
-  t.match(refused({ nodeName: 7, families: [] }), { code: 'PLAN_CONFIG_SHAPE', field: 'nodeName' })
-  t.match(refused({ nodeName: THIS_NODE, masqueradeAll: 'yes', families: [] }), { code: 'PLAN_CONFIG_SHAPE', field: 'masqueradeAll' })
-  t.match(refused({ nodeName: THIS_NODE, families: 4 }), { code: 'PLAN_CONFIG_SHAPE', field: 'families' })
-  t.match(refused({ nodeName: THIS_NODE, families: ['x'] }), { code: 'PLAN_CONFIG_SHAPE', field: 'families[0]' })
+  t.match(refused({ nodeName: 7, families: [] }), { code: 'PLAN_CONFIG_SHAPE', field: 'nodeName', message: 'proxy planner config: nodeName: must be a string' })
+  t.match(refused({ nodeName: THIS_NODE, masqueradeAll: 'yes', families: [] }),
+    { code: 'PLAN_CONFIG_SHAPE', field: 'masqueradeAll', message: 'proxy planner config: masqueradeAll: must be a boolean' })
+  t.match(refused({ nodeName: THIS_NODE, families: 4 }), { code: 'PLAN_CONFIG_SHAPE', field: 'families', message: /families: must be a list/ })
+  t.match(refused({ nodeName: THIS_NODE, families: ['x'] }), { code: 'PLAN_CONFIG_SHAPE', field: 'families[0]', message: 'proxy planner config: families[0]: must be an object' })
   t.match(refused({ nodeName: THIS_NODE, families: [{ family: 4, clusterCIDRs: '10.0.0.0/8', nodePortAddresses: 'local' }] }),
     { code: 'PLAN_CONFIG_SHAPE', field: 'families[0].clusterCIDRs', message: 'proxy planner config: families[0].clusterCIDRs: must be a list' })
   t.match(refused({ nodeName: THIS_NODE, families: [{ family: 4, nodePortAddresses: 'all' }] }),
@@ -60,7 +61,7 @@ t.test('node names', async (t) => {
   for (const bad of ['', 'Node-A', '-a', 'a-', 'a..b', 'a_b', 'a'.repeat(254)]) {
     t.match(refused({ nodeName: bad, families: [{ family: 4, nodePortAddresses: 'local' }] }), { code: 'PLAN_CONFIG_NODE_NAME', field: 'nodeName' }, JSON.stringify(bad))
   }
-  for (const good of ['a', '0', 'node-1', 'n.example.com', 'a'.repeat(63)]) {
+  for (const good of ['a', '0', 'node-1', 'n.example.com', 'node.a', 'a.b.c', 'a'.repeat(63)]) {
     t.equal(plannerConfig({ nodeName: good, families: [{ family: 4, nodePortAddresses: 'local' }] }).nodeName, good)
   }
   t.equal(plannerConfig({ nodeName: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, families: [{ family: 4, nodePortAddresses: 'local' }] }).nodeName.length, 253)
@@ -68,7 +69,8 @@ t.test('node names', async (t) => {
 })
 
 t.test('families: at least one, 4 or 6, each once', async (t) => {
-  t.match(refused({ nodeName: THIS_NODE, families: [] }), { code: 'PLAN_CONFIG_FAMILY', field: 'families' })
+  t.match(refused({ nodeName: THIS_NODE, families: [] }),
+    { code: 'PLAN_CONFIG_FAMILY', field: 'families', message: 'proxy planner config: families: the node must run at least one IP family' })
   t.match(refused({ nodeName: THIS_NODE, families: [{ family: 5, nodePortAddresses: 'local' }] }),
     { code: 'PLAN_CONFIG_FAMILY', field: 'families[0].family', message: /must be 4 or 6, not 5/ })
   t.match(refused({ nodeName: THIS_NODE, families: [{ family: '4', nodePortAddresses: 'local' }] }), { code: 'PLAN_CONFIG_FAMILY' })

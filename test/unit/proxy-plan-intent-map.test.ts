@@ -67,3 +67,9 @@ t.test('the ReadonlyMap surface agrees with itself', async (t) => {
   t.same(seen, entries)
   t.equal(Object.prototype.toString.call(m), '[object IntentMap]')
 })
+
+t.test('the order is the same in every process: FNV-1a buckets, keys sorted within a bucket', async (t) => {
+  // FNV-1a("a") = 0xe40c292c: bucket 0x2c = 44; "k50" and "k25" share bucket 7
+  const m = IntentMap.of(['default/web:http:tcp:4', 'default/web:http:tcp:6', 'default/db::tcp:4', 'kube-system/dns:dns:udp:4', 'b', 'a', 'k50', 'k25'].map((k) => intent(k)))
+  t.same([...m.keys()], ['k25', 'k50', 'kube-system/dns:dns:udp:4', 'a', 'default/web:http:tcp:4', 'default/db::tcp:4', 'b', 'default/web:http:tcp:6'])
+})

@@ -134,12 +134,12 @@ t.test('frontend lists: each address once, unparseable ones dropped, source rang
     s.ports = [makePort('', 80, { nodePort: 30080 })]
     s.externalIPs = [v4.externalIP(2), 'nope', v4.externalIP(1), v4.externalIP(2)]
     s.loadBalancerIPs = [v4.lbIP(1), v4.lbIP(1)]
-    s.loadBalancerSourceRanges = ['198.51.100.7/24', '198.51.100.0/24', 'garbage', '10.0.0.0/8']
+    s.loadBalancerSourceRanges = ['198.51.100.7/24', '198.51.100.0/24', 'garbage', '10.1.2.3/8']
   })
   const i = only(svc)
   t.same(i.externalIPs, ['192.0.2.2', '192.0.2.1'])
   t.same(i.loadBalancerIPs, ['203.0.113.1'])
-  t.same(i.loadBalancerSourceRanges, ['198.51.100.0/24', '10.0.0.0/8'])
+  t.same(i.loadBalancerSourceRanges, ['198.51.100.0/24', '10.0.0.0/8'], 'host bits (the API lets them through) are cleared')
   t.equal(i.nodePort, 30080)
 })
 

@@ -27,18 +27,21 @@ export function parseSave(save: string): Map<string, SavedChain> {
   return chains
 }
 
-export function observeTable(save: string): ObservedTable {
+interface Ownership {
+  /** our chains: our names, every rule marked, no unmarked rule anywhere jumps to them */
+  ours: string[]
+  /** our marked rules in chains that are not ours, built-in or not, in save form */
+  ourRulesElsewhere: Array<{ chain: string; line: string; builtin: boolean }>
+}
+
+function ownership(save: string): Ownership {
   const chains = parseSave(save)
   const foreignTargets = new Set<string>()
-  const ourBuiltinRules: string[] = []
   for (const c of chains.values()) {
     for (const r of c.rules) {
-      if (!MARKED.test(r)) {
-        const t = TARGET.exec(r)
-        if (t) foreignTargets.add(t[1]!)
-      } else if (c.builtin) {
-        ourBuiltinRules.push(r)
-      }
+      if (MARKED.test(r)) continue
+      const t = TARGET.exec(r)
+      if (t) foreignTargets.add(t[1]!)
     }
   }
   const ours: string[] = []
@@ -46,18 +49,34 @@ export function observeTable(save: string): ObservedTable {
     if (c.builtin || !isOurChainName(name) || foreignTargets.has(name)) continue
     if (c.rules.every((r) => MARKED.test(r))) ours.push(name)
   }
-  return { ours, ourBuiltinRules }
+  const owned = new Set(ours)
+  const ourRulesElsewhere: Ownership['ourRulesElsewhere'] = []
+  for (const [name, c] of chains) {
+    if (owned.has(name)) continue
+    for (const r of c.rules) if (MARKED.test(r)) ourRulesElsewhere.push({ chain: name, line: r, builtin: c.builtin })
+  }
+  return { ours, ourRulesElsewhere }
 }
 
-/** Restore text that removes everything of ours from one table and nothing else; '' when there is nothing. */
+/** What a full sync needs to know: our chains, and our jumps in the built-in chains (it re-links those). */
+export function observeTable(save: string): ObservedTable {
+  const o = ownership(save)
+  return { ours: o.ours, ourBuiltinRules: o.ourRulesElsewhere.filter((r) => r.builtin).map((r) => r.line) }
+}
+
+/**
+ * Restore text that removes everything of ours from one table and nothing else;
+ * '' when there is nothing. A chain of ours that someone else added a rule to,
+ * or jumps to, stays (it is theirs now too); only our rules leave it.
+ */
 export function renderCleanupTable(table: Table, save: string): string {
-  const { ours, ourBuiltinRules } = observeTable(save)
-  if (ours.length === 0 && ourBuiltinRules.length === 0) return ''
+  const { ours, ourRulesElsewhere } = ownership(save)
+  if (ours.length === 0 && ourRulesElsewhere.length === 0) return ''
   return [
     `*${table}`,
     // declaring a chain flushes it, so the -X below finds it empty
     ...ours.map((c) => `:${c} - [0:0]`),
-    ...ourBuiltinRules.map((l) => `-D${l.slice(2)}`),
+    ...ourRulesElsewhere.map((r) => `-D${r.line.slice(2)}`),
     ...ours.map((c) => `-X ${c}`),
     'COMMIT',
   ].join('\n') + '\n'

@@ -375,15 +375,15 @@ function globalsOf(g: ProxyGlobals, family: Family, key: string): FamilyGlobals 
 }
 
 /** Intents grouped by family, in key order, so the same plan always renders the same text. */
-function byFamily(plan: ProxyPlan): Map<Family, PortIntent[]> {
-  const out = new Map<Family, PortIntent[]>(plan.globals.families.map((f) => [f.family, []]))
+function byFamily(plan: ProxyPlan): Array<{ fg: FamilyGlobals; intents: PortIntent[] }> {
+  const out = new Map<Family, { fg: FamilyGlobals; intents: PortIntent[] }>(plan.globals.families.map((fg) => [fg.family, { fg, intents: [] }]))
   for (const i of plan.intents.values()) {
-    const list = out.get(i.family)
-    if (!list) throw new IptRenderError('IPT_FAMILY', i.key, `IPv${i.family} intent on a node without IPv${i.family}`)
-    list.push(i)
+    const f = out.get(i.family)
+    if (!f) throw new IptRenderError('IPT_FAMILY', i.key, `IPv${i.family} intent on a node without IPv${i.family}`)
+    f.intents.push(i)
   }
-  for (const list of out.values()) list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  return out
+  for (const f of out.values()) f.intents.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  return [...out.values()]
 }
 
 function block(table: Table, chains: Iterable<string>, lines: readonly string[]): string[] {
@@ -398,8 +398,8 @@ function block(table: Table, chains: Iterable<string>, lines: readonly string[])
 export function renderFull(plan: ProxyPlan, observed: ReadonlyMap<Family, Observed> = new Map()): FamilyRender[] {
   for (const fg of plan.globals.families) validateGlobals(fg)
   const out: FamilyRender[] = []
-  for (const [family, intents] of byFamily(plan)) {
-    const fg = globalsOf(plan.globals, family, `IPv${family}`)
+  for (const { fg, intents } of byFamily(plan)) {
+    const family = fg.family
     const obs = observed.get(family) ?? EMPTY_OBSERVED
     const head = fixedHead()
     const tail = fixedTail(fg)

@@ -87,7 +87,14 @@ export function refusal(stderr: string, input: string): string {
   return bounded(stderr) + (line === undefined ? '' : ` [input line ${m![1]}: ${line.slice(0, 500)}]`)
 }
 
-/** 'auto': the flavour the system's own `iptables` is (Debian 12: nft). */
+/**
+ * 'auto' (the default): the flavour the system's own `iptables` is (Debian 12:
+ * nft). Rules of both flavours in one namespace are both live, and an admin's
+ * `iptables-save`, docker or a firewall see only their own flavour's, so we
+ * write where the system's tools look. legacy restores far faster at 10,000
+ * Services (research/iptables.md); a node with no other nft-iptables user can
+ * choose it with --iptables-backend legacy.
+ */
 export async function resolveFlavour(option: IptablesBackendOption, netnsPath?: string): Promise<IptablesFlavour> {
   if (option !== 'auto') return option
   const r = await execTool('iptables', ['--version'], undefined, netnsPath)

@@ -30,6 +30,8 @@ export class NftablesBackend implements ProxyBackend {
   #objects = new Map<string, NftObject>()
   #synced = false
   #firstSync = true
+  #chains = 0
+  #rules = 0
 
   constructor(nft: Nft) {
     this.#nft = nft
@@ -75,7 +77,10 @@ export class NftablesBackend implements ProxyBackend {
     const stale = known.filter((o) => !wanted.has(o.name))
     this.#run(fullScript(r, stale))
     this.#ledger = ElementLedger.from(r.byIntent)
-    this.#objects = new Map(r.objects.map((o) => [o.name, o]))
+    this.#objects.clear()
+    this.#chains = 0
+    this.#rules = 0
+    for (const o of r.objects) this.#addObject(o)
     this.#synced = true
     this.#firstSync = false
     this.#pruneSticky()
@@ -87,16 +92,15 @@ export class NftablesBackend implements ProxyBackend {
     const changes = new Map<string, IntentRender | undefined>()
     for (const i of delta.removed) changes.set(i.key, undefined)
     for (const i of delta.upserted) changes.set(i.key, renderIntent(i, plan.globals))
-    const ledger = this.#ledger.clone()
-    const change = ledger.replace(changes)
+    const change = this.#ledger.replace(changes)
     const fresh = new Map<string, NftObject>()
     for (const r of changes.values()) for (const o of r?.objects ?? []) if (!this.#objects.has(o.name)) fresh.set(o.name, o)
     const lines = [...objectCommands([...fresh.values()]), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
     if (lines.length > 0) this.#run(lines.join('\n') + '\n')
     const touchesAffinity = [...changes].some(([key, r]) =>
       [r, this.#ledger.get(key)].some((x) => x?.elements.some((e) => e.set.startsWith('affinity-'))))
-    this.#ledger = ledger
-    for (const [name, o] of fresh) this.#objects.set(name, o)
+    change.commit()
+    for (const o of fresh.values()) this.#addObject(o)
     if (touchesAffinity) this.#pruneSticky()
     return this.#stats()
   }
@@ -143,15 +147,20 @@ export class NftablesBackend implements ProxyBackend {
     this.#run(`add table ${FAMILY} ${TABLE}\ndelete table ${FAMILY} ${TABLE}\n`)
     this.#ledger = new ElementLedger()
     this.#objects.clear()
+    this.#chains = 0
+    this.#rules = 0
     this.#synced = false
   }
 
+  #addObject(o: NftObject): void {
+    this.#objects.set(o.name, o)
+    if (o.kind === 'chain') this.#chains++
+    this.#rules += o.rules.length
+  }
+
+  /** counts kept as the syncs go: a delta's stats cost nothing in the table's size */
   #stats(): SyncStats {
-    const counts: Record<string, number> = { ...this.#ledger.countsBySet() }
-    counts.elements = this.#ledger.size
-    counts.chains = [...this.#objects.values()].filter((o) => o.kind === 'chain').length
-    counts.rules = [...this.#objects.values()].reduce((n, o) => n + o.rules.length, 0)
-    return { counts }
+    return { counts: { ...this.#ledger.countsBySet(), elements: this.#ledger.size, chains: this.#chains, rules: this.#rules } }
   }
 
   close(): void {

@@ -2,9 +2,15 @@
 // of the intents that need each one. Several intents can need the same element
 // (a clusterIP shared by a Service's ports, the hairpin pair of a pod behind two
 // Services), so an element is deleted only when its last intent lets go, and
-// added only when its first one asks. Pure: the backend commits a change to the
-// ledger only after the kernel accepted it.
-import { elementId, type IntentRender, type NftElement } from './render.ts'
+// added only when its first one asks. Only those shared sets are counted; every
+// other element's key holds its frontend, so it belongs to one intent and a plain
+// diff of that intent's renders is its change (a second intent claiming the same
+// frontend is a conflict the kernel keeps the first of). Pure, and every
+// operation costs only the elements of the intents it is given.
+import { diffRenders, elementId, type IntentRender, type NftElement } from './render.ts'
+
+/** sets whose elements several intents can need at once */
+const SHARED = /^(cluster-ips|hairpin)-v[46]$/
 
 interface Held {
   el: NftElement
@@ -14,17 +20,37 @@ interface Held {
 export interface LedgerChange {
   add: NftElement[]
   delete: NftElement[]
+  /** make the ledger hold the new renders (call once the kernel accepted the change) */
+  commit(): void
 }
 
 export class ElementLedger {
   #held = new Map<string, Held>()
   #byIntent = new Map<string, IntentRender>()
+  #bySet = new Map<string, number>()
 
   /** Start over from a full sync's renders. */
   static from(byIntent: ReadonlyMap<string, IntentRender>): ElementLedger {
     const l = new ElementLedger()
-    for (const [key, r] of byIntent) l.#take(key, r)
+    for (const [key, r] of byIntent) {
+      l.#byIntent.set(key, r)
+      for (const el of r.elements) {
+        if (SHARED.test(el.set)) {
+          const id = elementId(el)
+          const h = l.#held.get(id)
+          if (h) { h.count++; continue }
+          l.#held.set(id, { el, count: 1 })
+        }
+        l.#count(el.set, 1)
+      }
+    }
     return l
+  }
+
+  #count(set: string, by: number): void {
+    const n = (this.#bySet.get(set) ?? 0) + by
+    if (n === 0) this.#bySet.delete(set)
+    else this.#bySet.set(set, n)
   }
 
   get(key: string): IntentRender | undefined {
@@ -36,73 +62,73 @@ export class ElementLedger {
     return this.#byIntent.values()
   }
 
+  /** distinct elements held */
   get size(): number {
-    return this.#held.size
+    let n = 0
+    for (const v of this.#bySet.values()) n += v
+    return n
   }
 
-  /** element counts by set */
+  /** distinct elements by set */
   countsBySet(): Record<string, number> {
-    const out: Record<string, number> = {}
-    for (const h of this.#held.values()) out[h.el.set] = (out[h.el.set] ?? 0) + 1
-    return out
-  }
-
-  #take(key: string, r: IntentRender): void {
-    this.#byIntent.set(key, r)
-    for (const el of r.elements) {
-      const id = elementId(el)
-      const h = this.#held.get(id)
-      if (h) h.count++
-      else this.#held.set(id, { el, count: 1 })
-    }
-  }
-
-  #drop(key: string): void {
-    const r = this.#byIntent.get(key)
-    if (!r) return
-    this.#byIntent.delete(key)
-    for (const el of r.elements) {
-      const id = elementId(el)
-      const h = this.#held.get(id)
-      if (!h) continue
-      if (--h.count === 0) this.#held.delete(id)
-    }
+    return Object.fromEntries(this.#bySet)
   }
 
   /**
    * The kernel changes that replace what the given intents hold by their new
-   * renders (undefined: the intent is gone). Applies them to the ledger too; call
-   * it on a copy (`clone`) when the kernel may still refuse.
+   * renders (undefined: the intent is gone). Nothing changes in the ledger until
+   * `commit`, so a refused transaction leaves it as the kernel still is.
    */
   replace(changes: ReadonlyMap<string, IntentRender | undefined>): LedgerChange {
-    const before = new Map<string, NftElement | undefined>()
-    const touch = (r: IntentRender | undefined) => {
+    // Work on copies of the touched entries only.
+    const touched = new Map<string, { was: NftElement | undefined; now: Held | undefined }>()
+    const entry = (id: string) => {
+      let t = touched.get(id)
+      if (!t) {
+        const h = this.#held.get(id)
+        touched.set(id, t = { was: h?.el, now: h && { el: h.el, count: h.count } })
+      }
+      return t
+    }
+    const add: NftElement[] = []
+    const del: NftElement[] = []
+    const own = new Map<string, number>()
+    for (const [key, r] of changes) {
+      const before = this.#byIntent.get(key)
+      for (const el of before?.elements ?? []) {
+        if (!SHARED.test(el.set)) { own.set(el.set, (own.get(el.set) ?? 0) - 1); continue }
+        const t = entry(elementId(el))
+        if (t.now && --t.now.count === 0) t.now = undefined
+      }
       for (const el of r?.elements ?? []) {
-        const id = elementId(el)
-        if (!before.has(id)) before.set(id, this.#held.get(id)?.el)
+        if (!SHARED.test(el.set)) { own.set(el.set, (own.get(el.set) ?? 0) + 1); continue }
+        const t = entry(elementId(el))
+        if (t.now) t.now.count++
+        else t.now = { el, count: 1 }
+      }
+      const d = diffRenders(before, r)
+      for (const el of d.delete) if (!SHARED.test(el.set)) del.push(el)
+      for (const el of d.add) if (!SHARED.test(el.set)) add.push(el)
+    }
+    for (const { was, now } of touched.values()) {
+      if (was && (!now || now.el.value !== was.value)) del.push(was)
+      if (now && (!was || now.el.value !== was.value)) add.push(now.el)
+    }
+    let done = false
+    const commit = () => {
+      if (done) return
+      done = true
+      for (const [id, { was, now }] of touched) {
+        if (now) this.#held.set(id, now)
+        else this.#held.delete(id)
+        if (!was !== !now) this.#count((now?.el ?? was!).set, now ? 1 : -1)
+      }
+      for (const [set, by] of own) if (by !== 0) this.#count(set, by)
+      for (const [key, r] of changes) {
+        if (r) this.#byIntent.set(key, r)
+        else this.#byIntent.delete(key)
       }
     }
-    for (const [key, r] of changes) {
-      touch(this.#byIntent.get(key))
-      touch(r)
-    }
-    for (const [key, r] of changes) {
-      this.#drop(key)
-      if (r) this.#take(key, r)
-    }
-    const out: LedgerChange = { add: [], delete: [] }
-    for (const [id, was] of before) {
-      const now = this.#held.get(id)?.el
-      if (was && (!now || now.value !== was.value)) out.delete.push(was)
-      if (now && (!was || now.value !== was.value)) out.add.push(now)
-    }
-    return out
-  }
-
-  clone(): ElementLedger {
-    const l = new ElementLedger()
-    for (const [id, h] of this.#held) l.#held.set(id, { el: h.el, count: h.count })
-    l.#byIntent = new Map(this.#byIntent)
-    return l
+    return { add, delete: del, commit }
   }
 }

@@ -101,15 +101,14 @@ function collect(port: ServicePort, slices: readonly EndpointSlice[], family: Fa
  * ignore them all, so a half-hinted slice never strands a zone.
  */
 function useZoneHints(candidates: readonly Candidate[], zone: string | null): boolean {
-  let anyReady = false
+  // no ready endpoint at all: forZone stays false, and the fallback below ignores hints anyway
   let forZone = false
   for (const c of candidates) {
     if (!c.ready) continue
-    anyReady = true
     if (c.zoneHints.length === 0) return false
     if (zone !== null && c.zoneHints.includes(zone)) forZone = true
   }
-  return anyReady && forZone
+  return forZone
 }
 
 export function categorizeEndpoints(

@@ -55,7 +55,7 @@ export function plannerConfig(input: unknown): ProxyGlobals {
   if (!isRecord(input)) throw new PlanConfigError('PLAN_CONFIG_SHAPE', '(config)', 'must be an object')
   const { nodeName, masqueradeAll = false, families } = input
   if (typeof nodeName !== 'string') throw new PlanConfigError('PLAN_CONFIG_SHAPE', 'nodeName', 'must be a string')
-  if (nodeName.length === 0 || nodeName.length > 253 || !SUBDOMAIN.test(nodeName)) {
+  if (nodeName.length > 253 || !SUBDOMAIN.test(nodeName)) {
     throw new PlanConfigError('PLAN_CONFIG_NODE_NAME', 'nodeName', `"${nodeName}" is not a node name (a DNS-1123 subdomain)`)
   }
   if (typeof masqueradeAll !== 'boolean') throw new PlanConfigError('PLAN_CONFIG_SHAPE', 'masqueradeAll', 'must be a boolean')

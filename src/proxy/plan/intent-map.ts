@@ -23,7 +23,6 @@ function bucketOf(key: string): number {
 
 function sortedBucket(entries: Iterable<[string, PortIntent]>): ReadonlyMap<string, PortIntent> {
   const list = [...entries]
-  if (list.length === 0) return EMPTY
   list.sort(([a], [b]) => (a < b ? -1 : 1))
   return new Map(list)
 }

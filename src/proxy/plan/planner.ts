@@ -13,7 +13,7 @@
 import { deepEqual } from '../../cluster/equal.ts'
 import { serviceKeyOf } from '../../cluster/model.ts'
 import type { ChangeSet, ClusterSnapshot } from '../../cluster/snapshot.ts'
-import { plannerConfig } from './config.ts'
+import { plannerConfig, type PlannerConfigInput } from './config.ts'
 import type { PlanDelta, PortIntent, ProxyGlobals, ProxyPlan } from './intent.ts'
 import { IntentMap } from './intent-map.ts'
 import { planService } from './intents.ts'
@@ -36,7 +36,7 @@ export class ProxyPlanner {
   #zone: string | null = null
 
   /** `config` is checked by plannerConfig: a PlanConfigError names the first bad field. */
-  constructor(config: unknown) {
+  constructor(config: PlannerConfigInput) {
     this.globals = Object.freeze(plannerConfig(config))
   }
 

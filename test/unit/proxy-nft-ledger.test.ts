@@ -53,16 +53,16 @@ t.test('a value change is a delete and an add; nothing changes before commit', a
   const size = ledger.size
   const moved = svc('web', { clusterEndpoints: [there(2)] })
   const c = ledger.replace(new Map([[a.key, renderIntent(moved, g)]]))
-  t.same(c.delete, [{ set: 'backends-v4', key: '10.96.0.10 . tcp . 80 . 0', value: '10.244.2.1 . 8080' }])
-  t.same(c.add, [{ set: 'backends-v4', key: '10.96.0.10 . tcp . 80 . 0', value: '10.244.2.2 . 8080' }])
-  t.equal(ledger.get(a.key)?.elements.find((e) => e.set === 'backends-v4')?.value, '10.244.2.1 . 8080', 'not yet committed')
+  t.same(c.delete, [{ set: 'backends-tcp-v4', key: '10.96.0.10 . tcp . 80 . 0', value: '10.244.2.1 . 8080' }])
+  t.same(c.add, [{ set: 'backends-tcp-v4', key: '10.96.0.10 . tcp . 80 . 0', value: '10.244.2.2 . 8080' }])
+  t.equal(ledger.get(a.key)?.elements.find((e) => e.set === 'backends-tcp-v4')?.value, '10.244.2.1 . 8080', 'not yet committed')
   const again = ledger.replace(new Map([[a.key, renderIntent(a, g)]]))
   t.same([again.add, again.delete], [[], []], 'the same render again changes nothing')
   c.commit()
   c.commit()
-  t.equal(ledger.get(a.key)?.elements.find((e) => e.set === 'backends-v4')?.value, '10.244.2.2 . 8080')
+  t.equal(ledger.get(a.key)?.elements.find((e) => e.set === 'backends-tcp-v4')?.value, '10.244.2.2 . 8080')
   t.equal(ledger.size, size)
-  t.equal(ledger.countsBySet()['backends-v4'], 1)
+  t.equal(ledger.countsBySet()['backends-tcp-v4'], 1)
   const back = ledger.replace(new Map([[a.key, renderIntent(a, g)]]))
   t.same(back.delete.map((e) => e.value), ['10.244.2.2 . 8080'], 'the committed value is what a later change deletes')
 })
@@ -73,9 +73,9 @@ t.test('two Services behind the same local pod share its hairpin pair; other ele
   const ledger = ElementLedger.from(new Map([[a.key, renderIntent(a, g)]]))
   const c = ledger.replace(new Map([[b.key, renderIntent(b, g)]]))
   t.notOk(c.add.some((e) => e.set === 'hairpin-v4'), 'the pair is already there')
-  t.same(c.add.filter((e) => e.set === 'backends-v4'), [{ set: 'backends-v4', key: '10.96.0.2 . tcp . 80 . 0', value: '10.244.1.7 . 9090' }])
+  t.same(c.add.filter((e) => e.set === 'backends-tcp-v4'), [{ set: 'backends-tcp-v4', key: '10.96.0.2 . tcp . 80 . 0', value: '10.244.1.7 . 9090' }])
   c.commit()
-  t.same(ledger.countsBySet(), { 'cluster-ips-v4': 2, 'cluster-ports-v4': 2, 'service-ips-v4': 2, 'backends-v4': 2, 'hairpin-v4': 1 })
+  t.same(ledger.countsBySet(), { 'cluster-ips-v4': 2, 'cluster-ports-v4': 2, 'service-ips-v4': 2, 'backends-tcp-v4': 2, 'hairpin-v4': 1 })
   t.equal(ledger.size, 9)
   const d = ledger.replace(new Map([[a.key, undefined]]))
   t.notOk(d.delete.some((e) => e.set === 'hairpin-v4'), 'still needed by b')
@@ -88,9 +88,9 @@ t.test('two Services behind the same local pod share its hairpin pair; other ele
 t.test('sticky: entries whose endpoint left their frontend are stale, for ClusterIP and NodePort keys', async (t) => {
   const i = svc('s', { affinityTimeoutSeconds: 300, nodePort: 30060, clusterEndpoints: [there(1), there(2)] })
   const targets = stickyTargets([renderIntent(i, g), renderIntent(svc('plain', { clusterIP: '10.96.0.11' }), g)])
-  t.same([...targets.keys()], ['sticky-v4-300'])
-  t.same([...targets.get('sticky-v4-300')!.keys()], ['10.96.0.10 . tcp . 80', 'tcp . 30060'])
-  t.same([...targets.get('sticky-v4-300')!.get('tcp . 30060')!], ['10.244.2.1 . 8080', '10.244.2.2 . 8080'])
+  t.same([...targets.keys()], ['sticky-v4-tcp-300'])
+  t.same([...targets.get('sticky-v4-tcp-300')!.keys()], ['10.96.0.10 . tcp . 80', 'tcp . 30060'])
+  t.same([...targets.get('sticky-v4-tcp-300')!.get('tcp . 30060')!], ['10.244.2.1 . 8080', '10.244.2.2 . 8080'])
   const elem = (client: string, front: string[], to: string[], timeout?: boolean) => {
     const key = { concat: [client, ...front.map((x) => /^\d+$/.test(x) ? Number(x) : x)] }
     return [timeout ? { elem: { val: key, timeout: 300, expires: 299 } } : key, { concat: [to[0], Number(to[1])] }]
@@ -98,7 +98,7 @@ t.test('sticky: entries whose endpoint left their frontend are stale, for Cluste
   const listing = {
     nftables: [
       { metainfo: { version: '1.0.6' } },
-      { map: { name: 'sticky-v4-300', elem: [
+      { map: { name: 'sticky-v4-tcp-300', elem: [
         elem('10.244.0.2', ['10.96.0.10', 'tcp', '80'], ['10.244.2.1', '8080'], true),
         elem('10.244.0.3', ['10.96.0.10', 'tcp', '80'], ['10.244.2.9', '8080']),
         elem('192.168.50.2', ['172.18.0.2', 'tcp', '30060'], ['10.244.2.2', '8080'], true),
@@ -108,12 +108,12 @@ t.test('sticky: entries whose endpoint left their frontend are stale, for Cluste
       { map: { name: 'sticky-v4-60', elem: [elem('10.244.0.5', ['10.96.0.10', 'tcp', '80'], ['10.244.2.9', '8080'])] } },
     ],
   }
-  t.same(staleStickyKeys(listing, 'sticky-v4-300', targets), [
+  t.same(staleStickyKeys(listing, 'sticky-v4-tcp-300', targets), [
     '10.244.0.3 . 10.96.0.10 . tcp . 80',
     '192.168.50.3 . 172.18.0.2 . tcp . 30060',
     '10.244.0.4 . 10.96.0.99 . tcp . 80',
   ])
   t.same(staleStickyKeys(listing, 'sticky-v4-60', targets), ['10.244.0.5 . 10.96.0.10 . tcp . 80'], 'a map no intent uses: every entry is stale')
-  t.same(staleStickyKeys({}, 'sticky-v4-300', targets), [])
+  t.same(staleStickyKeys({}, 'sticky-v4-tcp-300', targets), [])
   t.throws(() => staleStickyKeys({ nftables: [{ map: { name: 'm', elem: [[{ weird: 1 }, 'x']] } }] }, 'm', targets))
 })

@@ -94,7 +94,8 @@ function walk(t: Test, r: IntentRender, v: "v4" | "v6", front: 'ip' | 'np', key:
     const chain = r.objects.find((o) => o.name === e.value!.slice(5))
     t.ok(chain, `chain ${e.value} comes with the intent`)
     const count = Number(m[6])
-    const map = `${m[3] === 'alt' ? 'alt-' : ''}${front === 'ip' ? 'backends' : 'nodeport-backends'}-${fam}`
+    const proto = key.split(' . ')[front === 'ip' ? 1 : 0]
+    const map = `${m[3] === 'alt' ? 'alt-' : ''}${front === 'ip' ? 'backends' : 'nodeport-backends'}-${proto}-${fam}`
     const endpoints: string[] = []
     for (let s = 0; s < count; s++) {
       const b = lookup(r, map, `${key} . ${s}`)
@@ -234,27 +235,33 @@ t.test('exact balance: M slots for M endpoints, one chain per M shared by every 
   t.same(b.objects, a.objects)
   t.same(a.objects[0]!.rules, [
     'ip saddr != { 10.244.0.0/16 } meta mark set meta mark | 0x00004000',
-    'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends-v4',
+    'meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends-tcp-v4',
+    'meta l4proto udp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends-udp-v4',
+    'meta l4proto sctp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends-sctp-v4',
   ])
-  t.same(a.elements.filter((e) => e.set === 'backends-v4').map((e) => e.key), ['10.96.0.1 . tcp . 80 . 0', '10.96.0.1 . tcp . 80 . 1', '10.96.0.1 . tcp . 80 . 2'])
+  t.same(a.elements.filter((e) => e.set === 'backends-tcp-v4').map((e) => e.key), ['10.96.0.1 . tcp . 80 . 0', '10.96.0.1 . tcp . 80 . 1', '10.96.0.1 . tcp . 80 . 2'])
 })
 
 t.test('affinity: a dynamic map with the timeout, looked up before the random pick, recorded in postrouting', async (t) => {
   const r = renderIntent(svc('s', { affinityTimeoutSeconds: 300 }), globals())
   const names = r.objects.map((o) => o.name)
-  t.same(names, ['lb-v4-ip-main-masqext-aff300-2', 'sticky-v4-300', 'sticky-update-v4-300'])
-  const map = r.objects.find((o) => o.name === 'sticky-v4-300')!
+  t.same(names, ['lb-v4-ip-main-masqext-aff300-2', 'sticky-v4-tcp-300', 'sticky-update-v4-tcp-300', 'sticky-v4-udp-300', 'sticky-update-v4-udp-300', 'sticky-v4-sctp-300', 'sticky-update-v4-sctp-300'])
+  const map = r.objects.find((o) => o.name === 'sticky-v4-tcp-300')!
   t.equal(map.dynamic, true)
   t.match(map.spec, 'flags dynamic,timeout ; timeout 300s ;')
   t.same(r.objects[0]!.rules.slice(1), [
     'ct mark set ct mark | 0x00002000',
-    'dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @sticky-v4-300',
-    'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-v4',
+    'meta l4proto tcp dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @sticky-v4-tcp-300',
+    'meta l4proto udp dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @sticky-v4-udp-300',
+    'meta l4proto sctp dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @sticky-v4-sctp-300',
+    'meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-tcp-v4',
+    'meta l4proto udp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-udp-v4',
+    'meta l4proto sctp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-sctp-v4',
   ])
-  t.same(lookup(r, 'affinity-ips-v4', '10.96.0.10 . tcp . 80')?.value, 'jump sticky-update-v4-300')
+  t.same(lookup(r, 'affinity-ips-v4', '10.96.0.10 . tcp . 80')?.value, 'jump sticky-update-v4-tcp-300')
   const full = fullScript(renderPlan(plan([svc('s', { affinityTimeoutSeconds: 300 })])))
-  t.notMatch(full, 'flush map inet pontoon sticky-v4-300', 'a full sync keeps the clients where they are')
-  t.match(full, 'flush map inet pontoon backends-v4')
+  t.notMatch(full, 'flush map inet pontoon sticky-v4-tcp-300', 'a full sync keeps the clients where they are')
+  t.match(full, 'flush map inet pontoon backends-tcp-v4')
   const none = renderIntent(svc('s', { affinityTimeoutSeconds: 300, clusterEndpoints: [] }), globals())
   t.notOk(none.elements.some((e) => e.set.startsWith('affinity')), 'no endpoints: nothing to stick to')
 })
@@ -290,11 +297,11 @@ t.test('delta: one endpoint replaced is one delete and one add in backends (plus
   const before = svc('web', { clusterEndpoints: [there(1), there(2)] })
   const after = svc('web', { clusterEndpoints: [there(1), there(3)] })
   const d = renderDelta(before, after, g)
-  t.same(d.delete, [{ set: 'backends-v4', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.2.2 . 8080' }])
-  t.same(d.add, [{ set: 'backends-v4', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.2.3 . 8080' }])
+  t.same(d.delete, [{ set: 'backends-tcp-v4', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.2.2 . 8080' }])
+  t.same(d.add, [{ set: 'backends-tcp-v4', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.2.3 . 8080' }])
   t.same(d.objects.map((o) => o.name), ['lb-v4-ip-main-masqext-2'])
-  t.same(elementCommands('delete', d.delete), ['delete element inet pontoon backends-v4 { 10.96.0.10 . tcp . 80 . 1 }'])
-  t.same(elementCommands('add', d.add), ['add element inet pontoon backends-v4 { 10.96.0.10 . tcp . 80 . 1 : 10.244.2.3 . 8080 }'])
+  t.same(elementCommands('delete', d.delete), ['delete element inet pontoon backends-tcp-v4 { 10.96.0.10 . tcp . 80 . 1 }'])
+  t.same(elementCommands('add', d.add), ['add element inet pontoon backends-tcp-v4 { 10.96.0.10 . tcp . 80 . 1 : 10.244.2.3 . 8080 }'])
 })
 
 t.test('delta: a new endpoint count moves the frontend to lb-M+1 and adds one slot', async (t) => {
@@ -302,12 +309,14 @@ t.test('delta: a new endpoint count moves the frontend to lb-M+1 and adds one sl
   t.same(d.delete, [{ set: 'service-ips-v4', key: '10.96.0.10 . tcp . 80', value: 'goto lb-v4-ip-main-masqext-1' }])
   t.same(d.add, [
     { set: 'service-ips-v4', key: '10.96.0.10 . tcp . 80', value: 'goto lb-v4-ip-main-masqext-2' },
-    { set: 'backends-v4', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.2.2 . 8080' },
+    { set: 'backends-tcp-v4', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.2.2 . 8080' },
   ])
   t.same(objectCommands(d.objects), [
     'add chain inet pontoon lb-v4-ip-main-masqext-2',
     'add rule inet pontoon lb-v4-ip-main-masqext-2 ip saddr != { 10.244.0.0/16 } meta mark set meta mark | 0x00004000',
-    'add rule inet pontoon lb-v4-ip-main-masqext-2 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-v4',
+    'add rule inet pontoon lb-v4-ip-main-masqext-2 meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-tcp-v4',
+    'add rule inet pontoon lb-v4-ip-main-masqext-2 meta l4proto udp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-udp-v4',
+    'add rule inet pontoon lb-v4-ip-main-masqext-2 meta l4proto sctp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-sctp-v4',
   ])
 })
 

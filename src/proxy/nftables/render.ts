@@ -19,7 +19,7 @@
 // Both families live in one table and are rendered by the same code with the
 // family as a parameter (map and chain names carry -v4 / -v6).
 import type { Family } from '../../net/address.ts'
-import type { EndpointTarget, FamilyGlobals, PortIntent, ProxyGlobals, ProxyPlan } from '../plan/intent.ts'
+import type { EndpointTarget, FamilyGlobals, PortIntent, ProxyGlobals, ProxyPlan, L4Protocol } from '../plan/intent.ts'
 import { routePacket, type FrontendKind, type PacketSource, type Route } from '../plan/route.ts'
 
 export const TABLE = 'pontoon'
@@ -110,8 +110,8 @@ export function dispatchMap(front: FrontType, c: SourceClass, fam: Fam): string 
 export function verdictMap(front: FrontType, c: SourceClass, fam: Fam): string {
   return `${FRONT_MAPS[front].verdicts}${classSuffix(c)}-${fam.v}`
 }
-export function backendsMap(front: FrontType, slot: ListSlot, fam: Fam): string {
-  return `${slot === 'alt' ? 'alt-' : ''}${FRONT_MAPS[front].backends}-${fam.v}`
+export function backendsMap(front: FrontType, slot: ListSlot, fam: Fam, proto: L4Protocol): string {
+  return `${slot === 'alt' ? 'alt-' : ''}${FRONT_MAPS[front].backends}-${proto}-${fam.v}`
 }
 
 function famOf(f: Family): Fam {
@@ -183,12 +183,16 @@ function familyMaps(fam: Fam): NftObject[] {
     out.push(fixedMap(verdictMap('ip', c, fam), `type ${ipKey} : verdict ;`))
     out.push(fixedMap(verdictMap('np', c, fam), `type ${npKey} : verdict ;`))
   }
-  // `: ip daddr . tcp dport` is only the data's type (address . port), so UDP and
-  // SCTP endpoints fit too; `th dport` there trips nft 1.0.6 (research, finding 2).
-  const data = `${fam.nf} daddr . tcp dport`
-  for (const slot of ['main', 'alt'] as ListSlot[]) {
-    out.push(fixedMap(backendsMap('ip', slot, fam), `typeof ${fam.nf} daddr . meta l4proto . th dport . numgen random mod 65536 : ${data} ;`))
-    out.push(fixedMap(backendsMap('np', slot, fam), `typeof meta l4proto . th dport . numgen random mod 65536 : ${data} ;`))
+  // One backends map per protocol. The data cannot be `th dport` (nft 1.0.6 then
+  // refuses later rules: research, finding 2), and with `tcp dport` for all, nft
+  // 1.0.6 sometimes adds an implicit `meta l4proto tcp` to the dnat rule, so UDP
+  // and SCTP were never DNATed; each dnat rule now matches its protocol itself.
+  for (const proto of PROTOCOLS) {
+    const data = `${fam.nf} daddr . ${proto} dport`
+    for (const slot of ['main', 'alt'] as ListSlot[]) {
+      out.push(fixedMap(backendsMap('ip', slot, fam, proto), `typeof ${fam.nf} daddr . meta l4proto . th dport . numgen random mod 65536 : ${data} ;`))
+      out.push(fixedMap(backendsMap('np', slot, fam, proto), `typeof meta l4proto . th dport . numgen random mod 65536 : ${data} ;`))
+    }
   }
   out.push(fixedMap(`${FRONT_MAPS.ip.affinity}-${fam.v}`, `type ${ipKey} : verdict ;`))
   out.push(fixedMap(`${FRONT_MAPS.np.affinity}-${fam.v}`, `type ${npKey} : verdict ;`))
@@ -282,26 +286,31 @@ export function lbChainName(fam: Fam, front: FrontType, slot: ListSlot, masq: Ma
   return `lb-${fam.v}-${front}-${slot}-${masq}${affinity > 0 ? `-aff${affinity}` : ''}-${m}`
 }
 
-function stickyMapName(fam: Fam, timeout: number): string {
-  return `sticky-${fam.v}-${timeout}`
+function stickyMapName(fam: Fam, proto: L4Protocol, timeout: number): string {
+  return `sticky-${fam.v}-${proto}-${timeout}`
 }
 
+/** The update chain an affinity element jumps to; its name minus "-update" is its map's. */
+function stickyUpdateChain(fam: Fam, proto: L4Protocol, timeout: number): string {
+  return `sticky-update-${fam.v}-${proto}-${timeout}`
+}
+
+// Per protocol, as the backends maps (see familyMaps): the lb chains of this
+// timeout dnat from all three, so all three exist together.
 function stickyObjects(fam: Fam, timeout: number): NftObject[] {
-  const map = stickyMapName(fam, timeout)
   const key = `ct original ${fam.nf} saddr . ct original ${fam.nf} daddr . ct original protocol . ct original proto-dst`
-  return [
+  return PROTOCOLS.flatMap((p): NftObject[] => [
     {
       kind: 'map',
-      name: map,
+      name: stickyMapName(fam, p, timeout),
       // kube-proxy's semantics: the client sticks to its endpoint for timeoutSeconds after its last new connection.
-      spec: `typeof ${fam.nf} saddr . ${fam.nf} daddr . meta l4proto . th dport : ${fam.nf} daddr . tcp dport ; size 65535 ; flags dynamic,timeout ; timeout ${timeout}s ;`,
+      spec: `typeof ${fam.nf} saddr . ${fam.nf} daddr . meta l4proto . th dport : ${fam.nf} daddr . ${p} dport ; size 65535 ; flags dynamic,timeout ; timeout ${timeout}s ;`,
       rules: [],
       dynamic: true,
     },
     // `update` with this key needs the protocol matched in the same rule (research, finding 5).
-    chain(`sticky-update-${fam.v}-${timeout}`, PROTOCOLS.map((p) =>
-      `meta l4proto ${p} update @${map} { ${key} : ${fam.nf} daddr . ${p} dport }`)),
-  ]
+    chain(stickyUpdateChain(fam, p, timeout), [`meta l4proto ${p} update @${stickyMapName(fam, p, timeout)} { ${key} : ${fam.nf} daddr . ${p} dport }`]),
+  ])
 }
 
 function lbChain(fam: Fam, g: FamilyGlobals, front: FrontType, slot: ListSlot, masq: MasqRule, affinity: number, m: number): NftObject {
@@ -311,10 +320,10 @@ function lbChain(fam: Fam, g: FamilyGlobals, front: FrontType, slot: ListSlot, m
   if (masq === 'masqext') rules.push(`${fam.nf} saddr != ${anon(g.clusterCIDRs)} ${mark}`)
   if (affinity > 0) {
     rules.push(`ct mark set ct mark | ${AFFINITY_MARK}`)
-    rules.push(`dnat ${fam.nf} to ${fam.nf} saddr . ${fam.nf} daddr . meta l4proto . th dport map @${stickyMapName(fam, affinity)}`)
+    for (const p of PROTOCOLS) rules.push(`meta l4proto ${p} dnat ${fam.nf} to ${fam.nf} saddr . ${fam.nf} daddr . meta l4proto . th dport map @${stickyMapName(fam, p, affinity)}`)
   }
   const key = front === 'ip' ? `${KEYS.ip(fam)} . ` : 'meta l4proto . th dport . '
-  rules.push(`dnat ${fam.nf} to ${key}numgen random mod ${m} map @${backendsMap(front, slot, fam)}`)
+  for (const p of PROTOCOLS) rules.push(`meta l4proto ${p} dnat ${fam.nf} to ${key}numgen random mod ${m} map @${backendsMap(front, slot, fam, p)}`)
   return chain(lbChainName(fam, front, slot, masq, affinity, m), rules)
 }
 
@@ -412,13 +421,13 @@ export function renderIntent(intent: PortIntent, globals: ProxyGlobals): IntentR
 
     // the endpoint lists, one slot per endpoint: exact 1/M balance
     lists.forEach((eps, i) => {
-      const set = backendsMap(fe.front, i === 0 ? 'main' : 'alt', fam)
+      const set = backendsMap(fe.front, i === 0 ? 'main' : 'alt', fam, intent.protocol)
       eps.forEach((ep, slot) => add(set, `${fe.key} . ${slot}`, `${ep.ip} . ${ep.port}`))
     })
 
     if (intent.affinityTimeoutSeconds > 0 && lists.length > 0) {
       for (const o of stickyObjects(fam, intent.affinityTimeoutSeconds)) objects.set(o.name, o)
-      add(`${FRONT_MAPS[fe.front].affinity}-${fam.v}`, fe.key, `jump sticky-update-${fam.v}-${intent.affinityTimeoutSeconds}`)
+      add(`${FRONT_MAPS[fe.front].affinity}-${fam.v}`, fe.key, `jump ${stickyUpdateChain(fam, intent.protocol, intent.affinityTimeoutSeconds)}`)
     }
 
     if (fe.kind === 'load-balancer' && intent.loadBalancerSourceRanges.length > 0) {

@@ -49,10 +49,12 @@ const builtinsByRequire = {
   },
 }
 
-const common = {
+await build({
+  entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
   outdir: lib,
   outExtension: { '.js': '.mjs' },
   bundle: true,
+  splitting: false,
   platform: 'node',
   target: 'node20',
   format: 'esm',
@@ -64,16 +66,7 @@ const common = {
   logLevel: 'warning',
   // Some CJS deps call require() on node builtins; give the ESM bundle one.
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-}
-// `pontoon` is split at its dynamic imports: each command's code is a chunk
-// loaded only when that command runs, so the agent's start reads and compiles
-// none of the API server (or yaml, execa, ...) it never uses (issue 7's start target).
-// Chunks sit beside pontoon.mjs, not in a subfolder: code that finds its files
-// from import.meta.url (cni-worker.mjs, the bin dir, native addons) runs in them.
-const { pontoon, ...single } = entries
-await build({ ...common, entryPoints: { pontoon: join(root, pontoon) }, splitting: true, chunkNames: 'pontoon.[name]-[hash]' })
-// The CNI entries stay single files: a pod's ADD loads one file, not a graph of chunks.
-await build({ ...common, entryPoints: Object.fromEntries(Object.entries(single).map(([k, v]) => [k, join(root, v)])), splitting: false })
+})
 
 for (const pkg of shipped) {
   cpSync(join(root, 'node_modules', pkg), join(lib, 'node_modules', pkg), { recursive: true, dereference: true })

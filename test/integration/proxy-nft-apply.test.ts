@@ -109,7 +109,7 @@ t.test('syncAll writes exactly the rendered elements; a delta changes exactly it
   const p = plan([web, dns, web6, empty])
   const stats = await b.syncAll(p)
   t.same(sorted(kernelElements(node)), sorted(renderedElements(renderPlan(p).elements)), 'the kernel holds what was rendered')
-  t.equal(stats.counts['backends-v4'], 3)
+  t.same([stats.counts['backends-tcp-v4'], stats.counts['backends-udp-v4']], [2, 1], 'each protocol in its own map')
   t.equal(stats.counts['service-verdicts-v4'], 1, 'the empty Service is rejected')
   t.ok(stats.counts.chains! > 0 && stats.counts.rules! > 0)
 
@@ -122,7 +122,7 @@ t.test('syncAll writes exactly the rendered elements; a delta changes exactly it
   const after = kernelElements(node)
   t.same(sorted(after), sorted(renderedElements(renderPlan(plan(next)).elements)), 'the kernel holds what a full render of the new plan has')
   const changed = new Set([...before.keys(), ...after.keys()].filter((k) => JSON.stringify(before.get(k)) !== JSON.stringify(after.get(k))))
-  t.same([...changed].sort(), ['backends-v4', 'cluster-ips-v4', 'cluster-ports-v4', 'nodeport-backends-v4', 'service-ips-v4'].sort(), 'only the maps of the changed intents moved')
+  t.same([...changed].sort(), ['backends-tcp-v4', 'backends-udp-v4', 'cluster-ips-v4', 'cluster-ports-v4', 'nodeport-backends-tcp-v4', 'service-ips-v4'].sort(), 'only the maps of the changed intents moved')
   t.ok(node.run('nft', ['list', 'chain', 'inet', 'pontoon', 'lb-v4-ip-main-masqext-3']).includes('numgen random mod 3'), 'the new endpoint count brought its chain')
 })
 
@@ -181,7 +181,7 @@ t.test("a kernel refusal surfaces the kernel's message and leaves the applied st
   t.teardown(() => b.close())
   await b.syncAll(plan([web]))
   // Someone else puts an element where our next delta adds one: the kernel says EEXIST.
-  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'backends-v4', '{ 10.96.0.53 . udp . 53 . 0 : 10.1.1.1 . 53 }'])
+  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'backends-udp-v4', '{ 10.96.0.53 . udp . 53 . 0 : 10.1.1.1 . 53 }'])
   const err = await b.syncDelta(plan([web, dns]), delta([web], [web, dns])).then(() => undefined, (e: unknown) => e)
   t.type(err, ProxyApplyError)
   t.equal((err as ProxyApplyError).code, 'PROXY_APPLY')
@@ -251,10 +251,10 @@ t.test('affinity: entries pointing at a removed endpoint are dropped, the others
   const two = svc('sticky', { affinityTimeoutSeconds: 300, nodePort: 30060, clusterEndpoints: [ep('10.244.2.1'), ep('10.244.2.2')] })
   await b.syncAll(plan([two]))
   // what the kernel writes for two clients, one stuck to each endpoint, through the ClusterIP and the NodePort
-  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'sticky-v4-300', [
+  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'sticky-v4-tcp-300', [
     '{ 10.244.0.2 . 10.96.0.10 . tcp . 80 : 10.244.2.1 . 8080', '10.244.0.3 . 10.96.0.10 . tcp . 80 : 10.244.2.2 . 8080',
     '192.168.50.2 . 172.18.0.2 . tcp . 30060 : 10.244.2.2 . 8080', '192.168.50.3 . 172.18.0.2 . tcp . 30060 : 10.244.2.1 . 8080 }'].join(', ')])
-  const entries = () => (kernelElements(node).get('sticky-v4-300') ?? []).map((e) => e.replace(/ : /, ' -> '))
+  const entries = () => (kernelElements(node).get('sticky-v4-tcp-300') ?? []).map((e) => e.replace(/ : /, ' -> '))
   t.equal(entries().length, 4)
   const one = svc('sticky', { affinityTimeoutSeconds: 300, nodePort: 30060, clusterEndpoints: [ep('10.244.2.1')] })
   await b.syncDelta(plan([one]), delta([two], [one]))
@@ -262,7 +262,7 @@ t.test('affinity: entries pointing at a removed endpoint are dropped, the others
     '10.244.0.2 . 10.96.0.10 . tcp . 80 -> 10.244.2.1 . 8080',
     '192.168.50.3 . 172.18.0.2 . tcp . 30060 -> 10.244.2.1 . 8080',
   ], 'only the clients of the removed endpoint lost their entry')
-  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'sticky-v4-300', '{ 10.244.0.9 . 10.96.0.10 . tcp . 80 : 10.244.2.7 . 8080 }'])
+  node.run('nft', ['add', 'element', 'inet', 'pontoon', 'sticky-v4-tcp-300', '{ 10.244.0.9 . 10.96.0.10 . tcp . 80 : 10.244.2.7 . 8080 }'])
   await b.syncAll(plan([one]))
   t.equal(entries().length, 2, 'a full sync drops stale entries too, and keeps the live ones')
 })
@@ -301,6 +301,6 @@ t.test('traffic: ClientIP affinity keeps a client on one endpoint; without it bo
   const stuck = seen('10.96.0.60')
   t.equal(stuck.length, 1, `20 connects with affinity land on one endpoint (${stuck.join(', ')})`)
   t.ok(['10.244.1.1', '10.244.1.2'].includes(stuck[0]!))
-  t.same(kernelElements(node).get('sticky-v4-600')?.map((e) => e.split(' : ')[0]), ['10.244.0.2 . 10.96.0.60 . tcp . 80'], 'the kernel remembers the client')
+  t.same(kernelElements(node).get('sticky-v4-tcp-600')?.map((e) => e.split(' : ')[0]), ['10.244.0.2 . 10.96.0.60 . tcp . 80'], 'the kernel remembers the client')
   t.same(seen('10.96.0.61'), ['10.244.1.1', '10.244.1.2'], '20 connects without affinity reach both endpoints')
 })

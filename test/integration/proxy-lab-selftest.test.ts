@@ -124,12 +124,13 @@ t.test('API and agent plumbing: objects through the API, the agent in the node n
   const listed = await call(api, 'GET', SERVICES)
   t.ok(listed.body.items.some((s: { metadata: { name: string } }) => s.metadata.name === 'web'))
 
-  // The agent as it is on main (the proxy flags come with the lead's wiring): it must reach the
+  // The agent with its default proxy mode: it must reach the
   // API from inside the node namespace, turn healthy, and die by PID.
   const agent = startAgent(t, lab.node, ['agent', '--kubeconfig', api.nodeKubeconfig, '--node-name', 'node-1',
     '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249', '--min-sync-period', '0'])
   await agentHealthy(agent)
-  t.ok(agent.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cache synced')), 'the agent logged its sync')
+  // the log line travels through a pipe and may arrive after the healthz answer
+  t.ok(await waitFor('the agent to log its sync', () => agent.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cache synced')), { timeoutMs: 10_000, everyMs: 20 }), 'the agent logged its sync')
   t.match(await agent.metrics(), /\n?# (HELP|TYPE) /, 'metrics answer inside the node namespace')
   agent.kill('SIGKILL')
   t.equal(await agent.exited, -1, 'killed by signal')

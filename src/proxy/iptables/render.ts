@@ -505,7 +505,7 @@ export function renderPartial(plan: ProxyPlan, delta: PlanDelta): PartialRender[
   }
   const out: PartialRender[] = []
   for (const [family, a] of [...perFamily].sort(([x], [y]) => x - y)) {
-    // a chain one intent gave up and another took (never in practice: names hash the port) stays
+    // a chain one change gave up and another took (a Service deleted and made again in one delta) stays
     for (const c of a.chains) a.stale.delete(c)
     const text: string[] = []
     if (a.chains.size + a.stale.size + a.natDel.length + a.natIns.length > 0) {

@@ -19,6 +19,7 @@ interface Libc {
   listen(fd: number, backlog: number): number
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number
   close(fd: number): number
+  mallocTrim(pad: number): number
   errno(): number
 }
 
@@ -36,6 +37,7 @@ function load(): Libc {
   const listen = lib.func('int listen(int fd, int backlog)')
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)')
   const close = lib.func('int close(int fd)')
+  const mallocTrim = lib.func('int malloc_trim(size_t pad)')
   libc = {
     setns: (fd, t) => setns(fd, t) as number,
     flock: (fd, op) => flock(fd, op) as number,
@@ -44,9 +46,19 @@ function load(): Libc {
     listen: (fd, b) => listen(fd, b) as number,
     setsockopt: (fd, l, n, v, len) => setsockopt(fd, l, n, v, len) as number,
     close: (fd) => close(fd) as number,
+    mallocTrim: (pad) => mallocTrim(pad) as number,
     errno: () => koffi.errno() as number,
   }
   return libc
+}
+
+/**
+ * Give freed C heap back to the kernel. A native library that parsed a large
+ * input (libnftables and a full ruleset) frees it into glibc's arenas, which keep
+ * the pages: the process's RSS would stay at its peak for good.
+ */
+export function releaseFreedMemory(): void {
+  load().mallocTrim(0)
 }
 
 /** The raw calls, for the socket(2)-level code that needs them (a listener made inside a netns). */

@@ -34,6 +34,8 @@ export function makeNetns(tag: string): Netns {
         env: opts.env ?? process.env,
         encoding: 'utf8',
         stdio: ['pipe', 'pipe', 'pipe'],
+        // a ruleset dump of 10,000 Services is ~10 MB
+        maxBuffer: 256 << 20,
       })
     },
     try(cmd, args, opts = {}) {

@@ -76,6 +76,7 @@ export class NftablesBackend implements ProxyBackend {
     const known = this.#firstSync ? this.#leftovers() : [...this.#objects.values()]
     const stale = known.filter((o) => !wanted.has(o.name))
     this.#run(fullScript(r, stale))
+    this.#nft.renew()
     this.#ledger = ElementLedger.from(r.byIntent)
     this.#objects.clear()
     this.#chains = 0

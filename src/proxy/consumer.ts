@@ -30,6 +30,12 @@ export interface ProxyConsumerOptions {
   /** node-wide facts from the snapshot (NodePort addresses follow the Node object) */
   globals(snapshot: ClusterSnapshot): ProxyGlobals | Promise<ProxyGlobals>
   syncPeriodMs: number
+  /**
+   * the canary is asked at most this often (default 5 s, or the sync period if
+   * shorter): reading our table back costs the kernel a dump of it, far more
+   * than the one-element delta it would guard
+   */
+  canaryIntervalMs?: number
   clock: Clock
   wallNow?: () => number
   metrics: ProxyMetrics
@@ -42,6 +48,8 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
   let planner: Planner | null = null
   let globals: ProxyGlobals | null = null
   let lastFull = Number.NEGATIVE_INFINITY
+  let lastCanary = Number.NEGATIVE_INFINITY
+  const canaryIntervalMs = o.canaryIntervalMs ?? Math.min(5000, o.syncPeriodMs)
   const noLocal = { internal: new Set<string>(), external: new Set<string>() }
 
   const countNoLocal = (removed: Iterable<PortIntent>, upserted: Iterable<PortIntent>) => {
@@ -73,7 +81,9 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
         : !planner || !deepEqual(globals, nextGlobals) ? 'node-wide settings changed'
         : now - lastFull >= o.syncPeriodMs ? 'sync period'
         : null
-      if (reason === null && await o.backend.flushed()) {
+      const askCanary = reason === null && now - lastCanary >= canaryIntervalMs
+      if (askCanary) lastCanary = now
+      if (askCanary && await o.backend.flushed()) {
         reason = 'our rules were flushed or removed by someone else'
         o.log.warn({ mode: o.backend.mode }, 'proxy rules missing: full resync')
       }

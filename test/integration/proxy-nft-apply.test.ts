@@ -199,6 +199,10 @@ t.test('the context stays in its namespace; the root namespace gets nothing', as
   t.teardown(() => b.close())
   await b.syncAll(plan([web]))
   t.match(node.run('nft', ['list', 'tables']), 'table inet pontoon')
+  // A full sync swaps the context for a fresh one (to free libnftables' cache): the
+  // next delta must still land in the node's namespace, not where the thread is.
+  await b.syncDelta(plan([web, dns]), delta([web], [web, dns]))
+  t.match(node.run('nft', ['list', 'map', 'inet', 'pontoon', 'backends-udp-v4']), '10.96.0.53 . udp . 53 . 0', 'the renewed context writes into the node namespace')
   // read-only look at the root namespace
   t.notMatch(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }), /table inet pontoon\b/)
 })

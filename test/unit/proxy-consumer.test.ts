@@ -60,7 +60,7 @@ function scriptedPlanner(deltas: PlanDelta[], made: ProxyGlobals[]) {
   }
 }
 
-function setup(opts: { deltas?: PlanDelta[]; globals?: () => ProxyGlobals; syncPeriodMs?: number } = {}) {
+function setup(opts: { deltas?: PlanDelta[]; globals?: () => ProxyGlobals; syncPeriodMs?: number; canaryIntervalMs?: number } = {}) {
   const clock = new ManualClock()
   const registry = new Registry()
   const backend = new RecordingBackend()
@@ -71,6 +71,7 @@ function setup(opts: { deltas?: PlanDelta[]; globals?: () => ProxyGlobals; syncP
     makePlanner: scriptedPlanner(opts.deltas ?? [], made),
     globals: opts.globals ?? (() => globals()),
     syncPeriodMs: opts.syncPeriodMs ?? 30_000,
+    canaryIntervalMs: opts.canaryIntervalMs ?? 0,
     clock,
     wallNow: () => 1_000_000,
     metrics: createProxyMetrics(registry),
@@ -145,4 +146,15 @@ t.test('no-local-endpoint counts follow full syncs and deltas', async (t) => {
   t.match(await s.registry.metrics(), /kubeproxy_sync_proxy_rules_no_local_endpoints_total\{traffic_policy="external"\} 1/)
   await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
   t.match(await s.registry.metrics(), /kubeproxy_sync_proxy_rules_no_local_endpoints_total\{traffic_policy="external"\} 0/)
+})
+
+t.test('the canary is asked at most once per interval (default 5 s, or the sync period if shorter)', async (t) => {
+  const s = setup({ deltas: [delta([intent('d/b:tcp:4', 1)]), delta([intent('d/c:tcp:4', 1)]), delta([intent('d/d:tcp:4', 1)])], canaryIntervalMs: 5000 })
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  await s.clock.advance(4999)
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  await s.clock.advance(1)
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls, ['all:1', 'canary', 'delta:+1-0', 'delta:+1-0', 'canary', 'delta:+1-0'])
 })

@@ -66,6 +66,10 @@ const GROUPS = {
     mutate: ['src/proxy/iptables/render.ts', 'src/proxy/iptables/sets.ts', 'src/proxy/iptables/names.ts', 'src/proxy/iptables/observe.ts'],
     tests: ['test/unit/proxy-ipt-render.test.ts', 'test/unit/proxy-ipt-observe.test.ts', 'test/unit/proxy-ipt-trace.test.ts'],
   },
+  'proxy-nft': {
+    mutate: ['src/proxy/nftables/render.ts', 'src/proxy/nftables/ledger.ts', 'src/proxy/nftables/sticky.ts'],
+    tests: ['test/unit/proxy-nft-render.test.ts', 'test/unit/proxy-nft-ledger.test.ts'],
+  },
   'proxy-trace': {
     mutate: ['src/proxy/trace/trace.ts', 'src/proxy/trace/format.ts'],
     tests: ['test/unit/proxy-trace.test.ts'],

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { planConflist } from '../../src/cni/conflist.ts'
 import { call, startApi, tempDir, type ApiProc } from '../fixtures/api/harness.ts'
 import { BIN, REF_DIR } from './cni.ts'
 import { makeNetns, RUN, type Netns } from './netns.ts'
@@ -43,14 +44,10 @@ export async function kubeletNode(t: Teardown, extraArgs: string[] = []): Promis
   kc.clusters[0].cluster.server = `https://127.0.0.1:${API_PORT}`
   const kubeconfig = join(dir, 'kubelet.kubeconfig')
   writeFileSync(kubeconfig, JSON.stringify(kc))
-  writeFileSync(join(confDir, '10-test.conflist'), JSON.stringify({
-    // Debian's portmap (plugins 1.1.1) speaks CNI up to 1.0.0: a 1.1.0 list fails its ADD under containerd too
-    cniVersion: '1.0.0', name: 'labnet',
-    plugins: [
-      { type: 'pontoon-cni', bridge: 'cni0', isDefaultGateway: true, hairpinMode: true, ipam: { type: 'pontoon-ipam', ranges: [[{ subnet: `${SUBNET_PREFIX}0/24` }]], dataDir: ipamDir } },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }))
+  // the conflist the agent writes, with the IPAM store in the test's dir
+  const list = planConflist({ podCIDRs: [`${SUBNET_PREFIX}0/24`] }) as { plugins: Array<{ ipam?: Record<string, unknown> }> }
+  list.plugins[0]!.ipam!.dataDir = ipamDir
+  writeFileSync(join(confDir, '10-pontoon.conflist'), JSON.stringify(list))
   // a later file in lexical order must be ignored
   writeFileSync(join(confDir, '99-ignored.conflist'), '{"not": "a conflist"}')
   const r = await call(api, 'POST', '/api/v1/nodes', {

@@ -150,6 +150,42 @@ export class HttpTransport implements Transport {
     return { stop: () => { done = true; req.destroy() } }
   }
 
+  /**
+   * One write (POST, PUT, PATCH, DELETE) with a JSON body, for clients that act
+   * (the lab kubelet's pods/status and deletes). The answer is read whole, at most
+   * maxObjectBytes; a non-2xx answer is an ApiStatusError with the Status message.
+   */
+  send(method: string, path: string, body: unknown, contentType = 'application/json'): Promise<unknown> {
+    const url = new URL(this.url.pathname.replace(/\/+$/, '') + path, this.url)
+    const text = body === undefined ? '' : JSON.stringify(body)
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'pontoon-kubelet', 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)) }
+    const auth = this.authorization()
+    if (auth) headers.authorization = auth
+    return new Promise((resolve, reject) => {
+      const req = this.request(url, { method, agent: this.agent, headers }, (res) => {
+        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
+          statusError(res, path).then((e) => reject(Object.assign(e, { message: e.message.replace(/^GET /, `${method} `) })), reject)
+          return
+        }
+        let answer = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          answer += chunk
+          if (answer.length > this.maxObjectBytes) req.destroy(new TransportError('TRANSPORT_TOO_LARGE', `${method} ${path}: the answer is larger than ${this.maxObjectBytes} bytes`))
+        })
+        res.on('end', () => {
+          try { resolve(answer ? JSON.parse(answer) : undefined) } catch (e) {
+            reject(new TransportError('TRANSPORT_BAD_ANSWER', `${method} ${path}: the answer is not JSON`, { cause: e }))
+          }
+        })
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.setTimeout(this.idleTimeoutMs, () => req.destroy(new TransportError('TRANSPORT_TIMEOUT', `${method} ${path}: no answer for ${this.idleTimeoutMs} ms`)))
+      req.end(text)
+    })
+  }
+
   private get(path: string, query: Query, idleTimeout: boolean): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     const url = new URL(this.url.pathname.replace(/\/+$/, '') + path, this.url)
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)

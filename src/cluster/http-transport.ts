@@ -9,7 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { ClusterAccess } from './kubeconfig.ts'
 import { ListSplitter } from './list-splitter.ts'
-import { ApiStatusError, type ListMeta, type Query, type Transport, type WatchEvent, type WatchHandle } from './transport.ts'
+import { ApiStatusError, type ListMeta, type MergePatcher, type Query, type Transport, type WatchEvent, type WatchHandle } from './transport.ts'
 
 export class TransportError extends Error {
   constructor(readonly code: 'TRANSPORT_TOO_LARGE' | 'TRANSPORT_BAD_ANSWER' | 'TRANSPORT_TIMEOUT' | 'TRANSPORT_TOKEN', message: string, options?: { cause?: unknown }) {
@@ -29,8 +29,10 @@ export interface HttpTransportOptions {
 }
 
 const MAX_ERROR_BODY = 64 << 10
+/** a merge patch the agent sends is a few annotations */
+const MAX_PATCH_BODY = 64 << 10
 
-export class HttpTransport implements Transport {
+export class HttpTransport implements Transport, MergePatcher {
   private readonly url: URL
   private readonly agent: HttpAgent
   private readonly request: typeof httpRequest
@@ -150,6 +152,29 @@ export class HttpTransport implements Transport {
     return { stop: () => { done = true; req.destroy() } }
   }
 
+  /** PATCH with application/merge-patch+json; any answer but 200 is an ApiStatusError. The answer's body is read and dropped. */
+  async mergePatch(path: string, patch: Record<string, unknown>): Promise<void> {
+    const body = JSON.stringify(patch)
+    if (Buffer.byteLength(body) > MAX_PATCH_BODY) throw new TransportError('TRANSPORT_TOO_LARGE', `PATCH ${path}: the patch is larger than ${MAX_PATCH_BODY} bytes`)
+    const url = new URL(this.url.pathname.replace(/\/+$/, '') + path, this.url)
+    const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/merge-patch+json', 'user-agent': 'pontoon-agent' }
+    const auth = this.authorization()
+    if (auth) headers.authorization = auth
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = this.request(url, { method: 'PATCH', agent: this.agent, headers }, resolve)
+      req.on('error', reject)
+      req.setTimeout(this.idleTimeoutMs, () => {
+        req.destroy(new TransportError('TRANSPORT_TIMEOUT', `PATCH ${path}: no answer for ${this.idleTimeoutMs} ms`))
+      })
+      req.end(body)
+    })
+    if (res.statusCode !== 200) {
+      throw await statusError(res, path, 'PATCH')
+    }
+    res.resume()
+    await new Promise<void>((resolve, reject) => { res.on('end', resolve); res.on('error', reject) })
+  }
+
   private get(path: string, query: Query, idleTimeout: boolean): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     const url = new URL(this.url.pathname.replace(/\/+$/, '') + path, this.url)
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
@@ -191,7 +216,7 @@ export class HttpTransport implements Transport {
   }
 }
 
-async function statusError(res: IncomingMessage, path: string): Promise<ApiStatusError> {
+async function statusError(res: IncomingMessage, path: string, method = 'GET'): Promise<ApiStatusError> {
   const status = res.statusCode ?? 0
   let text = ''
   res.setEncoding('utf8')
@@ -203,7 +228,7 @@ async function statusError(res: IncomingMessage, path: string): Promise<ApiStatu
   } catch {
     // the status code alone says enough
   }
-  return new ApiStatusError(status, `GET ${path}: ${statusMessage(text) ?? `HTTP ${status}`}`)
+  return new ApiStatusError(status, `${method} ${path}: ${statusMessage(text) ?? `HTTP ${status}`}`)
 }
 
 function statusMessage(text: string): string | null {

@@ -108,7 +108,8 @@ function parseIpOrUndefined(s: string | undefined) {
 }
 
 export function planOverlay(i: OverlayInput): PlanResult {
-  const self = [...i.nodes].find((n) => n.name === i.nodeName)
+  const all = [...i.nodes] // once: the caller may hand a one-shot iterator
+  const self = all.find((n) => n.name === i.nodeName)
   if (!self) return { kind: 'waiting', reason: `node ${i.nodeName} is not in the API yet` }
   if (self.podCIDRs.length === 0) return { kind: 'waiting', reason: `node ${i.nodeName} has no podCIDR yet` }
   const local = parseIp(i.underlay.localIP)
@@ -142,7 +143,7 @@ export function planOverlay(i: OverlayInput): PlanResult {
   const macs = new Set<string>(device ? [device.mac] : [])
   const remotes = new Map<string, RemotePlan>()
   const skipped: OverlayPlan['skipped'] = []
-  const nodes = [...i.nodes].filter((n) => n.name !== i.nodeName).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const nodes = all.filter((n) => n.name !== i.nodeName).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   for (const node of nodes) {
     const skip = (reason: string) => { skipped.push({ node: node.name, reason }) }
     if (node.podCIDRs.length === 0) { skip('no podCIDR yet'); continue }

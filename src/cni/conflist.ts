@@ -1,7 +1,8 @@
 // Pure: the node's CNI conflist from its podCIDRs. The agent writes it (see
-// agent/cni-config.ts); containerd reads it. Masquerade is left to the node's
-// service proxy: the plugin's per-pod ipMasq only knows the pod's own subnet and
-// would hide pod sources from pods on other nodes.
+// agent/cni-config.ts); containerd reads it. Masquerade is left to the agent
+// (Services: the proxy; pod egress: overlay/egress.ts): the plugin's per-pod
+// ipMasq only knows the pod's own subnet and would hide pod sources from pods on
+// other nodes.
 
 export interface ConflistInput {
   podCIDRs: readonly string[]

@@ -298,6 +298,15 @@ t.test('updates: images, activeDeadlineSeconds and added tolerations may change;
   t.match(w[0]!.detail, /changed: spec\.nodeSelector\.k0, .*spec\.nodeSelector\.k9, and 2 more$/, 'a long list is cut at 10')
 })
 
+t.test('a pod stored before a default existed is not changed by gaining it', async (t) => {
+  const stored = pod(base()) // as an older server stored it: no terminationGracePeriodSeconds, schedulerName, ...
+  const next = pod(base())
+  applyDefaults('Pod', next, stored)
+  t.equal(next.spec!.terminationGracePeriodSeconds, 30)
+  t.same(validateObject(byName('pods'), next, stored), [])
+  t.same(stored.spec, base(), 'the stored object is not touched')
+})
+
 t.test('a status write or a no-op on a pod with odd old fields passes the update check', async (t) => {
   const e = new Errs()
   // old spec not an object (stored before validation was stricter): nothing to compare

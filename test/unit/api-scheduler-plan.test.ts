@@ -61,6 +61,7 @@ t.test('tolerates: v1 ToleratesTaint', async (t) => {
   t.equal(tolerates({ key: 'k' }, { key: 'k', value: '', effect: 'NoSchedule' }), true, 'a missing value equals an empty one')
   t.equal(tolerates({ key: 5, operator: 'Exists' }, taint), true, 'a non-string key counts as empty')
   t.equal(tolerates('k', taint), false)
+  t.equal(tolerates(null, taint), false)
 })
 
 t.test('misfit: the first filter a node fails, in kube-scheduler order', async (t) => {
@@ -122,4 +123,6 @@ t.test('podGracePeriod: as the pod strategy decides it', async (t) => {
   t.equal(podGracePeriod(bound({}, { phase: 'Succeeded' }), 10), 0, 'finished')
   t.equal(podGracePeriod(bound({}, { phase: 'Failed' }), undefined), 0)
   t.equal(podGracePeriod(bound({}, { phase: 'Running' }), undefined), 30)
+  t.equal(podGracePeriod({ metadata: {} }, 5), 0, 'no spec: unbound')
+  t.equal(podGracePeriod({ metadata: {}, spec: { nodeName: 'n' } }, 5), 5, 'no status yet')
 })

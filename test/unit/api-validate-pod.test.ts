@@ -298,6 +298,15 @@ t.test('updates: images, activeDeadlineSeconds and added tolerations may change;
   t.match(w[0]!.detail, /changed: spec\.nodeSelector\.k0, .*spec\.nodeSelector\.k9, and 2 more$/, 'a long list is cut at 10')
 })
 
+t.test('a pod stored before a default existed is not changed by gaining it', async (t) => {
+  const stored = pod(base()) // as an older server stored it: no terminationGracePeriodSeconds, schedulerName, ...
+  const next = pod(base())
+  applyDefaults('Pod', next, stored)
+  t.equal(next.spec!.terminationGracePeriodSeconds, 30)
+  t.same(validateObject(byName('pods'), next, stored), [])
+  t.same(stored.spec, base(), 'the stored object is not touched')
+})
+
 t.test('a status write or a no-op on a pod with odd old fields passes the update check', async (t) => {
   const e = new Errs()
   // old spec not an object (stored before validation was stricter): nothing to compare
@@ -313,4 +322,25 @@ t.test('diffPaths names the first differing key or index', async (t) => {
   const none: string[] = []
   diffPaths({ a: { b: 1, c: 2 } }, { a: { c: 2, b: 1 } }, 's', none)
   t.same(none, [], 'key order does not matter')
+})
+
+t.test('validateBinding: a Node target with a valid name', async (t) => {
+  const { validateBinding } = await import('../../src/api/validate/binding.ts')
+  const check = (b: Record<string, unknown>) => {
+    const e = new Errs()
+    validateBinding(b, e)
+    return e.list
+  }
+  t.same(check({ target: { kind: 'Node', name: 'node-1' } }), [])
+  t.same(check({ target: { name: 'node-1' } }), [], 'kind may be left out')
+  t.same(check({ target: { kind: '', name: 'node-1' } }), [], 'or empty')
+  t.match(check({}), [{ field: 'target.name', type: 'FieldValueRequired' }])
+  t.match(check({ target: 'node-1' }), [{ field: 'target.name', type: 'FieldValueRequired' }])
+  t.match(check({ target: { kind: 'Node' } }), [{ field: 'target.name', type: 'FieldValueRequired' }])
+  t.match(check({ target: { kind: 'Node', name: '' } }), [{ field: 'target.name', type: 'FieldValueRequired' }])
+  t.match(check({ target: { kind: 'Node', name: 5 } }), [{ field: 'target.name', type: 'FieldValueRequired' }])
+  t.match(check({ target: { kind: 'Node', name: 'Node_1' } }), [{ field: 'target.name', type: 'FieldValueInvalid', detail: /RFC 1123 subdomain/ }])
+  const kind = check({ target: { kind: 'Pod', name: 'n' } })
+  t.match(kind, [{ field: 'target.kind', type: 'FieldValueNotSupported', detail: 'supported values: "Node", "<empty>"' }])
+  t.equal(kind.length, 1)
 })

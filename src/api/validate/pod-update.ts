@@ -3,6 +3,7 @@
 // unset), and tolerations (added, or an existing one's tolerationSeconds).
 // Anything else is refused with one Forbidden on "spec" that lists what changed.
 import { isDeepStrictEqual } from 'node:util'
+import { defaultPodSpec } from '../defaults.ts'
 import { isObject, type KObject } from '../types.ts'
 import { Errs, isInt } from './errs.ts'
 
@@ -15,8 +16,11 @@ const clone = <T>(v: T): T => structuredClone(v)
 
 export function validatePodUpdate(obj: KObject, old: KObject, e: Errs): void {
   const next = obj.spec
-  const prev = old.spec
-  if (!isObject(next) || !isObject(prev)) return
+  if (!isObject(next) || !isObject(old.spec)) return
+  // Read the stored pod as kube-apiserver reads etcd: with today's defaults, so
+  // a pod stored before a default existed is not "changed" by gaining it.
+  const prev = clone(old.spec)
+  defaultPodSpec(prev)
   if (!deadlineOk(next.activeDeadlineSeconds, prev.activeDeadlineSeconds, e)) return
   if (!tolerationsOk(next.tolerations, prev.tolerations, e)) return
   // Take the allowed changes back out of a copy; what is left must equal the old spec.

@@ -56,7 +56,9 @@ export function apiResourceList(group: string, version: string): Record<string, 
       storageVersionHash: '',
     })
     for (const sub of r.subresources) {
-      resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] })
+      // The scale client picks the Scale type it speaks from these three fields.
+      const kind = sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { kind: r.kind }
+      resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, ...kind, verbs: ['get', 'patch', 'update'] })
     }
   }
   const first = rs[0]!

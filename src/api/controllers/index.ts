@@ -4,6 +4,8 @@ import { startPodCidrController } from './podcidr.ts'
 import { startEndpointSliceController } from './endpointslice.ts'
 import type { QueueOptions } from './queue.ts'
 import { startEventTtl } from './event-ttl.ts'
+import { startReplicaSetController } from './replicaset.ts'
+import { startDeploymentController } from './deployment.ts'
 
 export interface ControllerOptions {
   clusterCidr: string
@@ -24,6 +26,8 @@ export function startControllers(api: Api, o: ControllerOptions): Controllers {
     startPodCidrController(api, { clusterCidr: o.clusterCidr, maskSize: o.nodeCidrMaskSize, log: o.log, queue: o.queue }),
     startEndpointSliceController(api, { log: o.log, queue: o.queue }),
     startEventTtl(api, { log: o.log, ttlMs: o.eventTtlMs }).stop,
+    startReplicaSetController(api, { log: o.log, queue: o.queue }),
+    startDeploymentController(api, { log: o.log, queue: o.queue }),
   ]
   return { stop: () => stops.forEach((s) => s()) }
 }

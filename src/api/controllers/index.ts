@@ -6,6 +6,7 @@ import type { QueueOptions } from './queue.ts'
 import { startEventTtl } from './event-ttl.ts'
 import { startReplicaSetController } from './replicaset.ts'
 import { startDeploymentController } from './deployment.ts'
+import { startGarbageCollector } from './garbage-collector.ts'
 
 export interface ControllerOptions {
   clusterCidr: string
@@ -28,6 +29,7 @@ export function startControllers(api: Api, o: ControllerOptions): Controllers {
     startEventTtl(api, { log: o.log, ttlMs: o.eventTtlMs }).stop,
     startReplicaSetController(api, { log: o.log, queue: o.queue }),
     startDeploymentController(api, { log: o.log, queue: o.queue }),
+    startGarbageCollector(api, { log: o.log, queue: o.queue }),
   ]
   return { stop: () => stops.forEach((s) => s()) }
 }

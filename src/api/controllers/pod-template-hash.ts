@@ -26,15 +26,32 @@ export function podTemplateHash(template: unknown, collisionCount = 0): string {
   return safeEncode(String(fnv1a32(text)))
 }
 
-/** A copy of the template without the pod-template-hash label, for comparing a ReplicaSet's template with a Deployment's. */
+/**
+ * A copy of the template without the pod-template-hash label, and without
+ * nulls and empty maps or lists: a client that went through Go types sends
+ * `creationTimestamp: null` and `resources: {}` where another sent nothing,
+ * and both mean the same template (kubectl rollout undo does this).
+ */
 export function withoutHash(template: unknown): unknown {
-  if (typeof template !== 'object' || template === null) return template
-  const t = structuredClone(template) as { metadata?: { labels?: Record<string, string> } }
-  if (t.metadata?.labels) {
+  const t = prune(template) as { metadata?: { labels?: Record<string, string> } } | undefined
+  if (t?.metadata?.labels) {
     delete t.metadata.labels[POD_TEMPLATE_HASH]
-    if (Object.keys(t.metadata.labels).length === 0) delete t.metadata.labels
+    return prune(t)
   }
   return t
+}
+
+function prune(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(prune)
+  if (typeof v !== 'object' || v === null) return v
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v)) {
+    const p = prune(x)
+    if (p === null || p === undefined) continue
+    if (typeof p === 'object' && (Array.isArray(p) ? p.length === 0 : Object.keys(p).length === 0)) continue
+    out[k] = p
+  }
+  return out
 }
 
 export const sameTemplate = (a: unknown, b: unknown): boolean => canonical(withoutHash(a)) === canonical(withoutHash(b))

@@ -90,12 +90,14 @@ function validateReplicas(e: Errs, v: unknown): void {
 
 function validateSelectorAndTemplate(e: Errs, spec: Record<string, unknown>): void {
   const sel = spec.selector
+  const before = e.list.length
   if (sel === undefined || sel === null) e.required('spec.selector')
   else {
     validateLabelSelector(e, 'spec.selector', sel)
     if (isObject(sel) && isEmptySelector(sel)) e.invalid('spec.selector', sel, 'empty selector is invalid for deployment')
   }
-  validateTemplate(e, spec.template, sel)
+  // A selector that is itself wrong is not compared with the labels (kube-apiserver cannot build it either).
+  validateTemplate(e, spec.template, e.list.length === before ? sel : undefined)
 }
 
 export function validateReplicaSet(obj: KObject, e: Errs): void {

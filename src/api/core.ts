@@ -25,10 +25,17 @@ export interface DeleteOptions {
   dryRun?: boolean
   gracePeriodSeconds?: number
   preconditions?: { uid?: string; resourceVersion?: string }
+  /** what happens to dependents: Background (the default) lets the garbage collector delete them after the owner; Foreground deletes them first; Orphan keeps them, without the reference */
+  propagationPolicy?: string
 }
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
 const now = () => stamp(Date.now())
+export const PROPAGATION_POLICIES = ['Orphan', 'Background', 'Foreground'] as const
+/** the finalizers the garbage collector works off for the two policies that hold the owner back */
+export const ORPHAN_FINALIZER = 'orphan'
+export const FOREGROUND_FINALIZER = 'foregroundDeletion'
+
 const SPECLESS = new Set(['Endpoints', 'EndpointSlice', 'Event'])
 const RANDOM = 'bcdfghjklmnpqrstvwxz2456789'
 const suffix = () => Array.from({ length: 5 }, () => RANDOM[Math.floor(Math.random() * RANDOM.length)]).join('')
@@ -254,8 +261,13 @@ export class Api {
     if (pre?.uid && pre.uid !== cur.obj.metadata.uid) throw conflict(this.target(r, name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`)
     if (pre?.resourceVersion && pre.resourceVersion !== cur.obj.metadata.resourceVersion)
       throw conflict(this.target(r, name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.obj.metadata.resourceVersion}`)
+    const policy = opts.propagationPolicy
+    if (policy !== undefined && !(PROPAGATION_POLICIES as readonly string[]).includes(policy))
+      throw invalid('DeleteOptions', '', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', value: policy, detail: `supported values: ${PROPAGATION_POLICIES.map((p) => `"${p}"`).join(', ')}` }])
     if (opts.dryRun) return cur.obj
-    const finalizers = cur.obj.metadata.finalizers ?? []
+    const held = policy === 'Orphan' ? ORPHAN_FINALIZER : policy === 'Foreground' ? FOREGROUND_FINALIZER : undefined
+    const had = cur.obj.metadata.finalizers ?? []
+    const finalizers = held && !had.includes(held) ? [...had, held] : had
     if (r.kind === 'Namespace') this.emptyNamespace(name)
     const md0 = cur.obj.metadata
     if (md0.deletionTimestamp) {
@@ -279,6 +291,7 @@ export class Api {
       return this.removeNow(r, obj).obj
     }
     const obj = JSON.parse(cur.json) as KObject
+    if (finalizers.length) obj.metadata.finalizers = finalizers
     obj.metadata.deletionTimestamp = stamp(Date.now() + grace * 1000)
     if (r.kind === 'Pod') obj.metadata.deletionGracePeriodSeconds = grace
     if (r.kind === 'Namespace') applyDefaults('Namespace', obj)
@@ -327,7 +340,7 @@ export class Api {
   }
 
   private emptyNamespace(ns: string): void {
-    for (const name of ['endpointslices', 'endpoints', 'pods', 'services']) {
+    for (const name of ['deployments', 'replicasets', 'endpointslices', 'endpoints', 'pods', 'services']) {
       const r = byName(name)
       for (const e of [...this.store.list(name, ns)]) this.removeNow(r, JSON.parse(e.json) as KObject)
     }

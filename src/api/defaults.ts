@@ -49,6 +49,9 @@ export function applyDefaults(kind: string, obj: KObject, old?: KObject): void {
     case 'Endpoints':
       eachObj(obj.subsets, (s) => eachObj(s.ports, (p) => (p.protocol ??= 'TCP')))
       return
+    case 'Deployment':
+    case 'ReplicaSet':
+      return defaultReplicated(kind, obj)
   }
 }
 
@@ -95,6 +98,26 @@ function defaultProbe(p: Record<string, unknown>): void {
     p.httpGet.path ??= '/'
     p.httpGet.scheme ??= 'HTTP'
   }
+}
+
+/** apps/v1 SetDefaults_Deployment / SetDefaults_ReplicaSet, and the Pod defaults on the template's spec. */
+function defaultReplicated(kind: string, obj: KObject): void {
+  if (!isObject(obj.spec)) return
+  const s = obj.spec
+  s.replicas ??= 1
+  if (kind === 'Deployment') {
+    const st = (s.strategy = isObject(s.strategy) ? s.strategy : {})
+    st.type ??= 'RollingUpdate'
+    if (st.type === 'RollingUpdate') {
+      const ru = (st.rollingUpdate = isObject(st.rollingUpdate) ? st.rollingUpdate : {})
+      ru.maxUnavailable ??= '25%'
+      ru.maxSurge ??= '25%'
+    }
+    s.revisionHistoryLimit ??= 10
+    s.progressDeadlineSeconds ??= 600
+  }
+  if (isObject(s.template) && isObject(s.template.spec)) applyDefaults('Pod', { metadata: {}, spec: s.template.spec })
+  obj.status = isObject(obj.status) ? obj.status : {}
 }
 
 const usesNodePorts = (t: unknown) => t === 'NodePort' || t === 'LoadBalancer'

@@ -56,9 +56,11 @@ export function apiResourceList(group: string, version: string): Record<string, 
       storageVersionHash: '',
     })
     for (const sub of r.subresources) {
-      // A binding is only ever created (the scheduler's POST); status is read and written.
-      if (sub === 'binding') resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, kind: 'Binding', verbs: ['create'] })
-      else resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] })
+      // A binding is only ever created (the scheduler's POST); status and scale are read and written,
+      // and the scale client picks the Scale type it speaks from the group, version and kind.
+      if (sub === 'binding') { resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, kind: 'Binding', verbs: ['create'] }); continue }
+      const kind = sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { kind: r.kind }
+      resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, ...kind, verbs: ['get', 'patch', 'update'] })
     }
   }
   const first = rs[0]!

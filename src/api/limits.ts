@@ -15,3 +15,14 @@ export interface ListenLimits {
 
 /** 10 s for the headers, 60 s for a whole request (kube-apiserver's request timeout), 1024 connections. */
 export const DEFAULT_LIMITS: ListenLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, maxConnections: 1024 }
+
+/**
+ * The most replicas one Deployment or ReplicaSet may ask for. Each replica is a
+ * Pod this process creates and keeps in memory; far beyond what a lab node
+ * runs, and low enough that a typo such as 1e9 is refused at once (422)
+ * instead of filling the store.
+ */
+export const MAX_REPLICAS = 1000
+
+/** At most this many Pods are created or deleted by one ReplicaSet sync; the rest follow in later syncs (kube's burstReplicas). */
+export const REPLICA_BURST = 500

@@ -28,6 +28,8 @@ export const RESOURCES: readonly Resource[] = [
   { name: 'endpoints', singular: 'endpoints', kind: 'Endpoints', group: '', version: 'v1', namespaced: true, shortNames: ['ep'], subresources: [], nameRule: 'dns1123subdomain' },
   { name: 'events', singular: 'event', kind: 'Event', group: '', version: 'v1', namespaced: true, shortNames: ['ev'], subresources: [], nameRule: 'dns1123subdomain' },
   { name: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', namespaced: true, shortNames: [], subresources: [], nameRule: 'dns1123subdomain' },
+  { name: 'deployments', singular: 'deployment', kind: 'Deployment', group: 'apps', version: 'v1', namespaced: true, shortNames: ['deploy'], subresources: ['status', 'scale'], nameRule: 'dns1123subdomain', categories: ['all'] },
+  { name: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', group: 'apps', version: 'v1', namespaced: true, shortNames: ['rs'], subresources: ['status', 'scale'], nameRule: 'dns1123subdomain', categories: ['all'] },
 ]
 
 export const verbs = (): string[] => [...VERBS]

@@ -1,6 +1,7 @@
 // Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for
 // (Accept: ...;as=Table;...), with the columns kube-apiserver prints for these
 // kinds. Columns with priority 1 appear only with `-o wide`.
+import { selectorString } from './selectors/label-selector.ts'
 import { isObject, type KObject } from './types.ts'
 
 interface Column {
@@ -76,7 +77,35 @@ const endpointsList = (o: KObject) => {
   return out.length > 3 ? `${out.slice(0, 3).join(',')} + ${out.length - 3} more...` : out.join(',')
 }
 
+const num = (v: unknown) => (typeof v === 'number' ? v : 0)
+const templateContainers = (o: KObject) => {
+  const t = isObject(o.spec?.template) ? (o.spec.template as Rec) : {}
+  return objs(isObject(t.spec) ? (t.spec as Rec).containers : undefined)
+}
+const selectorText = (o: KObject) => selectorString(o.spec?.selector) || '<none>'
+const REPLICATED_WIDE: Column[] = [
+  { name: 'Containers', type: 'string', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.name ?? '')).join(',') },
+  { name: 'Images', type: 'string', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.image ?? '')).join(',') },
+  { name: 'Selector', type: 'string', priority: 1, cell: selectorText },
+]
+
 const COLUMNS: Record<string, Column[]> = {
+  Deployment: [
+    NAME,
+    { name: 'Ready', type: 'string', cell: (o) => `${num(o.status?.readyReplicas)}/${num(o.spec?.replicas)}` },
+    { name: 'Up-to-date', type: 'integer', cell: (o) => num(o.status?.updatedReplicas) },
+    { name: 'Available', type: 'integer', cell: (o) => num(o.status?.availableReplicas) },
+    AGE,
+    ...REPLICATED_WIDE,
+  ],
+  ReplicaSet: [
+    NAME,
+    { name: 'Desired', type: 'integer', cell: (o) => num(o.spec?.replicas) },
+    { name: 'Current', type: 'integer', cell: (o) => num(o.status?.replicas) },
+    { name: 'Ready', type: 'integer', cell: (o) => num(o.status?.readyReplicas) },
+    AGE,
+    ...REPLICATED_WIDE,
+  ],
   Namespace: [NAME, { name: 'Status', type: 'string', cell: (o) => str(o.status?.phase, 'Active') }, AGE],
   Node: [
     NAME,

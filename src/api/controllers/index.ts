@@ -5,6 +5,9 @@ import { startEndpointSliceController } from './endpointslice.ts'
 import type { QueueOptions } from './queue.ts'
 import { startEventTtl } from './event-ttl.ts'
 import { startScheduler } from './scheduler.ts'
+import { startReplicaSetController } from './replicaset.ts'
+import { startDeploymentController } from './deployment.ts'
+import { startGarbageCollector } from './garbage-collector.ts'
 
 export interface ControllerOptions {
   clusterCidr: string
@@ -28,6 +31,9 @@ export function startControllers(api: Api, o: ControllerOptions): Controllers {
     startEndpointSliceController(api, { log: o.log, queue: o.queue }),
     startEventTtl(api, { log: o.log, ttlMs: o.eventTtlMs }).stop,
     ...(o.scheduler ? [startScheduler(api, { log: o.log, queue: o.queue })] : []),
+    startReplicaSetController(api, { log: o.log, queue: o.queue }),
+    startDeploymentController(api, { log: o.log, queue: o.queue }),
+    startGarbageCollector(api, { log: o.log, queue: o.queue }),
   ]
   return { stop: () => stops.forEach((s) => s()) }
 }

@@ -22,6 +22,17 @@ const META: Schema = {
   'metadata.ownerReferences': { key: 'uid' },
 }
 
+/** A pod template at `prefix` (spec.template of Deployments and ReplicaSets). */
+const podTemplate = (prefix: string): Schema => ({
+  ...containerLists(`${prefix}.spec.containers`),
+  ...containerLists(`${prefix}.spec.initContainers`),
+  [`${prefix}.spec.volumes`]: { key: 'name' },
+  [`${prefix}.spec.imagePullSecrets`]: { key: 'name' },
+  [`${prefix}.spec.hostAliases`]: { key: 'ip' },
+  [`${prefix}.metadata.finalizers`]: {},
+  [`${prefix}.metadata.ownerReferences`]: { key: 'uid' },
+})
+
 export const SCHEMAS: Record<string, Schema> = {
   Pod: {
     ...META,
@@ -39,4 +50,6 @@ export const SCHEMAS: Record<string, Schema> = {
   Namespace: { ...META, 'status.conditions': { key: 'type' } },
   Endpoints: { ...META },
   EndpointSlice: { ...META },
+  Deployment: { ...META, ...podTemplate('spec.template'), 'status.conditions': { key: 'type' } },
+  ReplicaSet: { ...META, ...podTemplate('spec.template'), 'status.conditions': { key: 'type' } },
 }

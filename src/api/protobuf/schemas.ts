@@ -38,10 +38,37 @@ export const ServiceSpec: Schema = {
 
 const NamespaceSpec: Schema = { 1: S('finalizers', true) }
 
+// apps/v1 Deployment and ReplicaSet, as `kubectl create deployment` sends them:
+// the selector, the strategy and a pod template whose containers carry name,
+// image, command, args, ports and env (what the generator fills in).
+const LabelSelectorRequirement: Schema = { 1: S('key'), 2: S('operator'), 3: S('values', true) }
+const LabelSelector: Schema = { 1: MAP('matchLabels'), 2: M('matchExpressions', LabelSelectorRequirement, true) }
+const ContainerPort: Schema = { 1: S('name'), 2: I('hostPort'), 3: I('containerPort'), 4: S('protocol'), 5: S('hostIP') }
+const EnvVar: Schema = { 1: S('name'), 2: S('value') }
+const Container: Schema = {
+  1: S('name'), 2: S('image'), 3: S('command', true), 4: S('args', true), 5: S('workingDir'), 6: M('ports', ContainerPort, true),
+  7: M('env', EnvVar, true), 14: S('imagePullPolicy'),
+}
+const PodSpec: Schema = {
+  2: M('containers', Container, true), 3: S('restartPolicy'), 4: I('terminationGracePeriodSeconds'), 6: S('dnsPolicy'),
+  7: MAP('nodeSelector'), 8: S('serviceAccountName'), 10: S('nodeName'), 16: S('hostname'), 17: S('subdomain'),
+  19: S('schedulerName'), 20: M('initContainers', Container, true),
+}
+const PodTemplateSpec: Schema = { 1: M('metadata', ObjectMeta), 2: M('spec', PodSpec) }
+const RollingUpdateDeployment: Schema = { 1: { name: 'maxUnavailable', type: 'intOrString' }, 2: { name: 'maxSurge', type: 'intOrString' } }
+const DeploymentStrategy: Schema = { 1: S('type'), 2: M('rollingUpdate', RollingUpdateDeployment) }
+const DeploymentSpec: Schema = {
+  1: I('replicas'), 2: M('selector', LabelSelector), 3: M('template', PodTemplateSpec), 4: M('strategy', DeploymentStrategy),
+  5: I('minReadySeconds'), 6: I('revisionHistoryLimit'), 7: B('paused'), 9: I('progressDeadlineSeconds'),
+}
+const ReplicaSetSpec: Schema = { 1: I('replicas'), 2: M('selector', LabelSelector), 3: M('template', PodTemplateSpec), 4: I('minReadySeconds') }
+
 /** Top-level kinds: metadata = 1, spec = 2 (status is not accepted on create). */
 export const KINDS: { readonly [kind: string]: Schema } = {
   Service: { 1: M('metadata', ObjectMeta), 2: M('spec', ServiceSpec) },
   Namespace: { 1: M('metadata', ObjectMeta), 2: M('spec', NamespaceSpec) },
+  Deployment: { 1: M('metadata', ObjectMeta), 2: M('spec', DeploymentSpec) },
+  ReplicaSet: { 1: M('metadata', ObjectMeta), 2: M('spec', ReplicaSetSpec) },
 }
 
 // runtime.Unknown, the envelope behind the 4-byte magic "k8s\0".

@@ -9,6 +9,7 @@ import { jsonPatch } from '../patch/json-patch.ts'
 import { mergePatch } from '../patch/merge-patch.ts'
 import { SCHEMAS } from '../patch/merge-keys.ts'
 import { strategicMerge } from '../patch/strategic-merge.ts'
+import { scale } from '../scale.ts'
 import { apiVersionOf, type Resource } from '../resources.ts'
 import { isObject, type KObject } from '../types.ts'
 import { objectBody, parseJson, readBody } from './body.ts'
@@ -84,6 +85,7 @@ export function makeHandler(opts: HandlerOptions) {
       await api.store.persist()
       return sendJson(res, 201, status)
     }
+    if (rt.subresource === 'scale') return scaleRequest(req, res, rt, dryRun)
     switch (req.method) {
       case 'GET': {
         const asTable = wantsTable(req.headers.accept)
@@ -149,7 +151,9 @@ export function makeHandler(opts: HandlerOptions) {
         const given: unknown = graceQ !== null ? (graceQ.trim() === '' ? NaN : Number(graceQ)) : (o.gracePeriodSeconds ?? undefined)
         const grace = given === undefined ? undefined : Number.isInteger(given) ? (given as number) : undefined
         if (given !== undefined && grace === undefined) throw badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(graceQ ?? o.gracePeriodSeconds)}: must be an integer`, 'EGRACE')
-        const del = { dryRun: dryRun || (Array.isArray(o.dryRun) && o.dryRun.includes('All')), gracePeriodSeconds: grace, preconditions: isObject(o.preconditions) ? (o.preconditions as { uid?: string; resourceVersion?: string }) : undefined }
+        const orphanQ = q.get('orphanDependents') ?? (typeof o.orphanDependents === 'boolean' ? String(o.orphanDependents) : null)
+        const policy = q.get('propagationPolicy') ?? (typeof o.propagationPolicy === 'string' ? o.propagationPolicy : orphanQ === null ? undefined : orphanQ === 'true' ? 'Orphan' : 'Background')
+        const del = { dryRun: dryRun || (Array.isArray(o.dryRun) && o.dryRun.includes('All')), gracePeriodSeconds: grace, preconditions: isObject(o.preconditions) ? (o.preconditions as { uid?: string; resourceVersion?: string }) : undefined, propagationPolicy: policy }
         if (rt.name) {
           const gone = api.delete(r, ns, rt.name, del)
           await api.store.persist()
@@ -167,6 +171,22 @@ export function makeHandler(opts: HandlerOptions) {
       default:
         throw methodNotAllowed(`method ${req.method} is not supported`)
     }
+  }
+
+  async function scaleRequest(req: IncomingMessage, res: ServerResponse, rt: ResourceRoute, dryRun: boolean): Promise<void> {
+    const r = rt.resource
+    if (!rt.name) throw pathNotFound(`${r.name}/scale needs a name`)
+    let change: ((cur: KObject) => unknown) | undefined
+    if (req.method === 'PUT') {
+      const body = await objectBody(req, opts.maxBodyBytes)
+      change = () => body
+    } else if (req.method === 'PATCH') {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
+      change = patcher(r, type, parseJson(await readBody(req, opts.maxBodyBytes)))
+    } else if (req.method !== 'GET') throw methodNotAllowed(`method ${req.method} is not supported on ${r.name}/scale`)
+    const out = scale(api, r, rt.namespace, rt.name, change, { dryRun })
+    if (change) await api.store.persist()
+    return sendJson(res, 200, out)
   }
 }
 

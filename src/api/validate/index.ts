@@ -2,6 +2,7 @@
 import type { FieldError } from '../errors.ts'
 import type { Resource } from '../resources.ts'
 import type { KObject } from '../types.ts'
+import { validateDeployment, validateReplicaSet, validateSelectorUpdate } from './apps.ts'
 import { validateEndpoints, validateEndpointSlice } from './endpoints.ts'
 import { validateEvent } from './event.ts'
 import { Errs } from './errs.ts'
@@ -18,6 +19,8 @@ const BY_KIND: Record<string, (obj: KObject, e: Errs) => void> = {
   EndpointSlice: validateEndpointSlice,
   Endpoints: validateEndpoints,
   Event: validateEvent,
+  Deployment: validateDeployment,
+  ReplicaSet: validateReplicaSet,
 }
 
 export function validateObject(r: Resource, obj: KObject, old?: KObject): FieldError[] {
@@ -26,5 +29,6 @@ export function validateObject(r: Resource, obj: KObject, old?: KObject): FieldE
   BY_KIND[r.kind]?.(obj, e)
   if (old && r.kind === 'Service') validateServiceUpdate(obj, old, e)
   if (old && r.kind === 'Pod') validatePodUpdate(obj, old, e)
+  if (old && (r.kind === 'Deployment' || r.kind === 'ReplicaSet')) validateSelectorUpdate(obj, old, e)
   return e.list
 }

@@ -123,6 +123,8 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
           workers.set(rec.uid, w)
           w.vanish()
         }
+        // (a netns made by a kubelet that died before recording it is not swept here: several nodes may share
+        // the prefix, and only the lab, which made them all, can tell whose it is)
         orphans.clear()
       }
     },

@@ -88,6 +88,8 @@ export class PodWorker {
   private sandboxRetryMs = 0
   private sandboxTimer: NodeJS.Timeout | undefined
   private lastStatus = ''
+  /** when this kubelet first saw the pod: the startTime until the sandbox has its own */
+  private readonly seenAt = nowIso()
   private conditions: Condition[] = []
   private readonly log: Logger
   readonly uid: string
@@ -441,7 +443,7 @@ export class PodWorker {
       sandboxReady: !!this.rec,
       podIPs: this.rec?.podIPs ?? [],
       ...(hostIP ? { hostIP } : {}),
-      startTime: this.rec?.startTime ?? nowIso(),
+      startTime: this.rec?.startTime ?? this.seenAt,
       containers: this.view(),
       ...(this.rejected ? { rejected: this.rejected } : {}),
       ...(this.sandboxError ? { sandboxError: this.sandboxError } : {}),

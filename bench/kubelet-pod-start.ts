@@ -6,7 +6,7 @@
 // --resident, `pontoon cni-server` runs in the node netns and the conflist names
 // its socket (what `pontoon agent --cni-socket` gives a lab node).
 // Prints p50/p90/p99/max and the kubelet's own CNI time; judges nothing.
-// Run (root, after npm run build): node --import tsx bench/kubelet-pod-start.ts [--pods 50] [--resident]
+// Run (root, after npm run build): node --import tsx bench/kubelet-pod-start.ts [--pods 50] [--resident] [--log]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { call, watch } from '../test/fixtures/api/harness.ts'
@@ -69,6 +69,7 @@ try {
   const burst = await Promise.all(Array.from({ length: N }, (_, i) => one(`burst-${i}`)))
   console.log(`burst of ${N}, create -> Ready with an IP: ${fmt(burst)}; all Ready after ${(performance.now() - t0).toFixed(0)} ms`)
   const cni = [...kn.kubeletLog().matchAll(/"cniMs":(\d+)/g)].map((m) => Number(m[1]))
+  if (process.argv.includes('--log')) console.log(kn.kubeletLog())
   console.log(`kubelet's CNI ADD chain (pontoon-cni${RESIDENT ? ' resident' : ' standalone'} + portmap): ${fmt(cni)}`)
 } finally {
   await cleanup()

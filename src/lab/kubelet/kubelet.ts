@@ -75,7 +75,10 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   let servicesReady!: () => void
   const servicesSynced = new Promise<void>((r) => { servicesReady = r })
   const orphans = new Map<string, PodRecord>()
-  for (const r of state.load((uid, err) => log.warn({ uid, err: err.message }, 'unreadable pod record ignored'))) orphans.set(r.uid, r)
+  for (const r of state.load((uid, err) => log.warn({ uid, err: err.message }, 'unreadable pod record ignored'))) {
+    if (r.nodeName === o.nodeName) orphans.set(r.uid, r)
+    else log.warn({ uid: r.uid, recordNode: r.nodeName }, "a pod record of another node's kubelet in this state dir: left alone")
+  }
   if (orphans.size) log.info({ records: orphans.size }, 'pod records from an earlier kubelet')
 
   const ctx: WorkerContext = {

@@ -155,10 +155,13 @@ export class PodWorker {
     if (!this.rec) {
       if (!(await this.makeSandbox(pod))) return this.writeStatus()
     }
+    let started = 0
     for (const spec of pod.spec.containers) {
       const c = this.container(spec)
-      if (c.state === 'waiting' && !c.restartTimer && !c.blocked) this.start(pod, c)
+      if (c.state === 'waiting' && !c.restartTimer && !c.blocked && this.start(pod, c)) started++
     }
+    // one record write for all the containers just started (each write is an fsync)
+    if (started) this.saveContainers()
     await this.writeStatus()
   }
 
@@ -185,20 +188,22 @@ export class PodWorker {
     let netnsPath: string | undefined
     try {
       const { file, list } = loadConflist(this.ctx.cniConfDir)
-      netnsPath = await createNetns(netnsName)
-      const target = { namespace: md.namespace, name: md.name, uid: md.uid, sandboxId: sid, netnsPath }
       const t0 = performance.now()
-      const result = await cniAdd(list, target, this.ctx.cniBinDirs)
+      netnsPath = await createNetns(netnsName)
+      const netnsMs = Math.round(performance.now() - t0)
+      const target = { namespace: md.namespace, name: md.name, uid: md.uid, sandboxId: sid, netnsPath }
+      const pluginMs: Record<string, number> = {}
+      const result = await cniAdd(list, target, this.ctx.cniBinDirs, pluginMs)
       const ips = resultIPs(result, 'eth0')
       if (ips.length === 0) throw Object.assign(new Error('CNI ADD gave the pod no address'), { code: 'ECNI_NOIP' })
       this.rec = {
-        uid: md.uid, namespace: md.namespace, name: md.name, netnsName, netnsPath, sandboxId: sid, conflistFile: file, cniResult: result,
+        nodeName: this.ctx.nodeName, uid: md.uid, namespace: md.namespace, name: md.name, netnsName, netnsPath, sandboxId: sid, conflistFile: file, cniResult: result,
         podIPs: ips, startTime: nowIso(), terminationGracePeriodSeconds: this.grace(pod), containers: [],
       }
       this.ctx.state.save(this.rec)
       this.sandboxError = undefined
       this.sandboxRetryMs = 0
-      this.log.info({ podIPs: ips, netns: netnsName, cniMs: Math.round(performance.now() - t0) }, 'sandbox ready')
+      this.log.info({ podIPs: ips, netns: netnsName, netnsMs, pluginMs, cniMs: Math.round(performance.now() - t0) - netnsMs }, 'sandbox ready')
       return true
     } catch (e) {
       const err = e as Error & { code?: string }
@@ -228,7 +233,8 @@ export class PodWorker {
 
   // ---- containers ----
 
-  private start(pod: PodObject, c: Container): void {
+  /** Start one container; false when it cannot run (the reason is in its waiting state). */
+  private start(pod: PodObject, c: Container): boolean {
     const rec = this.rec!
     let spec
     try {
@@ -238,7 +244,7 @@ export class PodWorker {
       c.blocked = true
       c.waiting = { reason: e.reason, message: e.message }
       this.log.warn({ container: c.spec.name, code: e.code, err: e.message }, 'container cannot start')
-      return
+      return false
     }
     let l
     try {
@@ -246,7 +252,7 @@ export class PodWorker {
     } catch (e) {
       c.waiting = { reason: 'StartError', message: (e as Error).message }
       c.blocked = true
-      return
+      return false
     }
     const startedAt = nowIso()
     c.rec = { ...c.rec, pid: l.pid, procStart: l.procStart, startedAt, containerID: `pontoon://${containerId(rec.uid, c.spec.name, c.rec.restartCount)}` }
@@ -259,9 +265,9 @@ export class PodWorker {
         resolve()
       })
     })
-    this.saveContainers()
     this.startProbe(c)
     this.log.info({ container: c.spec.name, pid: l.pid, argv: spec.argv }, 'container started')
+    return true
   }
 
   private exited(c: Container, pid: number, code: number | null, signal: NodeJS.Signals | null): void {

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { call, kubectl } from '../fixtures/api/harness.ts'
 import { BIN } from '../lib/cni.ts'
 import { condition, getPod, kubeletNode, pod, podRecords, podWhen, NODE_IP, SUBNET_PREFIX } from '../lib/kubelet.ts'
+import { makeNetns } from '../lib/netns.ts'
 import { waitFor } from '../lib/wait.ts'
 
 const files = mkdtempSync(join(tmpdir(), 'pontoon-kubelet-files-'))
@@ -261,4 +262,22 @@ t.test('a SIGKILLed kubelet restarted: running pods are adopted, a pod deleted m
   await waitFor('sticky deleted', async () => (await getPod(api, 'sticky')) === undefined)
   t.notOk(alive(stickyPid), 'its process is gone')
   t.notOk(existsSync(before.sticky.netnsPath), 'its netns is gone')
+})
+
+t.test('bad flags and a missing kubeconfig are precise errors, before anything is made', async (t) => {
+  const ns = makeNetns('kflags')
+  t.teardown(() => ns.destroy())
+  const state = join(files, 'flags-state')
+  const run = (...args: string[]) => ns.try(join(BIN, 'pontoon'), ['kubelet', '--kubeconfig', join(files, 'none.kubeconfig'), '--node-name', 'n', '--state-dir', state, ...args])
+  const badPrefix = run('--netns-prefix', 'bad/prefix')
+  t.not(badPrefix.status, 0)
+  t.match(badPrefix.stderr, /EFLAG: --netns-prefix must be a short plain name, got "bad\/prefix"/)
+  const badHealthz = run('--netns-prefix', 'p', '--healthz', 'nope')
+  t.match(badHealthz.stderr, /EFLAG: --healthz must be HOST:PORT, got "nope"/)
+  const badMax = run('--netns-prefix', 'p', '--max-pods', '0')
+  t.match(badMax.stderr, /EFLAG: --max-pods must be a positive integer, got 0/)
+  const noKubeconfig = run('--netns-prefix', 'p')
+  t.not(noKubeconfig.status, 0)
+  t.match(noKubeconfig.stderr, /pontoon kubelet: \S+: .*none\.kubeconfig/)
+  t.notOk(existsSync(state), 'no state dir made')
 })

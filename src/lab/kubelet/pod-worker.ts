@@ -71,7 +71,8 @@ interface Container {
 }
 
 const ADOPTED_POLL_MS = 200
-const SANDBOX_RETRY_MAX_MS = 10_000
+// short: a node's first pods wait for the agent's conflist, and lab start-up waits for them
+const SANDBOX_RETRY_MAX_MS = 2_000
 const ENDPOINT_POLL_MS = 50
 
 const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
@@ -133,6 +134,14 @@ export class PodWorker {
       }
       this.running = null
     })()
+  }
+
+  /** The CNI config changed: a sandbox waiting for its retry is tried now. */
+  retrySandbox(): void {
+    if (!this.sandboxTimer) return
+    clearTimeout(this.sandboxTimer)
+    this.sandboxTimer = undefined
+    this.kick()
   }
 
   /** Wait for the current sync (tests, shutdown). */

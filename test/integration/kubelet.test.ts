@@ -126,13 +126,13 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return !/\) [ZX] /.
 t.test('readiness probes gate Ready; a container without a command says why; restart policies; logs are capped', async (t) => {
   const kn = await kubeletNode(t, ['--log-cap-bytes', '100000'])
   const { api } = kn
-  const gate = join(files, 'gate'), probeFile = join(files, 'probe-ok')
+  const gate = join(files, 'gate'), probeFile = join(files, 'exec-gated-ok')
   const make = async (body: unknown) => t.equal((await call(api, 'POST', '/api/v1/namespaces/default/pods', body)).status, 201)
   await make(pod('gated', [{
     name: 'srv', command: ['sh', '-c', `until [ -e ${gate} ]; do sleep 0.05; done; exec pontoon echo --port 8080`],
     readinessProbe: { tcpSocket: { port: 'web' }, periodSeconds: 1 }, ports: [{ name: 'web', containerPort: 8080 }],
   }]))
-  await make(pod('exec-gated', [{ name: 'main', command: ['sleep', '100000'], readinessProbe: { exec: { command: ['test', '-e', probeFile] }, periodSeconds: 1, failureThreshold: 1 } }]))
+  await make(pod('exec-gated', [{ name: 'main', command: ['sleep', '100000'], readinessProbe: { exec: { command: ['sh', '-c', `test -e ${files}/$POD_NAME-ok`] }, periodSeconds: 1, failureThreshold: 1 } }]))
   await make(pod('nocmd', [{ name: 'img' }]))
   await make(pod('crash', [{ name: 'c', command: ['sh', '-c', 'echo crashing; exit 3'] }], { spec: { restartPolicy: 'OnFailure' } }))
   await make(pod('once', [{ name: 'c', command: ['true'] }], { spec: { restartPolicy: 'Never' } }))
@@ -149,7 +149,7 @@ t.test('readiness probes gate Ready; a container without a command says why; res
 
   await podWhen(api, 'exec-gated', 'Running, not Ready', (p) => p.status?.phase === 'Running' && condition(p, 'Ready') === 'False')
   writeFileSync(probeFile, '')
-  await podWhen(api, 'exec-gated', 'Ready once the exec probe passes', (p) => condition(p, 'Ready') === 'True')
+  await podWhen(api, 'exec-gated', "Ready once the exec probe (run with the container's env) passes", (p) => condition(p, 'Ready') === 'True')
   rmSync(probeFile)
   const unready = await podWhen(api, 'exec-gated', 'not Ready again after one failure', (p) => condition(p, 'Ready') === 'False')
   t.equal(unready.status.phase, 'Running', 'a readiness failure does not stop the container')

@@ -68,6 +68,8 @@ interface Container {
   exitWatch?: NodeJS.Timeout
   /** resolves when the running process has exited */
   exited?: Promise<void>
+  /** the environment it was started with: exec probes run with it, as in the container */
+  env?: Record<string, string>
 }
 
 const ADOPTED_POLL_MS = 200
@@ -268,6 +270,7 @@ export class PodWorker {
     c.state = 'running'
     c.waiting = undefined
     c.terminated = undefined
+    c.env = spec.env
     c.exited = new Promise<void>((resolve) => {
       l.child.once('exit', (code, signal) => {
         this.exited(c, l.pid, code, signal)
@@ -414,7 +417,9 @@ export class PodWorker {
     const rec = this.rec
     if (!rec) return Promise.resolve(false)
     if (action.kind === 'exec') {
-      return execa('nsenter', [`--net=${rec.netnsPath}`, '--', ...action.command], { reject: false, timeout: timeoutMs, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', cwd: '/' })
+      // an adopted container's env is not known: the probe then runs with the kubelet's
+      const env = c.env ? { env: c.env, extendEnv: false } : {}
+      return execa('nsenter', [`--net=${rec.netnsPath}`, '--', ...action.command], { ...env, reject: false, timeout: timeoutMs, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', cwd: '/' })
         .then((r) => r.exitCode === 0, () => false)
     }
     const port = resolvePort(action.port, c.spec.ports)

@@ -2,12 +2,13 @@
 // processes, inside a node namespace: pods get a netns with their IP on eth0,
 // every container runs there with kubelet's environment, status follows.
 import t from 'tap'
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { call, kubectl } from '../fixtures/api/harness.ts'
 import { BIN } from '../lib/cni.ts'
 import { condition, getPod, kubeletNode, pod, podRecords, podWhen, NODE_IP, SUBNET_PREFIX } from '../lib/kubelet.ts'
+import { makeNetns } from '../lib/netns.ts'
 import { waitFor } from '../lib/wait.ts'
 
 const files = mkdtempSync(join(tmpdir(), 'pontoon-kubelet-files-'))
@@ -96,25 +97,47 @@ t.test('a pod gets a netns with its IP on eth0, both containers run there, with 
   t.equal(env.KUBERNETES_SERVICE_PORT_HTTPS, '443')
   t.equal(env.ELSEWHERE_SERVICE_HOST, undefined, "another namespace's Service is not in the environment")
   t.equal(env.PATH?.split(':')[0], BIN, 'the pontoon launcher comes first on PATH')
+
+  // no conflist yet: the pod waits with the reason in its status, and starts once the agent writes one
+  const conf = join(kn.dir, 'net.d', '10-pontoon.conflist')
+  renameSync(conf, `${conf}.away`)
+  t.equal((await call(api, 'POST', '/api/v1/namespaces/default/pods', pod('netless', [{ name: 'c', command: ['sleep', '100000'] }]))).status, 201)
+  const waiting = await podWhen(api, 'netless', 'a sandbox error', (p) => /Failed to create pod sandbox/.test(p.status?.message ?? ''))
+  t.match(waiting.status.message, /ECONFLIST: .*net\.d\/99-ignored\.conflist: a conflist needs a "name"/, 'the only conflist left is the bad one, and the message says what is wrong with it')
+  t.equal(waiting.status.phase, 'Pending')
+  renameSync(`${conf}.away`, conf)
+  const late = await podWhen(api, 'netless', 'Running once the conflist is there', (p) => p.status?.phase === 'Running')
+  t.equal(late.status.message, undefined, 'the sandbox error is cleared')
+
+  // a pod bound after it was created (what the scheduler does) is picked up by the field-selected watch
+  t.equal((await call(api, 'POST', '/api/v1/namespaces/default/pods', pod('unbound', [{ name: 'c', command: ['sleep', '100000'] }], { spec: { nodeName: undefined } }))).status, 201)
+  const bind = await call(api, 'POST', '/api/v1/namespaces/default/pods/unbound/binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'unbound' }, target: { kind: 'Node', name: 'node-1' } })
+  if (bind.status !== 201) {
+    // without the scheduler slice's binding subresource, set the field as a binding would
+    const patched = await call(api, 'PATCH', '/api/v1/namespaces/default/pods/unbound', { spec: { nodeName: 'node-1' } }, 'application/merge-patch+json')
+    t.equal(patched.status, 200, `bound by a patch (binding said ${bind.status})`)
+  }
+  await podWhen(api, 'unbound', 'Running after binding', (p) => p.status?.phase === 'Running')
 })
 
 const ipamFile = (kn: { ipamDir: string }, ip: string) => join(kn.ipamDir, 'pontoon', ip)
 const alive = (pid: number) => { try { process.kill(pid, 0); return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return false } }
 
-t.test('readiness probes gate Ready; a container without a command says why; restart policies', async (t) => {
-  const kn = await kubeletNode(t)
+t.test('readiness probes gate Ready; a container without a command says why; restart policies; logs are capped', async (t) => {
+  const kn = await kubeletNode(t, ['--log-cap-bytes', '100000'])
   const { api } = kn
-  const gate = join(files, 'gate'), probeFile = join(files, 'probe-ok')
+  const gate = join(files, 'gate'), probeFile = join(files, 'exec-gated-ok')
   const make = async (body: unknown) => t.equal((await call(api, 'POST', '/api/v1/namespaces/default/pods', body)).status, 201)
   await make(pod('gated', [{
     name: 'srv', command: ['sh', '-c', `until [ -e ${gate} ]; do sleep 0.05; done; exec pontoon echo --port 8080`],
     readinessProbe: { tcpSocket: { port: 'web' }, periodSeconds: 1 }, ports: [{ name: 'web', containerPort: 8080 }],
   }]))
-  await make(pod('exec-gated', [{ name: 'main', command: ['sleep', '100000'], readinessProbe: { exec: { command: ['test', '-e', probeFile] }, periodSeconds: 1, failureThreshold: 1 } }]))
+  await make(pod('exec-gated', [{ name: 'main', command: ['sleep', '100000'], readinessProbe: { exec: { command: ['sh', '-c', `test -e ${files}/$POD_NAME-ok`] }, periodSeconds: 1, failureThreshold: 1 } }]))
   await make(pod('nocmd', [{ name: 'img' }]))
   await make(pod('crash', [{ name: 'c', command: ['sh', '-c', 'echo crashing; exit 3'] }], { spec: { restartPolicy: 'OnFailure' } }))
   await make(pod('once', [{ name: 'c', command: ['true'] }], { spec: { restartPolicy: 'Never' } }))
   await make(pod('fails', [{ name: 'c', command: ['sh', '-c', 'exit 4'] }], { spec: { restartPolicy: 'Never' } }))
+  await make(pod('chatty', [{ name: 'c', command: ['sh', '-c', 'head -c 1000000 /dev/zero | tr "\\0" x; exec sleep 100000'] }]))
 
   const running = await podWhen(api, 'gated', 'Running', (p) => p.status?.phase === 'Running')
   t.equal(condition(running, 'Ready'), 'False', 'running but not ready: nothing listens yet')
@@ -126,7 +149,7 @@ t.test('readiness probes gate Ready; a container without a command says why; res
 
   await podWhen(api, 'exec-gated', 'Running, not Ready', (p) => p.status?.phase === 'Running' && condition(p, 'Ready') === 'False')
   writeFileSync(probeFile, '')
-  await podWhen(api, 'exec-gated', 'Ready once the exec probe passes', (p) => condition(p, 'Ready') === 'True')
+  await podWhen(api, 'exec-gated', "Ready once the exec probe (run with the container's env) passes", (p) => condition(p, 'Ready') === 'True')
   rmSync(probeFile)
   const unready = await podWhen(api, 'exec-gated', 'not Ready again after one failure', (p) => condition(p, 'Ready') === 'False')
   t.equal(unready.status.phase, 'Running', 'a readiness failure does not stop the container')
@@ -148,6 +171,11 @@ t.test('readiness probes gate Ready; a container without a command says why; res
   t.equal(once.status.containerStatuses[0].restartCount, 0, 'Never: not restarted')
   const fails = await podWhen(api, 'fails', 'Failed', (p) => p.status?.phase === 'Failed')
   t.match(fails.status.containerStatuses[0].state.terminated, { exitCode: 4, reason: 'Error' })
+
+  const chatty = await podWhen(api, 'chatty', 'Running', (p) => p.status?.phase === 'Running')
+  const log = join(kn.stateDir, 'pods', chatty.metadata.uid, 'c.log')
+  await waitFor('the 1 MB log to be cut under its 100 kB cap', () => existsSync(`${log}.1`) && statSync(log).size <= 100_000)
+  t.equal(statSync(`${log}.1`).size, 1_000_000, 'the old part is kept once, beside it')
 })
 
 t.test('delete: drained from the EndpointSlice, SIGTERM, processes and netns gone, IP released, Pod deleted by the kubelet', async (t) => {
@@ -234,4 +262,22 @@ t.test('a SIGKILLed kubelet restarted: running pods are adopted, a pod deleted m
   await waitFor('sticky deleted', async () => (await getPod(api, 'sticky')) === undefined)
   t.notOk(alive(stickyPid), 'its process is gone')
   t.notOk(existsSync(before.sticky.netnsPath), 'its netns is gone')
+})
+
+t.test('bad flags and a missing kubeconfig are precise errors, before anything is made', async (t) => {
+  const ns = makeNetns('kflags')
+  t.teardown(() => ns.destroy())
+  const state = join(files, 'flags-state')
+  const run = (...args: string[]) => ns.try(join(BIN, 'pontoon'), ['kubelet', '--kubeconfig', join(files, 'none.kubeconfig'), '--node-name', 'n', '--state-dir', state, ...args])
+  const badPrefix = run('--netns-prefix', 'bad/prefix')
+  t.not(badPrefix.status, 0)
+  t.match(badPrefix.stderr, /EFLAG: --netns-prefix must be a short plain name, got "bad\/prefix"/)
+  const badHealthz = run('--netns-prefix', 'p', '--healthz', 'nope')
+  t.match(badHealthz.stderr, /EFLAG: --healthz must be HOST:PORT, got "nope"/)
+  const badMax = run('--netns-prefix', 'p', '--max-pods', '0')
+  t.match(badMax.stderr, /EFLAG: --max-pods must be a positive integer, got 0/)
+  const noKubeconfig = run('--netns-prefix', 'p')
+  t.not(noKubeconfig.status, 0)
+  t.match(noKubeconfig.stderr, /pontoon kubelet: \S+: .*none\.kubeconfig/)
+  t.notOk(existsSync(state), 'no state dir made')
 })

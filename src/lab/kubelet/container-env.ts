@@ -133,6 +133,5 @@ export function launchSpec(pod: PodFacts, c: ContainerSpecLike, services: readon
   }
   for (const s of services) env[s.name] = s.value
   for (const [k, v] of own) env[k] = v
-  const finalLookup = (n: string) => own.get(n) ?? svc.get(n)
-  return { argv: [...command, ...args].map((a) => expand(a, finalLookup)), env }
+  return { argv: [...command, ...args].map((a) => expand(a, lookup)), env }
 }

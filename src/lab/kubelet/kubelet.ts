@@ -5,7 +5,7 @@
 // previous kubelet left in the state dir: pods still in the API are adopted,
 // the rest are torn down once the first list says they are gone.
 import { createServer, type Server } from 'node:http'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { ClusterAccess } from '../../cluster/kubeconfig.ts'
@@ -75,7 +75,10 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   let servicesReady!: () => void
   const servicesSynced = new Promise<void>((r) => { servicesReady = r })
   const orphans = new Map<string, PodRecord>()
-  for (const r of state.load((uid, err) => log.warn({ uid, err: err.message }, 'unreadable pod record ignored'))) orphans.set(r.uid, r)
+  for (const r of state.load((uid, err) => log.warn({ uid, err: err.message }, 'unreadable pod record ignored'))) {
+    if (r.nodeName === o.nodeName) orphans.set(r.uid, r)
+    else log.warn({ uid: r.uid, recordNode: r.nodeName }, "a pod record of another node's kubelet in this state dir: left alone")
+  }
   if (orphans.size) log.info({ records: orphans.size }, 'pod records from an earlier kubelet')
 
   const ctx: WorkerContext = {
@@ -123,6 +126,8 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
           workers.set(rec.uid, w)
           w.vanish()
         }
+        // (a netns made by a kubelet that died before recording it is not swept here: several nodes may share
+        // the prefix, and only the lab, which made them all, can tell whose it is)
         orphans.clear()
       }
     },
@@ -187,6 +192,15 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   }, LOG_CHECK_MS)
   logTimer.unref()
 
+  // the agent writes the conflist once the Node has a podCIDR: pods waiting for it go at once
+  let confWatch: FSWatcher | undefined
+  try {
+    confWatch = watch(o.cniConfDir, () => { for (const w of workers.values()) w.retrySandbox() })
+    confWatch.on('error', () => { /* the directory went away: the retry timers still run */ })
+  } catch (e) {
+    log.warn({ dir: o.cniConfDir, err: (e as Error).message }, 'cannot watch the CNI config dir; pods waiting for a conflist retry on a timer')
+  }
+
   let server: Server | undefined
   if (o.healthz) {
     server = createServer((_req, res) => {
@@ -206,6 +220,7 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
     close: async () => {
       closed = true
       clearInterval(logTimer)
+      confWatch?.close()
       await Promise.all([podReflector.stop(), svcReflector.stop()])
       for (const w of workers.values()) w.detach()
       server?.close()

@@ -68,10 +68,13 @@ interface Container {
   exitWatch?: NodeJS.Timeout
   /** resolves when the running process has exited */
   exited?: Promise<void>
+  /** the environment it was started with: exec probes run with it, as in the container */
+  env?: Record<string, string>
 }
 
 const ADOPTED_POLL_MS = 200
-const SANDBOX_RETRY_MAX_MS = 10_000
+// short: a node's first pods wait for the agent's conflist, and lab start-up waits for them
+const SANDBOX_RETRY_MAX_MS = 2_000
 const ENDPOINT_POLL_MS = 50
 
 const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
@@ -88,6 +91,8 @@ export class PodWorker {
   private sandboxRetryMs = 0
   private sandboxTimer: NodeJS.Timeout | undefined
   private lastStatus = ''
+  /** when this kubelet first saw the pod: the startTime until the sandbox has its own */
+  private readonly seenAt = nowIso()
   private conditions: Condition[] = []
   private readonly log: Logger
   readonly uid: string
@@ -133,6 +138,14 @@ export class PodWorker {
     })()
   }
 
+  /** The CNI config changed: a sandbox waiting for its retry is tried now. */
+  retrySandbox(): void {
+    if (!this.sandboxTimer) return
+    clearTimeout(this.sandboxTimer)
+    this.sandboxTimer = undefined
+    this.kick()
+  }
+
   /** Wait for the current sync (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.running) await this.running
@@ -153,10 +166,13 @@ export class PodWorker {
     if (!this.rec) {
       if (!(await this.makeSandbox(pod))) return this.writeStatus()
     }
+    let started = 0
     for (const spec of pod.spec.containers) {
       const c = this.container(spec)
-      if (c.state === 'waiting' && !c.restartTimer && !c.blocked) this.start(pod, c)
+      if (c.state === 'waiting' && !c.restartTimer && !c.blocked && this.start(pod, c)) started++
     }
+    // one record write for all the containers just started (each write is an fsync)
+    if (started) this.saveContainers()
     await this.writeStatus()
   }
 
@@ -183,20 +199,22 @@ export class PodWorker {
     let netnsPath: string | undefined
     try {
       const { file, list } = loadConflist(this.ctx.cniConfDir)
-      netnsPath = await createNetns(netnsName)
-      const target = { namespace: md.namespace, name: md.name, uid: md.uid, sandboxId: sid, netnsPath }
       const t0 = performance.now()
-      const result = await cniAdd(list, target, this.ctx.cniBinDirs)
+      netnsPath = await createNetns(netnsName)
+      const netnsMs = Math.round(performance.now() - t0)
+      const target = { namespace: md.namespace, name: md.name, uid: md.uid, sandboxId: sid, netnsPath }
+      const pluginMs: Record<string, number> = {}
+      const result = await cniAdd(list, target, this.ctx.cniBinDirs, pluginMs)
       const ips = resultIPs(result, 'eth0')
       if (ips.length === 0) throw Object.assign(new Error('CNI ADD gave the pod no address'), { code: 'ECNI_NOIP' })
       this.rec = {
-        uid: md.uid, namespace: md.namespace, name: md.name, netnsName, netnsPath, sandboxId: sid, conflistFile: file, cniResult: result,
+        nodeName: this.ctx.nodeName, uid: md.uid, namespace: md.namespace, name: md.name, netnsName, netnsPath, sandboxId: sid, conflistFile: file, cniResult: result,
         podIPs: ips, startTime: nowIso(), terminationGracePeriodSeconds: this.grace(pod), containers: [],
       }
       this.ctx.state.save(this.rec)
       this.sandboxError = undefined
       this.sandboxRetryMs = 0
-      this.log.info({ podIPs: ips, netns: netnsName, cniMs: Math.round(performance.now() - t0) }, 'sandbox ready')
+      this.log.info({ podIPs: ips, netns: netnsName, netnsMs, pluginMs, cniMs: Math.round(performance.now() - t0) - netnsMs }, 'sandbox ready')
       return true
     } catch (e) {
       const err = e as Error & { code?: string }
@@ -226,7 +244,8 @@ export class PodWorker {
 
   // ---- containers ----
 
-  private start(pod: PodObject, c: Container): void {
+  /** Start one container; false when it cannot run (the reason is in its waiting state). */
+  private start(pod: PodObject, c: Container): boolean {
     const rec = this.rec!
     let spec
     try {
@@ -236,7 +255,7 @@ export class PodWorker {
       c.blocked = true
       c.waiting = { reason: e.reason, message: e.message }
       this.log.warn({ container: c.spec.name, code: e.code, err: e.message }, 'container cannot start')
-      return
+      return false
     }
     let l
     try {
@@ -244,22 +263,23 @@ export class PodWorker {
     } catch (e) {
       c.waiting = { reason: 'StartError', message: (e as Error).message }
       c.blocked = true
-      return
+      return false
     }
     const startedAt = nowIso()
     c.rec = { ...c.rec, pid: l.pid, procStart: l.procStart, startedAt, containerID: `pontoon://${containerId(rec.uid, c.spec.name, c.rec.restartCount)}` }
     c.state = 'running'
     c.waiting = undefined
     c.terminated = undefined
+    c.env = spec.env
     c.exited = new Promise<void>((resolve) => {
       l.child.once('exit', (code, signal) => {
         this.exited(c, l.pid, code, signal)
         resolve()
       })
     })
-    this.saveContainers()
     this.startProbe(c)
     this.log.info({ container: c.spec.name, pid: l.pid, argv: spec.argv }, 'container started')
+    return true
   }
 
   private exited(c: Container, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
@@ -397,7 +417,9 @@ export class PodWorker {
     const rec = this.rec
     if (!rec) return Promise.resolve(false)
     if (action.kind === 'exec') {
-      return execa('nsenter', [`--net=${rec.netnsPath}`, '--', ...action.command], { reject: false, timeout: timeoutMs, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', cwd: '/' })
+      // an adopted container's env is not known: the probe then runs with the kubelet's
+      const env = c.env ? { env: c.env, extendEnv: false } : {}
+      return execa('nsenter', [`--net=${rec.netnsPath}`, '--', ...action.command], { ...env, reject: false, timeout: timeoutMs, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', cwd: '/' })
         .then((r) => r.exitCode === 0, () => false)
     }
     const port = resolvePort(action.port, c.spec.ports)
@@ -441,7 +463,7 @@ export class PodWorker {
       sandboxReady: !!this.rec,
       podIPs: this.rec?.podIPs ?? [],
       ...(hostIP ? { hostIP } : {}),
-      startTime: this.rec?.startTime ?? nowIso(),
+      startTime: this.rec?.startTime ?? this.seenAt,
       containers: this.view(),
       ...(this.rejected ? { rejected: this.rejected } : {}),
       ...(this.sandboxError ? { sandboxError: this.sandboxError } : {}),

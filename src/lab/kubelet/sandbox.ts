@@ -97,12 +97,15 @@ async function runPlugin(bin: string, command: 'ADD' | 'DEL', t: SandboxTarget, 
 }
 
 /** ADD through every plugin; on failure, the plugins already added are deleted again. Returns the final result. */
-export async function cniAdd(list: Conflist, t: SandboxTarget, binDirs: readonly string[]): Promise<unknown> {
+export async function cniAdd(list: Conflist, t: SandboxTarget, binDirs: readonly string[], took?: Record<string, number>): Promise<unknown> {
   let prev: unknown
   try {
     for (const i of pluginOrder(list, 'ADD')) {
-      const bin = findPlugin(list.plugins[i]!.type, binDirs)
+      const type = list.plugins[i]!.type
+      const bin = findPlugin(type, binDirs)
+      const t0 = performance.now()
       prev = await runPlugin(bin, 'ADD', t, binDirs, pluginConfig(list, i, prev))
+      if (took) took[type] = Math.round(performance.now() - t0)
     }
   } catch (e) {
     await cniDel(list, t, binDirs, prev).catch(() => { /* best effort; the error that matters is the ADD's */ })

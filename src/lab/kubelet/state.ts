@@ -20,6 +20,8 @@ export interface ContainerRecord {
 }
 
 export interface PodRecord {
+  /** the node whose kubelet made it: a state dir shared by two kubelets must not make one tear down the other's pods */
+  nodeName: string
   uid: string
   namespace: string
   name: string
@@ -49,6 +51,8 @@ export class StateDir {
   }
 
   logPath(uid: string, container: string): string {
+    // the API checks container names (DNS labels); this path must not depend on that
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(container)) throw new Error(`refusing a container name that is not a DNS label: ${JSON.stringify(container)}`)
     return join(this.podDir(uid), `${container}.log`)
   }
 

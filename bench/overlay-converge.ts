@@ -112,6 +112,7 @@ try {
     await waitFor(`${s.name}'s FDB entry to move to ${ip}`, async () => (await nl.fdb(dev.index)).some((f) => f.mac === s.mac && f.dst === ip), { timeoutMs: 30_000, everyMs: 1 })
     lat.push(performance.now() - t0)
   }
+  if (process.env.OVERLAY_DEBUG) for (const l of agent.logs.filter((x) => x.msg === 'overlay synced' || x.msg === 'nodes updated').slice(-30)) console.log(JSON.stringify(l))
   console.log(`change: write -> FDB entry moved, over ${CHANGES}: p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))} (target 20 ms)`)
 } finally {
   await teardown()

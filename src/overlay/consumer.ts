@@ -95,7 +95,7 @@ export function overlayConsumer(o: OverlayConsumerOptions): SyncConsumer {
         applied = { remotes: plan.remotes, device: plan.device, underlay, overlayIndex }
         if (full) lastFull = now
         const n = opCount(ops)
-        if (n > 0 || full) o.log.debug({ full, ops: n, remotes: plan.remotes.size }, 'overlay synced')
+        if (n > 0 || full) o.log.debug({ full, ops: n, remotes: plan.remotes.size, ms: Math.round((o.clock.now() - now) * 10) / 10 }, 'overlay synced')
         // Published only once the device is there: remote nodes act on these at once.
         const patch = annotationsToPublish(self, {
           [ANNOTATION_BACKEND]: o.mode,

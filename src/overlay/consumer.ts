@@ -10,8 +10,8 @@ import type { SyncConsumer, SyncContext } from '../agent/consumer.ts'
 import { deepEqual } from '../cluster/equal.ts'
 import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
 import type { Rtnl } from '../netlink/index.ts'
-import { diffEntries, entriesOf, opCount, type EntrySet } from './diff.ts'
-import { ANNOTATION_BACKEND, ANNOTATION_PUBLIC_IP, ANNOTATION_VTEP_MAC, planOverlay, type DevicePlan, type OverlayMode } from './plan.ts'
+import { changedEntries, diffEntries, entriesOf, opCount } from './diff.ts'
+import { ANNOTATION_BACKEND, ANNOTATION_PUBLIC_IP, ANNOTATION_VTEP_MAC, planOverlay, type DevicePlan, type OverlayMode, type RemotePlan } from './plan.ts'
 import { OVERLAY_DEVICE, type OverlayReconciler } from './reconciler.ts'
 import { selectUnderlay, type Underlay, type UnderlayFlags } from './underlay.ts'
 import { annotationsToPublish, chooseVtepMac } from './vtep-mac.ts'
@@ -35,7 +35,7 @@ export interface OverlayConsumerOptions {
 }
 
 interface Applied {
-  entries: EntrySet
+  remotes: ReadonlyMap<string, RemotePlan>
   device: DevicePlan | null
   underlay: Underlay
   overlayIndex: number | null
@@ -72,13 +72,12 @@ export function overlayConsumer(o: OverlayConsumerOptions): SyncConsumer {
         const plan = result.plan
         for (const s of plan.skipped) once('info', 'overlay leaves a node out', { remote: s.node, reason: s.reason })
         if (applied && (!deepEqual(applied.device, plan.device) || !deepEqual(applied.underlay, underlay))) full = true
-        const want = entriesOf(plan)
         let overlayIndex: number | null
         let ops
         if (full) {
           overlayIndex = plan.device ? await o.reconciler.ensureDevice(plan.device, underlay.index) : null
           if (!plan.device && await o.reconciler.removeDevice()) o.log.info({ device: OVERLAY_DEVICE }, 'overlay device removed (host-gw mode)')
-          ops = diffEntries(want, await o.reconciler.observe({ overlay: overlayIndex, underlay: underlay.index }))
+          ops = diffEntries(entriesOf(plan), await o.reconciler.observe({ overlay: overlayIndex, underlay: underlay.index }))
           o.egress.apply(o.clusterCIDRs)
           if (!egressDone) {
             egressDone = true
@@ -87,15 +86,16 @@ export function overlayConsumer(o: OverlayConsumerOptions): SyncConsumer {
           }
         } else {
           overlayIndex = applied!.overlayIndex
-          ops = diffEntries(want, applied!.entries)
+          const changed = changedEntries(plan.remotes, applied!.remotes)
+          ops = diffEntries(changed.want, changed.have)
         }
         // Until the apply succeeds nothing is known of the kernel: the next sync is full.
         applied = null
         await o.reconciler.apply(ops, { overlay: overlayIndex, underlay: underlay.index })
-        applied = { entries: want, device: plan.device, underlay, overlayIndex }
+        applied = { remotes: plan.remotes, device: plan.device, underlay, overlayIndex }
         if (full) lastFull = now
         const n = opCount(ops)
-        if (n > 0 || full) o.log.debug({ full, ops: n, remotes: plan.remotes.size }, 'overlay synced')
+        if (n > 0 || full) o.log.debug({ full, ops: n, remotes: plan.remotes.size, ms: Math.round((o.clock.now() - now) * 10) / 10 }, 'overlay synced')
         // Published only once the device is there: remote nodes act on these at once.
         const patch = annotationsToPublish(self, {
           [ANNOTATION_BACKEND]: o.mode,

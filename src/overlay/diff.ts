@@ -2,7 +2,7 @@
 // differences are written. Removals come first and in reverse of flannel's order
 // (route, FDB, neighbour), then additions in flannel's order (neighbour, FDB,
 // route), so a remote node's route never points at a missing neighbour.
-import type { FdbEntry, NeighEntry, OverlayPlan, RouteEntry } from './plan.ts'
+import type { FdbEntry, NeighEntry, OverlayPlan, RemotePlan, RouteEntry } from './plan.ts'
 
 /** Entries as the kernel holds them, or as the last sync wrote them. */
 export interface EntrySet {
@@ -37,6 +37,29 @@ export function entriesOf(plan: OverlayPlan): EntrySet {
     out.routes.push(...r.routes)
   }
   return out
+}
+
+/**
+ * The entries of the remotes whose plan changed between two plans, old and new.
+ * The planner hands back the same RemotePlan object for a Node that did not
+ * change, and no two remotes of one plan share a subnet or a MAC, so diffing
+ * only these gives the same operations as diffing everything.
+ */
+export function changedEntries(want: ReadonlyMap<string, RemotePlan>, have: ReadonlyMap<string, RemotePlan>): { want: EntrySet; have: EntrySet } {
+  const w = { neighs: [] as NeighEntry[], fdb: [] as FdbEntry[], routes: [] as RouteEntry[] }
+  const h = { neighs: [] as NeighEntry[], fdb: [] as FdbEntry[], routes: [] as RouteEntry[] }
+  const add = (to: typeof w, r: RemotePlan | undefined) => {
+    if (!r) return
+    to.neighs.push(...r.neighs)
+    to.fdb.push(...r.fdb)
+    to.routes.push(...r.routes)
+  }
+  for (const [name, r] of want) {
+    const old = have.get(name)
+    if (old !== r) { add(w, r); add(h, old) }
+  }
+  for (const [name, old] of have) if (!want.has(name)) add(h, old)
+  return { want: w, have: h }
 }
 
 export function opCount(ops: OverlayOps): number {

@@ -3,15 +3,26 @@
 // proxy masquerades node -> NodePort/ClusterIP traffic with --random-fully)
 // leaves with a wrong UDP checksum, the receiver drops it, and TCP gets through
 // only after its SYN retries: the "63 s delay". Users still report it on 6.x
-// kernels (flannel-io/flannel issue 2152, 2025), so it is not a bug that a
-// kernel version rules out; the throughput bench shows what it costs.
+// kernels (flannel-io/flannel issue 2152, 2025), so no kernel version rules it
+// out here; the throughput bench shows what it costs.
+//
+// ethtool runs through src/sys/run.ts (an argument array, no shell), not execa:
+// importing execa costs the agent's cold path ~100 ms before the first entry.
 import type { Logger } from 'pino'
+import { run } from '../sys/run.ts'
 
-export async function disableTxOffload(device: string, log: Logger): Promise<boolean> {
-  const { execa } = await import('execa')
-  const r = await execa('ethtool', ['-K', device, 'tx', 'off'], { reject: false, timeout: 10_000, stdin: 'ignore' })
-  if (r.exitCode === 0) return true
+/** In the namespace at nsPath when given (an in-process caller), else in our own. */
+export function disableTxOffload(device: string, nsPath: string | undefined, log: Logger): boolean {
+  const args = ['-K', device, 'tx', 'off']
+  let r
+  try {
+    r = nsPath ? run('nsenter', [`--net=${nsPath}`, '--', 'ethtool', ...args]) : run('ethtool', args)
+  } catch (e) {
+    log.warn({ device, err: (e as Error).message }, 'could not run ethtool: VXLAN tx checksum offload stays on (install ethtool)')
+    return false
+  }
+  if (r.status === 0) return true
   // Not fatal: the overlay works where the bug does not bite; say why it is on.
-  log.warn({ device, err: r.stderr || r.message }, 'could not turn VXLAN tx checksum offload off (is ethtool installed?)')
+  log.warn({ device, err: r.stderr.trim() }, 'ethtool could not turn VXLAN tx checksum offload off')
   return false
 }

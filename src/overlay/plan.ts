@@ -143,35 +143,71 @@ export function planOverlay(i: OverlayInput): PlanResult {
   const macs = new Set<string>(device ? [device.mac] : [])
   const remotes = new Map<string, RemotePlan>()
   const skipped: OverlayPlan['skipped'] = []
+  const ctx: RemoteContext = { mode: i.mode, family, local: formatIp(local), publicIP: formatIp(publicIP), segment, key: '' }
+  ctx.key = `${ctx.mode}|${ctx.local}|${ctx.publicIP}|${i.underlay.subnet}`
   const nodes = all.filter((n) => n.name !== i.nodeName).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   for (const node of nodes) {
-    const skip = (reason: string) => { skipped.push({ node: node.name, reason }) }
-    if (node.podCIDRs.length === 0) { skip('no podCIDR yet'); continue }
-    const addr = remoteAddress(node, family)
-    if (!addr) { skip(`no IPv${family} address to reach it (pontoon.io/public-ip or an InternalIP)`); continue }
-    if (addr === formatIp(publicIP) || addr === formatIp(local)) { skip(`its address ${addr} is this node's`); continue }
-    const cidrs = node.podCIDRs.map((c) => parseCidr(c))
-    let remote: RemotePlan
-    if (i.mode === 'vxlan') {
-      const mac = node.annotations[ANNOTATION_VTEP_MAC]
-      if (!isUnicastMac(mac)) { skip(mac === undefined ? 'no pontoon.io/vtep-mac yet' : `pontoon.io/vtep-mac ${JSON.stringify(mac)} is not a unicast MAC`); continue }
-      if (macs.has(mac)) { skip(`VTEP MAC ${mac} is already another node's`); continue }
-      remote = {
-        node: node.name,
-        neighs: cidrs.map((c) => ({ ip: subnetAddress(c), mac })),
-        fdb: [{ mac, dst: addr }],
-        routes: cidrs.map((c) => ({ dst: `${subnetAddress(c)}/${c.prefix}`, gw: subnetAddress(c), dev: 'overlay' as const, onlink: true })),
-      }
-    } else {
-      if (!contains(segment, parseIp(addr))) { skip(`its address ${addr} is not on this node's segment ${i.underlay.subnet} (host-gw needs one L2 segment)`); continue }
-      const foreign = cidrs.find((c) => c.addr.family !== family)
-      if (foreign) { skip(`host-gw routes only IPv${family} podCIDRs over an IPv${family} underlay`); continue }
-      remote = { node: node.name, neighs: [], fdb: [], routes: cidrs.map((c) => ({ dst: `${subnetAddress(c)}/${c.prefix}`, gw: addr, dev: 'underlay' as const, onlink: false })) }
-    }
-    if (!taken.claim(cidrs)) { skip(`a podCIDR of ${node.podCIDRs.join(', ')} overlaps a subnet already routed (this node's or a node named before it)`); continue }
-    for (const f of remote.fdb) macs.add(f.mac)
-    remotes.set(node.name, remote)
+    const r = remoteFor(node, ctx)
+    if ('skip' in r) { skipped.push({ node: node.name, reason: r.skip }); continue }
+    const mac = r.remote.fdb[0]?.mac
+    if (mac !== undefined && macs.has(mac)) { skipped.push({ node: node.name, reason: `VTEP MAC ${mac} is already another node's` }); continue }
+    if (!taken.claim(r.cidrs)) { skipped.push({ node: node.name, reason: `a podCIDR of ${node.podCIDRs.join(', ')} overlaps a subnet already routed (this node's or a node named before it)` }); continue }
+    if (mac !== undefined) macs.add(mac)
+    remotes.set(node.name, r.remote)
   }
   return { kind: 'ready', plan: { mode: i.mode, device, remotes, skipped } }
 }
 
+interface RemoteContext {
+  mode: OverlayMode
+  family: Family
+  local: string
+  publicIP: string
+  segment: Cidr
+  /** everything above, as one string: a remote's entries depend on nothing else but its Node */
+  key: string
+}
+
+type RemoteResult = { remote: RemotePlan; cidrs: Cidr[] } | { skip: string }
+
+// Node objects are immutable and an unchanged Node keeps its object across
+// snapshots, so its entries are worked out once, not on every sync: at 1,000
+// nodes the address parsing is most of a plan. The same object back also lets
+// the consumer skip unchanged remotes by identity.
+const remoteCache = new WeakMap<Node, { key: string; result: RemoteResult }>()
+
+function remoteFor(node: Node, ctx: RemoteContext): RemoteResult {
+  const hit = remoteCache.get(node)
+  if (hit?.key === ctx.key) return hit.result
+  const result = computeRemote(node, ctx)
+  remoteCache.set(node, { key: ctx.key, result })
+  return result
+}
+
+function computeRemote(node: Node, ctx: RemoteContext): RemoteResult {
+  const family = ctx.family
+  if (node.podCIDRs.length === 0) return { skip: 'no podCIDR yet' }
+  const addr = remoteAddress(node, family)
+  if (!addr) return { skip: `no IPv${family} address to reach it (pontoon.io/public-ip or an InternalIP)` }
+  if (addr === ctx.publicIP || addr === ctx.local) return { skip: `its address ${addr} is this node's` }
+  const cidrs = node.podCIDRs.map((c) => parseCidr(c))
+  const nets = cidrs.map(subnetAddress)
+  if (ctx.mode === 'vxlan') {
+    const mac = node.annotations[ANNOTATION_VTEP_MAC]
+    if (!isUnicastMac(mac)) return { skip: mac === undefined ? 'no pontoon.io/vtep-mac yet' : `pontoon.io/vtep-mac ${JSON.stringify(mac)} is not a unicast MAC` }
+    return {
+      cidrs,
+      remote: {
+        node: node.name,
+        neighs: nets.map((ip) => ({ ip, mac })),
+        fdb: [{ mac, dst: addr }],
+        routes: cidrs.map((c, k) => ({ dst: `${nets[k]}/${c.prefix}`, gw: nets[k]!, dev: 'overlay' as const, onlink: true })),
+      },
+    }
+  }
+  if (!contains(ctx.segment, parseIp(addr))) return { skip: `its address ${addr} is not on this node's segment ${formatCidrKeep(ctx.segment)} (host-gw needs one L2 segment)` }
+  if (cidrs.some((c) => c.addr.family !== family)) return { skip: `host-gw routes only IPv${family} podCIDRs over an IPv${family} underlay` }
+  return { cidrs, remote: { node: node.name, neighs: [], fdb: [], routes: cidrs.map((c, k) => ({ dst: `${nets[k]}/${c.prefix}`, gw: addr, dev: 'underlay' as const, onlink: false })) } }
+}
+
+const formatCidrKeep = (c: Cidr): string => `${formatIp(c.addr)}/${c.prefix}`

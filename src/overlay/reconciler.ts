@@ -13,8 +13,8 @@ import type { DevicePlan, FdbEntry, RouteEntry } from './plan.ts'
 export const OVERLAY_DEVICE = 'pontoon.1'
 /** rtm_protocol of every route the overlay writes (unassigned in /etc/iproute2/rt_protos) */
 export const RTPROT_PONTOON = 0x75
-/** requests in flight at once on the socket (its own bound is 4,096) */
-const WINDOW = 1024
+/** requests in flight at once: their acks must fit the socket's receive buffer (at 1,024 in flight node-netlink aborted the process) */
+const WINDOW = 128
 const LINK_LOCAL6 = parseCidr('fe80::/10')
 
 export class OverlayApplyError extends Error {
@@ -52,7 +52,7 @@ export class OverlayReconciler {
       if (verdict.setMac !== undefined) await this.rtnl.setMac(have.index, verdict.setMac)
     }
     if (!this.offloadDone.has(have.index)) {
-      await disableTxOffload(this.deviceName, this.log)
+      disableTxOffload(this.deviceName, this.rtnl.nsPath, this.log)
       this.offloadDone.add(have.index)
     }
     if (!have.up) await this.rtnl.setUp(have.index)

@@ -5,7 +5,13 @@
 // million comparisons (the planner runs on every Node change).
 import { bits, type Cidr } from '../net/address.ts'
 
-const cut = (c: Cidr, len: number) => `${c.addr.family}/${len}/${c.addr.n >> BigInt(bits(c.addr.family) - len)}`
+// A planner keeps its Cidr objects across syncs (see plan.ts), so their keys are worked out once.
+const cutCache = new WeakMap<Cidr, string[]>()
+function cut(c: Cidr, len: number): string {
+  let keys = cutCache.get(c)
+  if (!keys) { keys = []; cutCache.set(c, keys) }
+  return keys[len] ??= `${c.addr.family}/${len}/${c.addr.n >> BigInt(bits(c.addr.family) - len)}`
+}
 
 export class SubnetClaims {
   /** each claimed subnet, by itself */

@@ -1,6 +1,6 @@
 // The overlay's diff: only differences are written, removals before additions.
 import t from 'tap'
-import { diffEntries, entriesOf, opCount, type EntrySet } from '../../src/overlay/diff.ts'
+import { changedEntries, diffEntries, entriesOf, opCount, type EntrySet } from '../../src/overlay/diff.ts'
 import type { OverlayPlan, RouteEntry } from '../../src/overlay/plan.ts'
 
 const M2 = '02:00:00:00:00:02'
@@ -84,4 +84,21 @@ t.test('entriesOf flattens a plan in node order', async (t) => {
     ]),
   }
   t.same(entriesOf(plan), want)
+})
+
+t.test('changedEntries: only remotes whose plan object changed, old and new', async (t) => {
+  const a = { node: 'a', neighs: [want.neighs[0]!], fdb: [want.fdb[0]!], routes: [r2] }
+  const b = { node: 'b', neighs: [want.neighs[1]!], fdb: [want.fdb[1]!], routes: [r3] }
+  const b2 = { ...b, fdb: [{ mac: M3, dst: '172.19.0.99' }] }
+  const c = { node: 'c', neighs: [], fdb: [], routes: [{ ...r2, dst: '10.244.9.0/24' }] }
+  t.same(changedEntries(new Map([['a', a], ['b', b]]), new Map([['a', a], ['b', b]])), { want: { neighs: [], fdb: [], routes: [] }, have: { neighs: [], fdb: [], routes: [] } })
+  const ch = changedEntries(new Map([['a', a], ['b', b2]]), new Map([['a', a], ['b', b], ['c', c]]))
+  t.same(ch.want, { neighs: b2.neighs, fdb: b2.fdb, routes: b2.routes })
+  t.same(ch.have, { neighs: b.neighs, fdb: b.fdb, routes: [r3, c.routes[0]] }, 'a remote that is gone counts as changed')
+  const added = changedEntries(new Map([['a', a], ['c', c]]), new Map([['a', a]]))
+  t.same(added, { want: { neighs: [], fdb: [], routes: c.routes }, have: { neighs: [], fdb: [], routes: [] } })
+  const ops = diffEntries(ch.want, ch.have)
+  t.same(ops.setFdb, [{ mac: M3, dst: '172.19.0.99' }])
+  t.same(ops.delFdb, [want.fdb[1]])
+  t.same(ops.delRoutes, [c.routes[0]])
 })

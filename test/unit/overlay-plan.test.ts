@@ -161,3 +161,18 @@ t.test('isUnicastMac', async (t) => {
   t.notOk(isUnicastMac(' 02:00:00:00:00:01'))
   t.notOk(isUnicastMac(2))
 })
+
+t.test('an unchanged Node gets the same remote plan object back; a changed one a new one', async (t) => {
+  const a = plan([self, n2, n3])
+  const b = plan([self, n2, { ...n3 }])
+  t.equal(b.remotes.get('node-2'), a.remotes.get('node-2'), 'same Node object: same plan object')
+  t.not(b.remotes.get('node-3'), a.remotes.get('node-3'), 'a new Node object is planned again')
+  t.same(b.remotes.get('node-3'), a.remotes.get('node-3'))
+  const other = plan([self, n2], { underlay: { ...U4, localIP: '172.19.0.10', publicIP: '172.19.0.10' } })
+  t.not(other.remotes.get('node-2'), a.remotes.get('node-2'), 'another underlay is another context')
+  const hg = plan([self, n2], { mode: 'host-gw' })
+  t.equal(hg.remotes.get('node-2')!.routes[0]!.dev, 'underlay', 'the mode is part of the context')
+  t.equal(plan([self, n2]).remotes.get('node-2')!.routes[0]!.dev, 'overlay')
+  const skippedTwice = plan([self, node('node-9', [])])
+  t.same(skippedTwice.skipped, [{ node: 'node-9', reason: 'no podCIDR yet' }])
+})

@@ -61,7 +61,7 @@ export function decodeMessage(buf: Buffer, schema: Schema, where = ''): Record<s
     if (!field) continue // unknown or not accepted on create: ignored, as protobuf readers do
     const at = where ? `${where}.${field.name}` : field.name
     const v = value(field, f, at)
-    if (!field.repeated && isUnset(v)) continue
+    if (!field.repeated && !field.optional && isUnset(v)) continue
     if (field.type === 'map') {
       const [k, val] = v as [string, string]
       ;((out[field.name] ??= {}) as Record<string, string>)[k] = val

@@ -4,11 +4,11 @@
 // create can carry; anything else is skipped like any unknown field.
 
 export type FieldType = 'string' | 'int' | 'bool' | 'message' | 'map' | 'intOrString'
-export interface Field { name: string; type: FieldType; repeated?: boolean; message?: Schema }
+export interface Field { name: string; type: FieldType; repeated?: boolean; message?: Schema; /** a pointer field in Go: written only when set, so a zero is a real zero */ optional?: boolean }
 export type Schema = { readonly [num: number]: Field }
 
 const S = (name: string, repeated = false): Field => ({ name, type: 'string', repeated })
-const I = (name: string): Field => ({ name, type: 'int' })
+const I = (name: string, optional = false): Field => ({ name, type: 'int', ...(optional ? { optional } : {}) })
 const B = (name: string): Field => ({ name, type: 'bool' })
 const M = (name: string, message: Schema, repeated = false): Field => ({ name, type: 'message', message, repeated })
 const MAP = (name: string): Field => ({ name, type: 'map' })
@@ -58,10 +58,10 @@ const PodTemplateSpec: Schema = { 1: M('metadata', ObjectMeta), 2: M('spec', Pod
 const RollingUpdateDeployment: Schema = { 1: { name: 'maxUnavailable', type: 'intOrString' }, 2: { name: 'maxSurge', type: 'intOrString' } }
 const DeploymentStrategy: Schema = { 1: S('type'), 2: M('rollingUpdate', RollingUpdateDeployment) }
 const DeploymentSpec: Schema = {
-  1: I('replicas'), 2: M('selector', LabelSelector), 3: M('template', PodTemplateSpec), 4: M('strategy', DeploymentStrategy),
+  1: I('replicas', true), 2: M('selector', LabelSelector), 3: M('template', PodTemplateSpec), 4: M('strategy', DeploymentStrategy),
   5: I('minReadySeconds'), 6: I('revisionHistoryLimit'), 7: B('paused'), 9: I('progressDeadlineSeconds'),
 }
-const ReplicaSetSpec: Schema = { 1: I('replicas'), 2: M('selector', LabelSelector), 3: M('template', PodTemplateSpec), 4: I('minReadySeconds') }
+const ReplicaSetSpec: Schema = { 1: I('replicas', true), 2: M('selector', LabelSelector), 3: M('template', PodTemplateSpec), 4: I('minReadySeconds') }
 
 /** Top-level kinds: metadata = 1, spec = 2 (status is not accepted on create). */
 export const KINDS: { readonly [kind: string]: Schema } = {

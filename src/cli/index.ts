@@ -5,6 +5,7 @@ import { agentCommand } from './agent.ts'
 import { cniServerCommand } from './cni-server.ts'
 import { cleanupCommand } from './cleanup.ts'
 import { traceCommand } from './trace.ts'
+import { labCommand } from './lab.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, labCommand]

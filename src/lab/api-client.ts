@@ -53,8 +53,10 @@ export class LabApi {
         })
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8')
+          // health endpoints answer plain text ("ok"); everything else is JSON
+          const json = /\bjson\b/.test(String(res.headers['content-type'] ?? ''))
           let parsed: Obj | undefined
-          try { parsed = text ? JSON.parse(text) as Obj : undefined } catch (e) {
+          try { parsed = json && text ? JSON.parse(text) as Obj : undefined } catch (e) {
             return reject(new LabApiError('EAPI_BAD_ANSWER', `${method} ${path}: answer is not JSON`, res.statusCode, { cause: e }))
           }
           resolve({ status: res.statusCode ?? 0, body: parsed })

@@ -35,8 +35,7 @@ export function applyDefaults(kind: string, obj: KObject, old?: KObject): void {
     }
     case 'Pod': {
       if (!isObject(obj.spec)) return
-      obj.spec.restartPolicy ??= 'Always'
-      eachObj(obj.spec.containers, (c) => eachObj(c.ports, (p) => (p.protocol ??= 'TCP')))
+      defaultPodSpec(obj.spec)
       const st = (obj.status = isObject(obj.status) ? obj.status : {})
       st.phase ??= 'Pending'
       if (typeof st.podIP === 'string' && st.podIP && st.podIPs === undefined) st.podIPs = [{ ip: st.podIP }]
@@ -50,6 +49,51 @@ export function applyDefaults(kind: string, obj: KObject, old?: KObject): void {
     case 'Endpoints':
       eachObj(obj.subsets, (s) => eachObj(s.ports, (p) => (p.protocol ??= 'TCP')))
       return
+  }
+}
+
+/**
+ * kube-apiserver's SetDefaults_PodSpec and its containers' and probes' defaults,
+ * for a Pod's spec or a pod template's (so a template hashes as the pods it makes).
+ */
+export function defaultPodSpec(spec: Record<string, unknown>): void {
+  spec.restartPolicy ??= 'Always'
+  spec.terminationGracePeriodSeconds ??= 30
+  spec.dnsPolicy ??= 'ClusterFirst'
+  spec.schedulerName ??= 'default-scheduler'
+  spec.enableServiceLinks ??= true
+  const container = (c: Record<string, unknown>) => {
+    eachObj(c.ports, (p) => (p.protocol ??= 'TCP'))
+    if (typeof c.image === 'string') c.imagePullPolicy ??= pullPolicyFor(c.image)
+    c.terminationMessagePath ??= '/dev/termination-log'
+    c.terminationMessagePolicy ??= 'File'
+    eachObj(c.env, (v) => {
+      if (isObject(v.valueFrom) && isObject(v.valueFrom.fieldRef)) v.valueFrom.fieldRef.apiVersion ??= 'v1'
+    })
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) if (isObject(c[probe])) defaultProbe(c[probe])
+  }
+  eachObj(spec.initContainers, container)
+  eachObj(spec.containers, container)
+}
+
+/** Always for an untagged or :latest image, as kubelet would otherwise never see a new one. */
+function pullPolicyFor(image: string): string {
+  const ref = image.split('@')[0]!
+  if (ref !== image) return 'IfNotPresent'
+  const slash = ref.lastIndexOf('/')
+  const colon = ref.lastIndexOf(':')
+  const tag = colon > slash ? ref.slice(colon + 1) : ''
+  return tag === '' || tag === 'latest' ? 'Always' : 'IfNotPresent'
+}
+
+// Zero means "not set" for these, as in the Go types, so they default too.
+const PROBE_DEFAULTS = { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 } as const
+
+function defaultProbe(p: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(PROBE_DEFAULTS)) if (p[k] === undefined || p[k] === 0) p[k] = v
+  if (isObject(p.httpGet)) {
+    p.httpGet.path ??= '/'
+    p.httpGet.scheme ??= 'HTTP'
   }
 }
 

@@ -60,10 +60,29 @@ function scriptedPlanner(deltas: PlanDelta[], made: ProxyGlobals[]) {
   }
 }
 
-function setup(opts: { deltas?: PlanDelta[]; globals?: () => ProxyGlobals; syncPeriodMs?: number; canaryIntervalMs?: number } = {}) {
+interface SetupOptions {
+  deltas?: PlanDelta[]
+  globals?: () => ProxyGlobals
+  syncPeriodMs?: number
+  /** 'default': leave the option out */
+  canaryIntervalMs?: number | 'default'
+  /** ms the backend's apply takes on the manual clock */
+  applyMs?: number
+  wallNow?: () => number
+  log?: pino.Logger
+}
+
+function setup(opts: SetupOptions = {}) {
   const clock = new ManualClock()
   const registry = new Registry()
   const backend = new RecordingBackend()
+  if (opts.applyMs) {
+    const ms = opts.applyMs
+    const all = backend.syncAll.bind(backend)
+    const part = backend.syncDelta.bind(backend)
+    backend.syncAll = async (p) => { await clock.advance(ms); return all(p) }
+    backend.syncDelta = async (p, d) => { await clock.advance(ms); return part(p, d) }
+  }
   const made: ProxyGlobals[] = []
   const followed: Array<PlanDelta | null> = []
   const consumer = proxyConsumer({
@@ -71,11 +90,11 @@ function setup(opts: { deltas?: PlanDelta[]; globals?: () => ProxyGlobals; syncP
     makePlanner: scriptedPlanner(opts.deltas ?? [], made),
     globals: opts.globals ?? (() => globals()),
     syncPeriodMs: opts.syncPeriodMs ?? 30_000,
-    canaryIntervalMs: opts.canaryIntervalMs ?? 0,
+    ...(opts.canaryIntervalMs === 'default' ? {} : { canaryIntervalMs: opts.canaryIntervalMs ?? 0 }),
     clock,
-    wallNow: () => 1_000_000,
+    wallNow: opts.wallNow ?? (() => 1_000_000),
     metrics: createProxyMetrics(registry),
-    log,
+    log: opts.log ?? log,
     after: [{ name: 'record', applied: (_p, d) => { followed.push(d) } }, { name: 'broken', applied: () => { throw new Error('boom') } }],
   })
   return { clock, registry, backend, made, followed, consumer }
@@ -157,4 +176,137 @@ t.test('the canary is asked at most once per interval (default 5 s, or the sync 
   await s.clock.advance(1)
   await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
   t.same(s.backend.calls, ['all:1', 'canary', 'delta:+1-0', 'delta:+1-0', 'canary', 'delta:+1-0'])
+})
+
+/** A logger whose lines land in an array, as parsed JSON. */
+function capturingLog() {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = pino({ level: 'debug' }, { write: (l: string) => { lines.push(JSON.parse(l)) } })
+  return { logger, lines }
+}
+
+/** one metric sample's value from the registry's text output */
+async function sample(registry: Registry, name: string): Promise<number> {
+  const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(await registry.metrics())
+  if (!m) throw new Error(`no sample ${name}`)
+  return Number(m[1])
+}
+
+t.test('without an explicit canary interval it is 5 s, or the sync period when that is shorter', async (t) => {
+  const s = setup({ canaryIntervalMs: 'default', syncPeriodMs: 60_000, deltas: [delta([]), delta([]), delta([])] })
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await s.clock.advance(4999)
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  await s.clock.advance(1)
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls, ['all:1', 'canary'], 'first asked at 5 s, not before and not at the 60 s period')
+  const short = setup({ canaryIntervalMs: 'default', syncPeriodMs: 3000, deltas: [delta([]), delta([])] })
+  await short.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await short.clock.advance(2999)
+  await short.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(short.backend.calls, ['all:1', 'canary'], 'a 3 s period bounds the interval: asked before 3 s')
+  const given = setup({ canaryIntervalMs: 100, syncPeriodMs: 60_000, deltas: [delta([])] })
+  await given.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await given.clock.advance(100)
+  await given.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(given.backend.calls, ['all:1', 'canary'], 'an explicit interval is used as given')
+})
+
+t.test('durations, programming latency and timestamps are measured from the sync and the oldest change', async (t) => {
+  let wall = 2_000_000
+  const s = setup({ applyMs: 250, wallNow: () => wall, deltas: [delta([intent('d/b:tcp:4', 1)])] })
+  await s.clock.advance(1000)
+  await s.consumer.sync(snapshot, { services: [{ key: 'd/a', previous: undefined, current: undefined }], endpointSlices: [], nodes: [] }, { fullResync: true, pendingSince: 400 })
+  const r = s.registry
+  t.equal(await sample(r, 'kubeproxy_sync_full_proxy_rules_duration_seconds_sum'), 0.25)
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_duration_seconds_sum'), 0.25)
+  t.equal(await sample(r, 'kubeproxy_network_programming_duration_seconds_sum'), 0.85, 'from the change (t=400) to the end of the apply (t=1250)')
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds'), 1999.4, 'wall clock of the oldest change: now minus its 600 ms wait')
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds'), 2000)
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_service_changes_total'), 1)
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_endpoint_changes_total'), 0)
+  wall = 3_000_000
+  await s.clock.advance(750)
+  // a change that (by clock skew between loops) looks newer than the sync counts as 0, never negative
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 5000 })
+  t.equal(await sample(r, 'kubeproxy_sync_partial_proxy_rules_duration_seconds_sum'), 0.25)
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_duration_seconds_sum'), 0.5)
+  t.equal(await sample(r, 'kubeproxy_network_programming_duration_seconds_sum'), 0.85)
+  t.equal(await sample(r, 'kubeproxy_network_programming_duration_seconds_count'), 2)
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds'), 3000)
+  t.equal(await sample(r, 'kubeproxy_sync_proxy_rules_endpoint_changes_total'), 1)
+})
+
+t.test('a sync without changes does not move the queued timestamp or count programming', async (t) => {
+  const s = setup({ wallNow: () => 5_000_000 })
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  t.equal(await sample(s.registry, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds'), 0)
+  t.equal(await sample(s.registry, 'kubeproxy_network_programming_duration_seconds_count'), 0)
+})
+
+t.test('internal-policy Local Services without local endpoints are counted apart from external ones, and leave the count when removed', async (t) => {
+  const iLocal = (key: string, local: number): PortIntent => ({ ...intent(key, local), internalPolicyLocal: true })
+  const s = setup({ deltas: [
+    delta([iLocal('d/x:tcp:4', 0), iLocal('d/y:tcp:4', 0), intent('d/z:tcp:4', 0)]),
+    delta([iLocal('d/y:tcp:4', 1)], [iLocal('d/x:tcp:4', 0)]),
+    delta([], [intent('d/a:tcp:4', 0, true)]),
+  ] })
+  const counts = async () => [
+    await sample(s.registry, 'kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal"}'),
+    await sample(s.registry, 'kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external"}'),
+  ]
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  t.same(await counts(), [0, 1], 'the full plan: one external-Local Service with none')
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(await counts(), [2, 1], 'two internal-Local without; a Cluster-policy one is not counted')
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(await counts(), [0, 1], 'one got an endpoint, one was removed')
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(await counts(), [0, 0], 'a removed external-Local Service leaves its count')
+})
+
+t.test('a full sync recounts from scratch: what an earlier delta counted does not linger', async (t) => {
+  const iLocal = (key: string): PortIntent => ({ ...intent(key, 0), internalPolicyLocal: true })
+  const s = setup({ syncPeriodMs: 1000, deltas: [delta([iLocal('d/gone:tcp:4')])] })
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.equal(await sample(s.registry, 'kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal"}'), 1)
+  await s.clock.advance(1000)
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.equal(await sample(s.registry, 'kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal"}'), 0, 'the full plan has no such Service')
+})
+
+t.test('the log says why a full sync ran, when the canary saw a flush, and which follow-up failed', async (t) => {
+  const { logger, lines } = capturingLog()
+  const s = setup({ log: logger, syncPeriodMs: 1000 })
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  s.backend.isFlushed = true
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  s.backend.isFlushed = false
+  await s.clock.advance(1000)
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  const full = lines.filter((l) => l.msg === 'proxy full sync')
+  t.same(full.map((l) => [l.reason, l.intents]), [
+    ['first sync or after a failure', 1], ['our rules were flushed or removed by someone else', 1], ['sync period', 1],
+  ])
+  t.same(lines.filter((l) => l.msg === 'proxy rules missing: full resync').map((l) => [l.level, l.mode]), [[40, 'nftables']])
+  const failed = lines.filter((l) => l.msg === 'proxy follow-up failed')
+  t.same(failed.map((l) => [l.level, l.job, l.err]), [[40, 'broken', 'boom'], [40, 'broken', 'boom'], [40, 'broken', 'boom']])
+  t.notOk(failed.some((l) => l.job === 'record'), 'a job that worked is not logged as failed')
+})
+
+t.test('node-wide facts changing is its own reason, and a delta that removes only still applies', async (t) => {
+  const { logger, lines } = capturingLog()
+  let addrs = ['172.18.0.2']
+  const s = setup({ log: logger, globals: () => globals(addrs), deltas: [delta([], [intent('d/a:tcp:4', 0)])] })
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  addrs = ['172.18.0.9']
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls, ['all:1', 'canary', 'delta:+0-1', 'all:1'])
+  t.same(lines.filter((l) => l.msg === 'proxy full sync').map((l) => l.reason), ['first sync or after a failure', 'node-wide settings changed'])
+})
+
+t.test('the consumer is named proxy, for its metrics and logs', async (t) => {
+  t.equal(setup().consumer.name, 'proxy')
 })

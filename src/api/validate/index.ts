@@ -8,6 +8,7 @@ import { Errs } from './errs.ts'
 import { validateMeta } from './meta.ts'
 import { validateNode } from './node.ts'
 import { validatePod } from './pod.ts'
+import { validatePodUpdate } from './pod-update.ts'
 import { validateService, validateServiceUpdate } from './service.ts'
 
 const BY_KIND: Record<string, (obj: KObject, e: Errs) => void> = {
@@ -24,5 +25,6 @@ export function validateObject(r: Resource, obj: KObject, old?: KObject): FieldE
   validateMeta(r, obj, e)
   BY_KIND[r.kind]?.(obj, e)
   if (old && r.kind === 'Service') validateServiceUpdate(obj, old, e)
+  if (old && r.kind === 'Pod') validatePodUpdate(obj, old, e)
   return e.list
 }

@@ -108,9 +108,27 @@ const kubeconfig: CommandModule<object, Common> = {
   },
 }
 
+const restart: CommandModule<object, Common & { what: string; node?: string }> = {
+  command: 'restart <what>',
+  describe: 'restart one lab process (api, or agent/kubelet with --node node-N) with the command line up gave it',
+  builder: (y) => stateDir(y)
+    .positional('what', { type: 'string', choices: ['api', 'agent', 'kubelet'] })
+    .option('node', { type: 'string', describe: 'node-N, for agent and kubelet' }) as never,
+  handler: async (a) => {
+    const { restartProcess } = await import('../lab/restart.ts')
+    const { binDir } = await import('../demo/demo.ts')
+    try {
+      const r = await restartProcess(a['state-dir'], a.what, a.node, binDir())
+      console.log(`${a.what}${a.node ? ` on ${a.node}` : ''}: ${r.old ? `pid ${r.old} stopped, ` : ''}pid ${r.now.pid} started (log ${r.now.log})`)
+    } catch (e) {
+      await fail(e, 'restart')
+    }
+  },
+}
+
 export const labCommand: CommandModule = {
   command: 'lab <command>',
   describe: 'a multi-node cluster of network namespaces on this machine, driven with kubectl',
-  builder: (y) => y.command([up, down, status, exec, kubeconfig] as CommandModule[]).demandCommand(1),
+  builder: (y) => y.command([up, down, status, exec, kubeconfig, restart] as CommandModule[]).demandCommand(1),
   handler: () => { /* a subcommand runs */ },
 }

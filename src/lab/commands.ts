@@ -75,3 +75,13 @@ export function kubeletArgs(n: NodePlan, p: LabPaths, cniBinDir: string): string
 export function inNode(n: NodePlan, program: string, args: string[]): { cmd: string; args: string[] } {
   return { cmd: 'nsenter', args: [`--net=${netnsPath(n.netns)}`, '--', program, ...args] }
 }
+
+/** The lab's processes find the shipped binaries first; the host-namespace guard is passed on when set. */
+export function labEnv(binDir: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { PATH: `${binDir}:${env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`, ...(env.PONTOON_FORBID_NETNS ? { PONTOON_FORBID_NETNS: env.PONTOON_FORBID_NETNS } : {}) }
+}
+
+/** CNI_PATH for the kubelets: our plugins, then Debian's reference ones (the conflist chains portmap). */
+export function cniBinPath(binDir: string): string {
+  return `${binDir}:/usr/lib/cni`
+}

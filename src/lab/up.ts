@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { parseKubeconfig } from '../cluster/kubeconfig.ts'
 import { LabApi, type Obj } from './api-client.ts'
-import { agentArgs, apiArgs, inNode, kubeletArgs, labPaths, type OverlayMode, type ProxyMode } from './commands.ts'
+import { agentArgs, apiArgs, cniBinPath, inNode, kubeletArgs, labEnv, labPaths, type OverlayMode, type ProxyMode } from './commands.ts'
 import { clientPod, CLIENT_POD, DUO_POD, duoPod, ECHO_PORT, echoPod, echoPodName, echoService, RELAY_PORT, SERVICE_NAME } from './demo-objects.ts'
 import { matrixPassed, planMatrix, renderMatrix, type MatrixInput } from './matrix.ts'
 import { runMatrix } from './matrix-run.ts'
@@ -74,7 +74,7 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   progress(`namespaces: ${topo.wire.netns} (bridge ${topo.wire.bridge} ${topo.wire.ip}), ${topo.nodes.map((n) => n.netns).join(', ')}, ${topo.outside.netns}`)
 
   const pontoon = join(o.binDir, 'pontoon')
-  const env = { PATH: `${o.binDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`, ...(process.env.PONTOON_FORBID_NETNS ? { PONTOON_FORBID_NETNS: process.env.PONTOON_FORBID_NETNS } : {}) }
+  const env = labEnv(o.binDir)
   const start = (role: string, cmd: string, args: string[], node?: string): ProcRecord => {
     const rec = spawnDetached(role, cmd, args, paths.log(role, node), env, node)
     addProcess(o.stateDir, state, rec)
@@ -92,7 +92,7 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
     for (const n of topo.nodes) await createNode(api, n)
     const procs = topo.nodes.map((n) => {
       const a = inNode(n, pontoon, agentArgs(n, paths, o.proxyMode, o.overlay))
-      const k = inNode(n, pontoon, kubeletArgs(n, paths, `${o.binDir}:/usr/lib/cni`))
+      const k = inNode(n, pontoon, kubeletArgs(n, paths, cniBinPath(o.binDir)))
       return { n, agent: start('agent', a.cmd, a.args, n.name), kubelet: start('kubelet', k.cmd, k.args, n.name) }
     })
     progress(`started ${procs.length} agents (${o.proxyMode}, ${o.overlay}) and ${procs.length} kubelets; waiting for health`)

@@ -2,12 +2,13 @@
 // one 3-node lab shared by the subtests (each leaves the demo as it found it),
 // then `down`, which must leave nothing behind.
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { netnsPath } from '../../src/lab/topology.ts'
 import { podNetnsName } from '../../src/lab/pod-netns.ts'
 import { labTopology } from '../../src/lab/topology.ts'
 import { tcpFirstLine } from '../../src/lab/ns-probe.ts'
-import { environOf, kubectl, kubectlJson, lab, leftovers, newLab, pidsIn, readLabState, rootNetworkView } from '../lib/lab.ts'
+import { alivePid, apply, echoPodManifest, environOf, inNs, kubectl, kubectlJson, lab, leftovers, newLab, pidsIn, podReady, readLabState, rootNetworkView } from '../lib/lab.ts'
 import { waitFor } from '../lib/wait.ts'
 
 const labLines = (view: string) => view.split('\n').filter((l) => /172\.18\.0\.|10\.244\.|10\.96\./.test(l)).sort()
@@ -114,6 +115,80 @@ t.test("the client pod's Service environment points at the echo Service", async 
   t.match(await ask(podNs('client'), env.ECHO_SERVICE_HOST!, Number(env.ECHO_SERVICE_PORT)), /^echo-node-\d /)
 })
 
+t.test('eTP Local: a node without a local endpoint does not answer its NodePort; the one with it keeps the client address', async (t) => {
+  apply(l, echoPodManifest('solo', 'node-2', { app: 'solo' }), {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'solo' },
+    spec: { type: 'NodePort', externalTrafficPolicy: 'Local', selector: { app: 'solo' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+  })
+  t.teardown(() => { kubectl(l, ['delete', 'svc/solo', 'pod/solo', '--wait=false']) })
+  const svc = kubectlJson(l, ['get', 'svc', 'solo'])
+  const nodePort = svc.spec.ports[0].nodePort
+  const outside = netnsPath(topo.outside.netns)
+  const got = await waitFor('the NodePort on node-2 to answer from solo', async () => {
+    const a = await ask(outside, '172.18.0.12', nodePort)
+    return a.startsWith('solo ') && a
+  }, { timeoutMs: 60_000, everyMs: 200 })
+  t.match(got, /^solo 172\.18\.0\.200:\d+$/, 'the client address survives: eTP Local does not masquerade')
+  // node-1 has the Service programmed (its ClusterIP answers from a node-1 pod) ...
+  await waitFor('the ClusterIP of solo from node-1', async () => (await ask(podNs('client'), svc.spec.clusterIP, 80)).startsWith('solo '), { timeoutMs: 30_000, everyMs: 200 })
+  // ... and still its NodePort, with no local endpoint, answers nothing
+  for (const ip of ['172.18.0.11', '172.18.0.13']) t.notMatch(await ask(outside, ip, nodePort), /^solo /, `NodePort on ${ip} (no local endpoint) does not answer`)
+})
+
+t.test('session affinity: one client keeps its backend, on whichever node it runs', async (t) => {
+  apply(l, {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'sticky' },
+    spec: { type: 'NodePort', sessionAffinity: 'ClientIP', selector: { app: 'echo' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+  })
+  t.teardown(() => { kubectl(l, ['delete', 'svc/sticky']) })
+  const svc = kubectlJson(l, ['get', 'svc', 'sticky'])
+  const client = podNs('client')
+  // the three endpoints first (affinity to a partial set proves little)
+  await waitFor('sticky to have its three endpoints', () => {
+    const s = kubectlJson(l, ['get', 'endpointslices', '-l', 'kubernetes.io/service-name=sticky']).items
+    return s.flatMap((x: any) => x.endpoints ?? []).filter((e: any) => e.conditions?.ready).length === 3
+  }, { timeoutMs: 30_000, everyMs: 200 })
+  const first = await waitFor('the ClusterIP of sticky', async () => {
+    const a = await ask(client, svc.spec.clusterIP, 80)
+    return a.startsWith('echo-node-') && a.split(' ')[0]
+  }, { timeoutMs: 30_000, everyMs: 200 })
+  const seen = new Set<string>()
+  for (let i = 0; i < 15; i++) seen.add((await ask(client, svc.spec.clusterIP, 80)).split(' ')[0]!)
+  t.same([...seen], [first], 'fifteen new connections from the client pod, one backend')
+  const outside = netnsPath(topo.outside.netns)
+  const viaNode2 = new Set<string>()
+  for (let i = 0; i < 10; i++) viaNode2.add((await ask(outside, '172.18.0.12', svc.spec.ports[0].nodePort)).split(' ')[0]!)
+  t.equal(viaNode2.size, 1, `outside through node-2's NodePort: one backend (${[...viaNode2]})`)
+  t.match([...viaNode2][0], /^echo-node-\d$/)
+})
+
+t.test('a Pod deleted with kubectl leaves no IP, interface, process or rule behind', async (t) => {
+  // it joins the echo Service, so its address is in every node's rules while it lives
+  apply(l, echoPodManifest('victim', 'node-2', { app: 'echo' }))
+  const pod = await waitFor('victim to be Ready', () => {
+    const p = kubectlJson(l, ['get', 'pod', 'victim'])
+    return podReady(p) && p
+  }, { timeoutMs: 60_000, everyMs: 200 })
+  const ip = pod.status.podIP as string
+  const nsName = podNetnsName(topo, 'node-2', pod.metadata.uid)
+  const ipamFile = join(l.stateDir, 'nodes', 'node-2', 'ipam', 'pontoon', ip)
+  const ruleHas = (n: string) => inNs(n, 'nft', ['list', 'ruleset']).includes(ip)
+  await waitFor('victim in the Service rules of every node', () => topo.nodes.every((n) => ruleHas(n.netns)), { timeoutMs: 30_000, everyMs: 200 })
+  const pids = pidsIn(nsName)
+  t.ok(pids.length >= 1, 'its container runs')
+  t.ok(existsSync(ipamFile), `its address is reserved (${ipamFile})`)
+  const vethsBefore = inNs('' + topo.nodes[1]!.netns, 'ip', ['-o', 'link', 'show', 'master', 'cni0']).trim().split('\n').length
+  const del = kubectl(l, ['delete', 'pod', 'victim', '--wait=true', '--timeout=60s'])
+  t.equal(del.status, 0, del.stderr)
+  t.notOk(existsSync(`/run/netns/${nsName}`), 'its network namespace is gone')
+  t.same(pids.filter(alivePid), [], 'its processes are gone')
+  t.notOk(existsSync(ipamFile), 'its address is released')
+  const vethsAfter = inNs(topo.nodes[1]!.netns, 'ip', ['-o', 'link', 'show', 'master', 'cni0']).trim().split('\n').filter(Boolean).length
+  t.equal(vethsAfter, vethsBefore - 1, "its veth left node-2's bridge")
+  await waitFor('victim out of every node\'s rules', () => topo.nodes.every((n) => !ruleHas(n.netns)), { timeoutMs: 30_000, everyMs: 200 })
+  t.pass('no rule names its address on any node')
+})
+
 t.test('down removes every namespace, process and file the lab made', async (t) => {
   const state = readLabState(l)!
   t.ok(state.processes.length >= 7, 'api + an agent and a kubelet per node were recorded')
@@ -131,5 +206,3 @@ function readFileSafe(p: string): string {
   try { return readFileSync(p, 'utf8') } catch { return '' }
 }
 
-void waitFor
-void kubectl

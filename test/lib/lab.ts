@@ -116,3 +116,30 @@ export function rootNetworkView(): string {
   const routes = spawnSync('ip', ['route', 'show', 'table', 'all'], { encoding: 'utf8' }).stdout
   return `${addrs}\n${routes}`
 }
+
+/** kubectl apply of objects given as JS (JSON is YAML). */
+export function apply(l: LabHandle, ...objs: unknown[]): void {
+  const r = kubectl(l, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }))
+  if (r.status !== 0) throw new Error(`kubectl apply: ${r.stderr}`)
+}
+
+/** A pod pinned to a node running `pontoon echo --port port`, Ready once it listens. */
+export function echoPodManifest(name: string, node: string | undefined, labels: Record<string, string>, port = 8080): unknown {
+  return {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, labels },
+    spec: {
+      ...(node ? { nodeName: node } : {}), terminationGracePeriodSeconds: 2,
+      containers: [{ name: 'echo', image: 'pontoon/echo', command: ['pontoon', 'echo', '--port', String(port)], readinessProbe: { tcpSocket: { port }, periodSeconds: 1 } }],
+    },
+  }
+}
+
+export function podReady(p: any): boolean { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return Boolean(p?.status?.podIP) && Boolean(p?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'))
+}
+
+/** Run a command in a lab namespace by name (read-only inspection: ip, nft, bridge). */
+export function inNs(ns: string, cmd: string, args: string[]): string {
+  const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, '--', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
+  return (r.stdout ?? '') + (r.status === 0 ? '' : `\n[exit ${r.status}] ${r.stderr}`)
+}

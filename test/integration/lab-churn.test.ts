@@ -89,7 +89,7 @@ t.test("a node deleted from the API loses its routes, neighbour and FDB entries 
     fdb: inNs(ns(n), 'bridge', ['fdb', 'show']).split('\n').filter((x) => x.startsWith(mac)).join('\n'),
   })
   for (const n of [1, 2]) {
-    const e = await waitFor(`node-${n} to have node-3's entries`, () => { const e = entries(n); return e.route && e.neigh && e.fdb && e }, { timeoutMs: 30_000, everyMs: 200 })
+    const e = await waitFor(`node-${n} to have node-3's entries`, () => { const e = entries(n); return e.route !== '' && e.neigh !== '' && e.fdb !== '' && e }, { timeoutMs: 30_000, everyMs: 200 })
     t.match(e.route, new RegExp(`^${cidr.replace(/\./g, '\\.')} via ${vtepIp.replace(/\./g, '\\.')} dev \\S+ onlink`))
     t.match(e.fdb, /dst 172\.18\.0\.13/)
   }

@@ -142,7 +142,7 @@ t.test('an agent restart keeps an established TCP connection and does not flush 
   await roundTrip('before')
   const rules = () => inNs(ns(1), 'nft', ['-a', 'list', 'ruleset'])
   const before = rules()
-  t.match(before, /table ip pontoon/)
+  t.match(before, /table inet pontoon/)
   const r = await lab(l, ['restart', 'agent', '--node', 'node-1'])
   t.equal(r.status, 0, r.stderr)
   t.match(r.stdout, /agent on node-1: pid \d+ stopped, pid \d+ started/)
@@ -173,12 +173,12 @@ t.test('routes, FDB entries and rules deleted by hand come back', async (t) => {
   const mac = n2.metadata.annotations['pontoon.io/vtep-mac'] as string
   const route = () => inNs(ns(1), 'ip', ['route', 'show', cidr]).trim()
   const fdb = () => inNs(ns(1), 'bridge', ['fdb', 'show']).split('\n').find((x) => x.startsWith(mac)) ?? ''
-  const hasTable = () => /table ip pontoon/.test(inNs(ns(1), 'nft', ['list', 'tables']))
+  const hasTable = () => /table inet pontoon/.test(inNs(ns(1), 'nft', ['list', 'tables']))
   await waitFor('the entries to node-2 on node-1', () => route() && fdb(), { timeoutMs: 30_000 })
   const dev = /dev (\S+)/.exec(route())![1]!
   inNs(ns(1), 'ip', ['route', 'del', cidr])
   inNs(ns(1), 'bridge', ['fdb', 'del', mac, 'dev', dev, 'dst', '172.18.0.12'])
-  inNs(ns(1), 'nft', ['delete', 'table', 'ip', 'pontoon'])
+  inNs(ns(1), 'nft', ['delete', 'table', 'inet', 'pontoon'])
   t.equal(route(), '', 'route deleted')
   t.equal(fdb(), '', 'FDB entry deleted')
   t.notOk(hasTable(), 'nft table deleted')

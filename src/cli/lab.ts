@@ -84,7 +84,10 @@ const exec: CommandModule<object, Common & { target: string; namespace: string; 
     const { resolveTarget, execIn } = await import('../lab/exec.ts')
     try {
       const ns = await resolveTarget(a['state-dir'], a.target, a.namespace)
-      process.exitCode = await execIn(ns, (a.cmd ?? []).map(String))
+      // everything after the first "--" is the command, verbatim (yargs would parse its flags)
+      const dd = process.argv.indexOf('--')
+      const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String)
+      process.exitCode = await execIn(ns, cmd)
     } catch (e) {
       await fail(e, 'exec')
     }

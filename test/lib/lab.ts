@@ -119,7 +119,8 @@ export function rootNetworkView(): string {
 
 /** kubectl apply of objects given as JS (JSON is YAML). */
 export function apply(l: LabHandle, ...objs: unknown[]): void {
-  const r = kubectl(l, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }))
+  // a YAML stream of JSON documents (a v1 List is looked up in the OpenAPI document, which the lab API does not serve)
+  const r = kubectl(l, ['apply', '-f', '-'], objs.map((o) => JSON.stringify(o)).join('\n---\n'))
   if (r.status !== 0) throw new Error(`kubectl apply: ${r.stderr}`)
 }
 

@@ -177,14 +177,16 @@ t.test('a Pod deleted with kubectl leaves no IP, interface, process or rule behi
   const pids = pidsIn(nsName)
   t.ok(pids.length >= 1, 'its container runs')
   t.ok(existsSync(ipamFile), `its address is reserved (${ipamFile})`)
-  const vethsBefore = inNs('' + topo.nodes[1]!.netns, 'ip', ['-o', 'link', 'show', 'master', 'cni0']).trim().split('\n').length
+  const vethsBefore = inNs(topo.nodes[1]!.netns, 'ip', ['-o', 'link', 'show', 'master', 'cni0']).trim().split('\n').length
   const del = kubectl(l, ['delete', 'pod', 'victim', '--wait=true', '--timeout=60s'])
   t.equal(del.status, 0, del.stderr)
+  // the kubelet tears down as the Pod goes (CNI DEL, netns) and the API may remove it meanwhile: wait for the end state
+  const veths = () => inNs(topo.nodes[1]!.netns, 'ip', ['-o', 'link', 'show', 'master', 'cni0']).trim().split('\n').filter(Boolean).length
+  await waitFor('victim\'s sandbox to be torn down', () => !existsSync(`/run/netns/${nsName}`) && pids.every((p) => !alivePid(p)) && !existsSync(ipamFile) && veths() === vethsBefore - 1, { timeoutMs: 30_000, everyMs: 100 })
   t.notOk(existsSync(`/run/netns/${nsName}`), 'its network namespace is gone')
   t.same(pids.filter(alivePid), [], 'its processes are gone')
   t.notOk(existsSync(ipamFile), 'its address is released')
-  const vethsAfter = inNs(topo.nodes[1]!.netns, 'ip', ['-o', 'link', 'show', 'master', 'cni0']).trim().split('\n').filter(Boolean).length
-  t.equal(vethsAfter, vethsBefore - 1, "its veth left node-2's bridge")
+  t.equal(veths(), vethsBefore - 1, "its veth left node-2's bridge")
   await waitFor('victim out of every node\'s rules', () => topo.nodes.every((n) => !ruleHas(n.netns)), { timeoutMs: 30_000, everyMs: 200 })
   t.pass('no rule names its address on any node')
 })

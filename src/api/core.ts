@@ -4,6 +4,10 @@
 import { randomUUID } from 'node:crypto'
 import { applyDefaults } from './defaults.ts'
 import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type ApiError, type FieldError, type Target } from './errors.ts'
+import { Errs } from './validate/errs.ts'
+import { validateBinding } from './validate/binding.ts'
+import { stringMap } from './validate/meta.ts'
+import { podGracePeriod } from './pod-grace.ts'
 import { ServiceAllocations } from './alloc/service-alloc.ts'
 import { apiVersionOf, byName, type Resource } from './resources.ts'
 import type { Entry, StoreEvent } from './store/event.ts'
@@ -23,7 +27,8 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string }
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
+const now = () => stamp(Date.now())
 const SPECLESS = new Set(['Endpoints', 'EndpointSlice', 'Event'])
 const RANDOM = 'bcdfghjklmnpqrstvwxz2456789'
 const suffix = () => Array.from({ length: 5 }, () => RANDOM[Math.floor(Math.random() * RANDOM.length)]).join('')
@@ -49,6 +54,14 @@ export class Api {
       if (!ev.undo) return
       if (ev.prev) this.services.delete(ev.prev)
       if (ev.type !== 'DELETED') this.services.restore(ev.obj)
+    })
+    // A node that goes takes its kubelet with it: its pods whose grace period is over go too.
+    store.subscribe('nodes', (ev) => {
+      if (ev.type !== 'DELETED' || ev.undo) return
+      const node = ev.obj.metadata.name
+      setImmediate(() => {
+        for (const e of [...this.store.list('pods')]) if (e.obj.spec?.nodeName === node) this.collect(byName('pods'), e.obj)
+      })
     })
   }
 
@@ -188,7 +201,7 @@ export class Api {
     }
     if (opts.dryRun) return obj
     // The last finalizer gone from an object being deleted: it goes now.
-    if (md.deletionTimestamp && !(md.finalizers?.length) && !this.graceful(r, md)) return this.removeNow(r, obj).obj
+    if (md.deletionTimestamp && !(md.finalizers?.length) && !this.awaitsKubelet(r, obj)) return this.removeNow(r, obj).obj
     try {
       return this.store.put(r.name, obj).obj
     } catch (e) {
@@ -200,8 +213,26 @@ export class Api {
     }
   }
 
-  private graceful(r: Resource, md: KObject['metadata']): boolean {
-    return r.kind === 'Pod' && (md.deletionGracePeriodSeconds ?? 0) > 0 && Date.parse(md.deletionTimestamp ?? '') > Date.now()
+  /**
+   * A terminating Pod with a grace period goes only by its kubelet's final
+   * delete (grace 0), as in kube-apiserver. This server stands in for a kubelet
+   * that cannot come (kube-controller-manager's pod GC does the same): once
+   * the grace period is over, a Pod whose node does not exist goes by itself.
+   */
+  private awaitsKubelet(r: Resource, obj: KObject): boolean {
+    const md = obj.metadata
+    if (r.kind !== 'Pod' || !((md.deletionGracePeriodSeconds ?? 0) > 0)) return false
+    if (Date.parse(md.deletionTimestamp ?? '') > Date.now()) return true
+    const node = obj.spec?.nodeName
+    return typeof node === 'string' && node !== '' && this.store.get('nodes', undefined, node) !== undefined
+  }
+
+  /** Remove a terminating object whose time has come: no finalizers and no kubelet to wait for. */
+  private collect(r: Resource, obj: KObject): void {
+    const cur = this.store.get(r.name, obj.metadata.namespace, obj.metadata.name ?? '')
+    if (!cur || cur.obj.metadata.uid !== obj.metadata.uid || !cur.obj.metadata.deletionTimestamp) return
+    if (cur.obj.metadata.finalizers?.length || this.awaitsKubelet(r, cur.obj)) return
+    this.removeNow(r, JSON.parse(cur.json) as KObject)
   }
 
   private removeNow(r: Resource, obj: KObject): StoreEvent {
@@ -212,9 +243,10 @@ export class Api {
 
   /**
    * DELETE. An object with finalizers, or a Pod given a grace period, is first
-   * marked with deletionTimestamp (so EndpointSlices can show it terminating)
-   * and goes once the finalizers are gone or the grace period ends: this server
-   * plays the kubelet's part for Pods.
+   * marked with deletionTimestamp (so EndpointSlices can show it terminating);
+   * it goes once the finalizers are gone and, for a Pod, its kubelet deletes it
+   * again with grace 0 (see awaitsKubelet for a node without one). A second
+   * delete of a terminating Pod may only shorten its grace period.
    */
   delete(r: Resource, ns: string | undefined, name: string, opts: DeleteOptions = {}): KObject {
     const cur = this.get(r, ns, name)
@@ -223,22 +255,75 @@ export class Api {
     if (pre?.resourceVersion && pre.resourceVersion !== cur.obj.metadata.resourceVersion)
       throw conflict(this.target(r, name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.obj.metadata.resourceVersion}`)
     if (opts.dryRun) return cur.obj
-    const grace = r.kind === 'Pod' ? (opts.gracePeriodSeconds ?? 0) : 0
     const finalizers = cur.obj.metadata.finalizers ?? []
     if (r.kind === 'Namespace') this.emptyNamespace(name)
+    const md0 = cur.obj.metadata
+    if (md0.deletionTimestamp) {
+      // Already terminating: only a shorter grace period changes anything.
+      const was = md0.deletionGracePeriodSeconds ?? 0
+      const asked = opts.gracePeriodSeconds
+      if (was === 0 || r.kind !== 'Pod') return finalizers.length === 0 ? this.removeNow(r, JSON.parse(cur.json) as KObject).obj : cur.obj
+      if (asked === undefined || asked >= was) return cur.obj
+      const obj = JSON.parse(cur.json) as KObject
+      const period = Math.max(0, asked)
+      obj.metadata.deletionTimestamp = stamp(Date.parse(md0.deletionTimestamp) + (period - was) * 1000)
+      obj.metadata.deletionGracePeriodSeconds = period
+      if (period === 0 && finalizers.length === 0) return this.removeNow(r, obj).obj
+      const stored = this.store.put(r.name, obj).obj
+      if (period > 0) this.removeLater(r, stored, period * 1000)
+      return stored
+    }
+    const grace = r.kind === 'Pod' ? podGracePeriod(cur.obj, opts.gracePeriodSeconds) : 0
     if (finalizers.length === 0 && grace <= 0) {
       const obj = JSON.parse(cur.json) as KObject
       return this.removeNow(r, obj).obj
     }
-    if (cur.obj.metadata.deletionTimestamp) return cur.obj
     const obj = JSON.parse(cur.json) as KObject
-    obj.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z')
-    if (grace > 0) {
-      obj.metadata.deletionGracePeriodSeconds = grace
-      this.removeLater(r, obj, grace * 1000)
-    }
+    obj.metadata.deletionTimestamp = stamp(Date.now() + grace * 1000)
+    if (r.kind === 'Pod') obj.metadata.deletionGracePeriodSeconds = grace
     if (r.kind === 'Namespace') applyDefaults('Namespace', obj)
-    return this.store.put(r.name, obj).obj
+    const stored = this.store.put(r.name, obj).obj
+    if (grace > 0) this.removeLater(r, stored, grace * 1000)
+    return stored
+  }
+
+  /**
+   * POST pods/{name}/binding: set spec.nodeName once, as kube-apiserver's
+   * BindingREST does (409 if the pod is bound or terminating, 404 if gone),
+   * with the binding's annotations and a PodScheduled=True condition.
+   */
+  bind(ns: string | undefined, name: string, body: unknown, opts: { dryRun?: boolean } = {}): Record<string, unknown> {
+    const pods = byName('pods')
+    const target: Target = { kind: 'Binding', group: '', resource: 'pods/binding', name }
+    if (!isObject(body)) throw badRequest('the body of the request must be a JSON object', 'EBODY')
+    if (body.kind !== undefined && body.kind !== 'Binding') throw badRequest(`not a Binding object: kind ${String(body.kind)}`, 'EKIND')
+    if (body.apiVersion !== undefined && body.apiVersion !== 'v1') throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (v1)`, 'EAPIVERSION')
+    const md = isObject(body.metadata) ? body.metadata : {}
+    if (md.name !== name) throw badRequest('name in URL does not match name in Binding object', 'ENAME')
+    if (md.namespace !== undefined && md.namespace !== '' && md.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request', 'ENAMESPACE')
+    const e = new Errs()
+    validateBinding(body, e)
+    stringMap(e, 'metadata.annotations', md.annotations, false)
+    if (e.list.length) throw invalid('Binding', '', name, e.list)
+    const cur = this.get(pods, ns, name)
+    const pod = cur.obj
+    if (typeof md.uid === 'string' && md.uid && md.uid !== pod.metadata.uid)
+      throw conflict(target, `Precondition failed: UID in precondition: ${md.uid}, UID in object meta: ${pod.metadata.uid}`)
+    if (typeof md.resourceVersion === 'string' && md.resourceVersion && md.resourceVersion !== pod.metadata.resourceVersion)
+      throw conflict(target, `Precondition failed: ResourceVersion in precondition: ${md.resourceVersion}, ResourceVersion in object meta: ${pod.metadata.resourceVersion}`)
+    if (pod.metadata.deletionTimestamp) throw conflict(target, `pod ${name} is being deleted, cannot be assigned to a host`)
+    const bound = pod.spec?.nodeName
+    if (typeof bound === 'string' && bound !== '') throw conflict(target, `pod ${name} is already assigned to node "${bound}"`)
+    const obj = JSON.parse(cur.json) as KObject
+    obj.spec = { ...(obj.spec ?? {}), nodeName: (body.target as { name: string }).name }
+    if (isObject(md.annotations)) obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), ...(md.annotations as Record<string, string>) }
+    const st = (obj.status = isObject(obj.status) ? obj.status : {})
+    const conds = Array.isArray(st.conditions) ? st.conditions.filter((c: unknown) => !(isObject(c) && c.type === 'PodScheduled')) : []
+    st.conditions = [...conds, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() }]
+    const errs = validateObject(pods, obj)
+    if (errs.length) throw this.reject(pods, obj, errs)
+    if (!opts.dryRun) this.store.put(pods.name, obj)
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }
   }
 
   private emptyNamespace(ns: string): void {
@@ -248,26 +333,23 @@ export class Api {
     }
   }
 
-  /** Pods whose grace period ended while the server was down go at start. */
+  /** Terminating objects whose time came while the server was down go at start; the others get their timer back. */
   finishGracefulDeletes(): void {
     const pods = byName('pods')
     for (const e of [...this.store.list('pods')]) {
       const md = e.obj.metadata
-      if (md.deletionTimestamp && !(md.finalizers?.length)) {
-        const left = Date.parse(md.deletionTimestamp) - Date.now()
-        if (left <= 0) this.removeNow(pods, JSON.parse(e.json) as KObject)
-        else this.removeLater(pods, e.obj, left)
-      }
+      if (!md.deletionTimestamp || md.finalizers?.length) continue
+      const left = Date.parse(md.deletionTimestamp) - Date.now()
+      if (left <= 0) this.collect(pods, e.obj)
+      else this.removeLater(pods, e.obj, left)
     }
   }
 
-  /** After `ms`, remove the object if it is still the same one and holds no finalizers. */
+  /** After `ms`, remove the object if it is still the same one and nothing holds it. */
   private removeLater(r: Resource, obj: KObject, ms: number): void {
-    const { namespace, name, uid } = obj.metadata
     const t = setTimeout(() => {
       this.graceTimers.delete(t)
-      const cur = this.store.get(r.name, namespace, name ?? '')
-      if (cur && cur.obj.metadata.uid === uid && !(cur.obj.metadata.finalizers?.length)) this.removeNow(r, JSON.parse(cur.json) as KObject)
+      this.collect(r, obj)
     }, ms)
     t.unref()
     this.graceTimers.add(t)

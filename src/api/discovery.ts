@@ -56,7 +56,9 @@ export function apiResourceList(group: string, version: string): Record<string, 
       storageVersionHash: '',
     })
     for (const sub of r.subresources) {
-      resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] })
+      // A binding is only ever created (the scheduler's POST); status is read and written.
+      if (sub === 'binding') resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, kind: 'Binding', verbs: ['create'] })
+      else resources.push({ name: `${r.name}/${sub}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] })
     }
   }
   const first = rs[0]!

@@ -19,6 +19,10 @@ interface AgentArgs {
   'masquerade-all': boolean
   'nodeport-addresses': string
   'iptables-backend': string
+  overlay: string
+  iface?: string
+  'iface-cidr'?: string
+  'public-ip'?: string
 }
 
 export const agentCommand: CommandModule<object, AgentArgs> = {
@@ -40,12 +44,17 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('cluster-cidr', { type: 'string', describe: 'pod CIDRs, comma-separated: traffic from outside them to a clusterIP is masqueraded' })
       .option('masquerade-all', { type: 'boolean', default: false, describe: 'masquerade all traffic to clusterIPs' })
       .option('iptables-backend', { type: 'string', default: 'auto', describe: "with --proxy-mode iptables: nft, legacy, or auto (whatever the system's iptables is)" })
+      .option('overlay', { type: 'string', default: 'vxlan', describe: 'pod network across nodes: vxlan, host-gw (nodes on one L2 segment), or none' })
+      .option('iface', { type: 'string', describe: 'overlay underlay interface: a name, or /REGEX/ matched against names (default: the one holding the Node\'s InternalIP)' })
+      .option('iface-cidr', { type: 'string', describe: 'overlay underlay: the interface with an address in this CIDR' })
+      .option('public-ip', { type: 'string', describe: 'the address other nodes send overlay traffic to (published as pontoon.io/public-ip); default: the underlay address' })
       .option('nodeport-addresses', { type: 'string', default: 'primary', describe: "addresses NodePorts serve on: 'primary' (the Node's InternalIPs) or CIDRs, comma-separated (0.0.0.0/0: every local address)" }),
   handler: async (args) => {
     const { default: pino } = await import('pino')
     const log = pino({ name: 'pontoon-agent' })
     let healthz, metrics
     let proxyFlags: { clusterCIDRs: string[]; nodePortAddresses: import('../proxy/nodeport-addresses.ts').NodePortAddressesFlag } | undefined
+    let overlayFlags: import('../overlay/start.ts').OverlayFlags | undefined
     try {
       if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(args['node-name'])) {
         throw new FlagError('--node-name', `"${args['node-name']}" is not a DNS-1123 subdomain`)
@@ -63,6 +72,13 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         const { parseClusterCIDRs } = await import('../proxy/flags.ts')
         const { parseNodePortAddresses } = await import('../proxy/nodeport-addresses.ts')
         proxyFlags = { clusterCIDRs: parseClusterCIDRs(args['cluster-cidr']), nodePortAddresses: parseNodePortAddresses(args['nodeport-addresses']) }
+      }
+      const { parseOverlayMode, parseUnderlayFlags } = await import('../overlay/flags.ts')
+      const overlay = parseOverlayMode(args.overlay)
+      const underlay = parseUnderlayFlags({ iface: args.iface, ifaceCidr: args['iface-cidr'], publicIP: args['public-ip'] })
+      if (overlay !== 'none') {
+        const { parseClusterCIDRs } = await import('../proxy/flags.ts')
+        overlayFlags = { mode: overlay, nodeName: args['node-name'], underlay, clusterCIDRs: parseClusterCIDRs(args['cluster-cidr']), syncPeriodMs: args['sync-period'] * 1000 }
       }
       healthz = parseBindAddress('--healthz-bind-address', args['healthz-bind-address'], 10256)
       metrics = parseBindAddress('--metrics-bind-address', args['metrics-bind-address'], 10249)
@@ -89,6 +105,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     let agent
     let transport
     let proxy: { close(): Promise<void> } | undefined
+    let overlay: { close(): void } | undefined
     try {
       if (proxyFlags) {
         const { startProxy } = await import('../proxy/start.ts')
@@ -105,6 +122,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         consumers.push(started.consumer)
       }
       transport = new HttpTransport(await loadClusterAccess(args.kubeconfig))
+      if (overlayFlags) {
+        const { startOverlay } = await import('../overlay/start.ts')
+        const started = await startOverlay(overlayFlags, { api: transport, clock: systemClock, log })
+        overlay = started
+        consumers.push(started.consumer)
+      }
       agent = await startAgent({
         transport,
         nodeName: args['node-name'],
@@ -119,6 +142,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     } catch (e) {
       log.error({ code: (e as { code?: unknown }).code }, (e as Error).message)
       transport?.close()
+      overlay?.close()
       await proxy?.close()
       await cni?.close()
       process.exitCode = 1
@@ -134,8 +158,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         if (stopping) return
         stopping = true
         log.info({ signal }, 'stopping')
-        // The proxy's rules stay: pods keep reaching Services while the agent restarts (kube-proxy does the same).
-        Promise.all([running.stop().finally(() => { api.close(); return proxy?.close() }), cni?.close()]).then(() => resolve(), () => resolve())
+        // The proxy's rules and the overlay's entries stay: pods keep their connections while the agent restarts (kube-proxy and flannel do the same).
+        Promise.all([running.stop().finally(() => { api.close(); overlay?.close(); return proxy?.close() }), cni?.close()]).then(() => resolve(), () => resolve())
       }
       process.on('SIGTERM', () => shutdown('SIGTERM'))
       process.on('SIGINT', () => shutdown('SIGINT'))

@@ -17,6 +17,7 @@ interface Args {
   'request-timeout': number
   'max-connections': number
   'log-level': string
+  scheduler: boolean
 }
 
 export const apiCommand: CommandModule<object, Args> = {
@@ -37,6 +38,7 @@ export const apiCommand: CommandModule<object, Args> = {
       .option('request-header-timeout', { type: 'number', default: DEFAULT_LIMITS.headersTimeoutMs / 1000, describe: 'seconds a client has to send its request headers' })
       .option('request-timeout', { type: 'number', default: DEFAULT_LIMITS.requestTimeoutMs / 1000, describe: 'seconds a client has to send a whole request (a watch response is not bounded by it)' })
       .option('max-connections', { type: 'number', default: DEFAULT_LIMITS.maxConnections, describe: 'open connections per listener; more are closed at once' })
+      .option('scheduler', { type: 'boolean', default: false, describe: 'bind Pods that name no node, round-robin over the schedulable Nodes that match their nodeSelector (as kube-scheduler does, through pods/binding)' })
       .option('log-level', { type: 'string', default: 'info' }) as never,
   handler: async (a) => {
     const { default: pino } = await import('pino') // default: pino is CommonJS, and a split bundle gives a CommonJS chunk only its default
@@ -56,6 +58,7 @@ export const apiCommand: CommandModule<object, Args> = {
         watchBufferBytes: a['watch-buffer-bytes'],
         maxWatches: a['max-watches'],
         maxBodyBytes: a['max-request-bytes'],
+        scheduler: a.scheduler,
         limits: { headersTimeoutMs: a['request-header-timeout'] * 1000, requestTimeoutMs: a['request-timeout'] * 1000, maxConnections: a['max-connections'] },
         log,
       })

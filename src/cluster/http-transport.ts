@@ -9,7 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { ClusterAccess } from './kubeconfig.ts'
 import { ListSplitter } from './list-splitter.ts'
-import { ApiStatusError, type ListMeta, type Query, type Transport, type WatchEvent, type WatchHandle } from './transport.ts'
+import { ApiStatusError, type ListMeta, type MergePatcher, type Query, type Transport, type WatchEvent, type WatchHandle } from './transport.ts'
 
 export class TransportError extends Error {
   constructor(readonly code: 'TRANSPORT_TOO_LARGE' | 'TRANSPORT_BAD_ANSWER' | 'TRANSPORT_TIMEOUT' | 'TRANSPORT_TOKEN', message: string, options?: { cause?: unknown }) {
@@ -29,8 +29,10 @@ export interface HttpTransportOptions {
 }
 
 const MAX_ERROR_BODY = 64 << 10
+/** a write the agent or the lab kubelet sends (annotations, a pod status) is a few KiB: refuse a runaway one before it is sent */
+const MAX_WRITE_BODY = 1 << 20
 
-export class HttpTransport implements Transport {
+export class HttpTransport implements Transport, MergePatcher {
   private readonly url: URL
   private readonly agent: HttpAgent
   private readonly request: typeof httpRequest
@@ -150,6 +152,48 @@ export class HttpTransport implements Transport {
     return { stop: () => { done = true; req.destroy() } }
   }
 
+  /**
+   * One write (POST, PUT, PATCH, DELETE) with a JSON body, for clients that act
+   * (the lab kubelet's pods/status and deletes). The answer is read whole, at most
+   * maxObjectBytes; a non-2xx answer is an ApiStatusError with the Status message.
+   */
+  send(method: string, path: string, body: unknown, contentType = 'application/json'): Promise<unknown> {
+    const text = body === undefined ? '' : JSON.stringify(body)
+    if (Buffer.byteLength(text) > MAX_WRITE_BODY) return Promise.reject(new TransportError('TRANSPORT_TOO_LARGE', `${method} ${path}: the body is larger than ${MAX_WRITE_BODY} bytes`))
+    const url = new URL(this.url.pathname.replace(/\/+$/, '') + path, this.url)
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'pontoon', 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)) }
+    const auth = this.authorization()
+    if (auth) headers.authorization = auth
+    return new Promise((resolve, reject) => {
+      const req = this.request(url, { method, agent: this.agent, headers }, (res) => {
+        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
+          statusError(res, path, method).then(reject, reject)
+          return
+        }
+        let answer = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          answer += chunk
+          if (answer.length > this.maxObjectBytes) req.destroy(new TransportError('TRANSPORT_TOO_LARGE', `${method} ${path}: the answer is larger than ${this.maxObjectBytes} bytes`))
+        })
+        res.on('end', () => {
+          try { resolve(answer ? JSON.parse(answer) : undefined) } catch (e) {
+            reject(new TransportError('TRANSPORT_BAD_ANSWER', `${method} ${path}: the answer is not JSON`, { cause: e }))
+          }
+        })
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.setTimeout(this.idleTimeoutMs, () => req.destroy(new TransportError('TRANSPORT_TIMEOUT', `${method} ${path}: no answer for ${this.idleTimeoutMs} ms`)))
+      req.end(text)
+    })
+  }
+
+  /** PATCH with application/merge-patch+json (the agent's own Node annotations); the answer is dropped. */
+  async mergePatch(path: string, patch: Record<string, unknown>): Promise<void> {
+    await this.send('PATCH', path, patch, 'application/merge-patch+json')
+  }
+
   private get(path: string, query: Query, idleTimeout: boolean): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     const url = new URL(this.url.pathname.replace(/\/+$/, '') + path, this.url)
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
@@ -191,7 +235,7 @@ export class HttpTransport implements Transport {
   }
 }
 
-async function statusError(res: IncomingMessage, path: string): Promise<ApiStatusError> {
+async function statusError(res: IncomingMessage, path: string, method = 'GET'): Promise<ApiStatusError> {
   const status = res.statusCode ?? 0
   let text = ''
   res.setEncoding('utf8')
@@ -203,7 +247,7 @@ async function statusError(res: IncomingMessage, path: string): Promise<ApiStatu
   } catch {
     // the status code alone says enough
   }
-  return new ApiStatusError(status, `GET ${path}: ${statusMessage(text) ?? `HTTP ${status}`}`)
+  return new ApiStatusError(status, `${method} ${path}: ${statusMessage(text) ?? `HTTP ${status}`}`)
 }
 
 function statusMessage(text: string): string | null {

@@ -28,6 +28,8 @@ export interface ReflectorOptions {
   resource: ResourceName
   path: string
   labelSelector?: string
+  /** e.g. spec.nodeName=node-1: a kubelet follows only the Pods bound to it */
+  fieldSelector?: string
   pageSize?: number
   /** the server closes each watch after this long (client-go picks 5-10 min) */
   watchTimeoutSeconds?: number
@@ -117,7 +119,10 @@ export class Reflector {
   }
 
   private baseQuery(): Query {
-    return this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {}
+    const q: Query = {}
+    if (this.opts.labelSelector) q.labelSelector = this.opts.labelSelector
+    if (this.opts.fieldSelector) q.fieldSelector = this.opts.fieldSelector
+    return q
   }
 
   private async list(reason: RelistReason): Promise<void> {

@@ -30,6 +30,14 @@ export interface Transport {
   watch(path: string, query: Query, onEvent: (ev: WatchEvent) => void, onDone: (err: unknown) => void): Promise<WatchHandle>
 }
 
+/**
+ * The agent's one write to the API: a JSON merge patch (RFC 7386) of one
+ * object, e.g. the overlay's annotations on its own Node.
+ */
+export interface MergePatcher {
+  mergePatch(path: string, patch: Record<string, unknown>): Promise<void>
+}
+
 /** A non-2xx answer from the API, with the Status message when there was one. */
 export class ApiStatusError extends Error {
   readonly code = 'API_STATUS'

@@ -1,7 +1,8 @@
 // Pure: the node's CNI conflist from its podCIDRs. The agent writes it (see
-// agent/cni-config.ts); containerd reads it. Masquerade is left to the node's
-// service proxy: the plugin's per-pod ipMasq only knows the pod's own subnet and
-// would hide pod sources from pods on other nodes.
+// agent/cni-config.ts); containerd reads it. Masquerade is left to the agent
+// (Services: the proxy; pod egress: overlay/egress.ts): the plugin's per-pod
+// ipMasq only knows the pod's own subnet and would hide pod sources from pods on
+// other nodes.
 
 export interface ConflistInput {
   podCIDRs: readonly string[]
@@ -25,7 +26,10 @@ export function planConflist(i: ConflistInput): Record<string, unknown> {
   if (i.mtu !== undefined) bridge.mtu = i.mtu
   if (i.agentSocket) bridge.agentSocket = i.agentSocket
   return {
-    cniVersion: '1.1.0',
+    // 1.0.0, not 1.1.0: Debian's portmap (containernetworking-plugins 1.1.1) speaks
+    // CNI up to 1.0.0 and refuses a 1.1.0 list, so every pod ADD would fail under
+    // containerd as under the lab kubelet
+    cniVersion: '1.0.0',
     name: i.network ?? 'pontoon',
     plugins: [bridge, { type: 'portmap', capabilities: { portMappings: true } }],
   }

@@ -14,6 +14,8 @@ export interface SyncStats {
 
 export interface ProxyBackend {
   readonly mode: ProxyMode
+  /** how often asking flushed() is worth its cost; the consumer's default (5 s, or the sync period) when absent */
+  readonly canaryIntervalMs?: number
   /** make the kernel match the plan exactly: at start, after a failure, after a detected flush, every --sync-period */
   syncAll(plan: ProxyPlan): Promise<SyncStats>
   /** apply only what changed; `plan` is the whole plan after the delta */

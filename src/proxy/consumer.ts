@@ -31,9 +31,10 @@ export interface ProxyConsumerOptions {
   globals(snapshot: ClusterSnapshot): ProxyGlobals | Promise<ProxyGlobals>
   syncPeriodMs: number
   /**
-   * the canary is asked at most this often (default 5 s, or the sync period if
-   * shorter): reading our table back costs the kernel a dump of it, far more
-   * than the one-element delta it would guard
+   * the canary is asked at most this often (default: the backend's own figure,
+   * else 5 s or the sync period if shorter): where reading our rules back costs
+   * a dump of them (iptables-save), it would cost far more than the
+   * one-element delta it guards
    */
   canaryIntervalMs?: number
   clock: Clock
@@ -49,7 +50,7 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
   let globals: ProxyGlobals | null = null
   let lastFull = Number.NEGATIVE_INFINITY
   let lastCanary = Number.NEGATIVE_INFINITY
-  const canaryIntervalMs = o.canaryIntervalMs ?? Math.min(5000, o.syncPeriodMs)
+  const canaryIntervalMs = o.canaryIntervalMs ?? o.backend.canaryIntervalMs ?? Math.min(5000, o.syncPeriodMs)
   const noLocal = { internal: new Set<string>(), external: new Set<string>() }
 
   const countNoLocal = (removed: Iterable<PortIntent>, upserted: Iterable<PortIntent>) => {

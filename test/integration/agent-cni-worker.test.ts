@@ -34,7 +34,7 @@ t.test('an ADD waiting on a held IPAM lock does not stall /healthz, and fails cl
   const kubeconfig = join(data.dir, 'kubeconfig')
   writeUnreachableKubeconfig(kubeconfig)
   const socket = join(data.dir, 'cni.sock')
-  const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--cni-socket', socket,
+  const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--overlay', 'none', '--cni-socket', socket,
     '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249'],
   { env: { ...process.env, PONTOON_IPAM_LOCK_TIMEOUT_MS: String(LOCK_TIMEOUT_MS) } })
   await until('the CNI socket', () => existsSync(socket))

@@ -23,7 +23,7 @@ t.test('conflist from the podCIDR, pods served by the agent, traffic between the
 
   node.spawn(join(BIN, 'pontoon'), ['api', '--data-dir', apiDir, '--listen', '127.0.0.1:16443'])
   const kubeconfig = await until('the API kubeconfig', () => (existsSync(join(apiDir, 'kubeconfig')) ? join(apiDir, 'kubeconfig') : undefined))
-  const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'node-1', '--cni-socket', socket,
+  const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'node-1', '--overlay', 'none', '--cni-socket', socket,
     '--cni-conf-dir', confDir, '--cni-mtu', '1450', '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249', '--min-sync-period', '0', '--sync-period', '0.5'])
   await until('the CNI socket', () => (existsSync(socket) ? true : undefined))
   const conflist = join(confDir, '10-pontoon.conflist')

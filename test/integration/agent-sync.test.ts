@@ -79,7 +79,7 @@ interface Agent { proc: Proc; healthz: string; metrics: string }
 
 async function startAgent(kubeconfig: string, node = 'node-1'): Promise<Agent> {
   const [hp, mp] = [await freePort(), await freePort()]
-  const proc = startPontoon(['agent', '--kubeconfig', kubeconfig, '--node-name', node, '--proxy-mode', 'none',
+  const proc = startPontoon(['agent', '--kubeconfig', kubeconfig, '--node-name', node, '--proxy-mode', 'none', '--overlay', 'none',
     '--healthz-bind-address', `127.0.0.1:${hp}`, '--metrics-bind-address', `127.0.0.1:${mp}`, '--min-sync-period', '0.1'])
   const agent = { proc, healthz: `http://127.0.0.1:${hp}/healthz`, metrics: `http://127.0.0.1:${mp}` }
   await eventually('the agent to listen', async () => (await get(agent.healthz)).status > 0)

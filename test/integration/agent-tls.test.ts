@@ -76,7 +76,7 @@ t.test('the agent syncs from pontoon api over TLS with the kubeconfig the API wr
 
   const startAgent = async (kubeconfig: string) => {
     const [hp, mp] = [await freePort(), await freePort()]
-    const p = track(ns.spawn(PONTOON, ['agent', '--kubeconfig', kubeconfig, '--node-name', 'node-1',
+    const p = track(ns.spawn(PONTOON, ['agent', '--kubeconfig', kubeconfig, '--node-name', 'node-1', '--overlay', 'none',
       '--healthz-bind-address', `127.0.0.1:${hp}`, '--metrics-bind-address', `127.0.0.1:${mp}`, '--min-sync-period', '0.1']))
     t.teardown(async () => {
       if (p.child.exitCode === null) p.child.kill('SIGTERM')

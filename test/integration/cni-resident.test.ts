@@ -84,7 +84,7 @@ t.test('pontoon agent --cni-socket serves pods even while the API is unreachable
   const kubeconfig = join(data.dir, 'kubeconfig')
   writeUnreachableKubeconfig(kubeconfig)
   const socket = join(data.dir, 'cni.sock')
-  const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--cni-socket', socket,
+  const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--overlay', 'none', '--cni-socket', socket,
     '--healthz-bind-address', '127.0.0.1:20256', '--metrics-bind-address', '127.0.0.1:20249'])
   t.ok(await appears(socket), 'the agent opened the CNI socket')
   const log = join(data.dir, 'cni.log')

@@ -126,7 +126,7 @@ t.test('API and agent plumbing: objects through the API, the agent in the node n
 
   // The agent with its default proxy mode: it must reach the
   // API from inside the node namespace, turn healthy, and die by PID.
-  const agent = startAgent(t, lab.node, ['agent', '--kubeconfig', api.nodeKubeconfig, '--node-name', 'node-1',
+  const agent = startAgent(t, lab.node, ['agent', '--kubeconfig', api.nodeKubeconfig, '--node-name', 'node-1', '--overlay', 'none',
     '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249', '--min-sync-period', '0'])
   await agentHealthy(agent)
   // the log line travels through a pipe and may arrive after the healthz answer

@@ -147,6 +147,17 @@ t.test('a foreign table survives every sync; a flush is noticed and repaired; cl
   t.match(node.run('nft', ['list', 'chain', 'inet', 'pontoon', 'services']), 'vmap @service-ips-v4')
   t.same(sorted(kernelElements(node)), sorted(renderedElements(renderPlan(plan([web, dns])).elements)))
 
+  const entry = node.run('nft', ['-a', 'list', 'chain', 'inet', 'pontoon', 'nat-prerouting'])
+  const handle = /jump services # handle (\d+)/.exec(entry)?.[1]
+  t.ok(handle, 'the entry rule is in nat-prerouting')
+  node.run('nft', ['delete', 'rule', 'inet', 'pontoon', 'nat-prerouting', 'handle', handle!])
+  t.equal(await b.flushed(), true, 'the entry rule alone deleted is seen, the chain and maps still there')
+  node.run('nft', ['add', 'chain', 'inet', 'pontoon', 'decoy'])
+  node.run('nft', ['add', 'rule', 'inet', 'pontoon', 'nat-prerouting', 'jump', 'decoy'])
+  t.equal(await b.flushed(), true, 'a jump to another chain is not ours')
+  await b.syncAll(plan([web, dns]))
+  t.equal(await b.flushed(), false, 'repaired')
+
   node.run('nft', ['delete', 'table', 'inet', 'pontoon'])
   t.equal(await b.flushed(), true, 'a deleted table is seen')
   await b.syncAll(plan([web]))

@@ -574,7 +574,7 @@ export interface AgentOptions {
 
 /** The flags the lead wires `pontoon agent` with for the proxy (see the lab brief). */
 export function agentArgs(api: LabApi, o: AgentOptions): string[] {
-  return ['agent', '--kubeconfig', api.nodeKubeconfig, '--node-name', NODE_NAME,
+  return ['agent', '--kubeconfig', api.nodeKubeconfig, '--node-name', NODE_NAME, '--overlay', 'none',
     '--healthz-bind-address', `${AGENT_HEALTHZ.host}:${AGENT_HEALTHZ.port}`,
     '--metrics-bind-address', `${AGENT_METRICS.host}:${AGENT_METRICS.port}`,
     '--min-sync-period', String(o.minSyncPeriodS ?? 0), '--sync-period', String(o.syncPeriodS ?? 10),

@@ -227,3 +227,16 @@ t.test('the client reports synced only once services, endpointslices and nodes h
   t.equal(changes.services.length, 1)
   t.equal(changes.nodes.length, 1)
 })
+
+t.test('a field selector goes on every list and watch (a kubelet follows only its own Pods)', async (t) => {
+  const api = new FakeApi()
+  api.listAnswers.push(page([obj('a', '1')], '5'))
+  const { sink } = recordingSink()
+  const r = new Reflector({ resource: 'services', path: '/api/v1/pods', fieldSelector: 'spec.nodeName=node-1', watchTimeoutSeconds: 60 }, api, sink,
+    { listed: () => {}, watchEvent: () => {}, failed: () => {} })
+  r.start()
+  t.teardown(() => r.stop())
+  const w = await api.untilWatches(1)
+  t.same(api.lists[0]!.query, { fieldSelector: 'spec.nodeName=node-1' })
+  t.same(w.query, { fieldSelector: 'spec.nodeName=node-1', resourceVersion: '5', allowWatchBookmarks: 'true', timeoutSeconds: '60' })
+})

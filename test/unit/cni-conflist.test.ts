@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../../src/sys/atomic-write.ts'
 
 t.test('the conflist follows the podCIDRs, dual stack included', async (t) => {
   const c = planConflist({ podCIDRs: ['10.244.3.0/24', 'fd00:10:244:3::/64'], agentSocket: '/run/pontoon/cni.sock', mtu: 1450 }) as any
-  t.equal(c.cniVersion, '1.1.0')
+  t.equal(c.cniVersion, '1.0.0', "the highest version Debian's portmap speaks")
   t.same(c.plugins.map((p: any) => p.type), ['pontoon-cni', 'portmap'])
   t.same(c.plugins[0].ipam.ranges, [[{ subnet: '10.244.3.0/24' }], [{ subnet: 'fd00:10:244:3::/64' }]])
   t.equal(c.plugins[0].agentSocket, '/run/pontoon/cni.sock')

@@ -70,12 +70,15 @@ interface SetupOptions {
   applyMs?: number
   wallNow?: () => number
   log?: pino.Logger
+  /** the backend's own canary interval */
+  backendCanaryMs?: number
 }
 
 function setup(opts: SetupOptions = {}) {
   const clock = new ManualClock()
   const registry = new Registry()
   const backend = new RecordingBackend()
+  if (opts.backendCanaryMs !== undefined) Object.assign(backend, { canaryIntervalMs: opts.backendCanaryMs })
   if (opts.applyMs) {
     const ms = opts.applyMs
     const all = backend.syncAll.bind(backend)
@@ -305,6 +308,14 @@ t.test('node-wide facts changing is its own reason, and a delta that removes onl
   await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
   t.same(s.backend.calls, ['all:1', 'canary', 'delta:+0-1', 'all:1'])
   t.same(lines.filter((l) => l.msg === 'proxy full sync').map((l) => l.reason), ['first sync or after a failure', 'node-wide settings changed'])
+})
+
+t.test('a backend whose canary is cheap says so, and is asked at every sync', async (t) => {
+  const s = setup({ canaryIntervalMs: 'default', backendCanaryMs: 0, deltas: [delta([]), delta([])] })
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls, ['all:1', 'canary', 'canary'])
 })
 
 t.test('the consumer is named proxy, for its metrics and logs', async (t) => {

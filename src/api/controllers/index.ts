@@ -4,6 +4,7 @@ import { startPodCidrController } from './podcidr.ts'
 import { startEndpointSliceController } from './endpointslice.ts'
 import type { QueueOptions } from './queue.ts'
 import { startEventTtl } from './event-ttl.ts'
+import { startScheduler } from './scheduler.ts'
 
 export interface ControllerOptions {
   clusterCidr: string
@@ -13,6 +14,8 @@ export interface ControllerOptions {
   queue?: QueueOptions
   /** how long an Event lives after its last write (ms); an hour by default */
   eventTtlMs?: number
+  /** run the scheduler (binds unbound Pods to Nodes); off unless asked for */
+  scheduler?: boolean
 }
 
 export interface Controllers {
@@ -24,6 +27,7 @@ export function startControllers(api: Api, o: ControllerOptions): Controllers {
     startPodCidrController(api, { clusterCidr: o.clusterCidr, maskSize: o.nodeCidrMaskSize, log: o.log, queue: o.queue }),
     startEndpointSliceController(api, { log: o.log, queue: o.queue }),
     startEventTtl(api, { log: o.log, ttlMs: o.eventTtlMs }).stop,
+    ...(o.scheduler ? [startScheduler(api, { log: o.log, queue: o.queue })] : []),
   ]
   return { stop: () => stops.forEach((s) => s()) }
 }

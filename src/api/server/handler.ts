@@ -78,6 +78,12 @@ export function makeHandler(opts: HandlerOptions) {
     const r = rt.resource
     const ns = r.namespaced ? rt.namespace : undefined
     const dryRun = q.getAll('dryRun').includes('All')
+    if (rt.subresource === 'binding') {
+      if (req.method !== 'POST') throw methodNotAllowed(`${req.method} is not supported on pods/binding: only create`)
+      const status = api.bind(ns, rt.name ?? '', await objectBody(req, opts.maxBodyBytes), { dryRun })
+      await api.store.persist()
+      return sendJson(res, 201, status)
+    }
     switch (req.method) {
       case 'GET': {
         const asTable = wantsTable(req.headers.accept)
@@ -140,7 +146,9 @@ export function makeHandler(opts: HandlerOptions) {
         const body = text.trim() ? parseJson(text) : {}
         const o = isObject(body) ? body : {}
         const graceQ = q.get('gracePeriodSeconds')
-        const grace = graceQ !== null ? Number(graceQ) : typeof o.gracePeriodSeconds === 'number' ? o.gracePeriodSeconds : undefined
+        const given: unknown = graceQ !== null ? (graceQ.trim() === '' ? NaN : Number(graceQ)) : (o.gracePeriodSeconds ?? undefined)
+        const grace = given === undefined ? undefined : Number.isInteger(given) ? (given as number) : undefined
+        if (given !== undefined && grace === undefined) throw badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(graceQ ?? o.gracePeriodSeconds)}: must be an integer`, 'EGRACE')
         const del = { dryRun: dryRun || (Array.isArray(o.dryRun) && o.dryRun.includes('All')), gracePeriodSeconds: grace, preconditions: isObject(o.preconditions) ? (o.preconditions as { uid?: string; resourceVersion?: string }) : undefined }
         if (rt.name) {
           const gone = api.delete(r, ns, rt.name, del)

@@ -35,6 +35,7 @@ export function parseResourcePath(path: string): ResourceRoute | undefined {
   if (rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize') {
     const resource = findResource(group, version, rest[2]!)
     if (!resource || !resource.namespaced || rest.length > 5) return undefined
+    if (rest[4] && !resource.subresources.includes(rest[4])) return undefined
     return { resource, namespace: rest[1], name: rest[3], subresource: rest[4], watchPath }
   }
   const resource = findResource(group, version, rest[0] ?? '')

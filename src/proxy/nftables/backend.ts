@@ -3,6 +3,7 @@
 // into its own `inet pontoon` table, so other tables survive every sync.
 import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.ts'
 import type { PlanDelta, ProxyPlan } from '../plan/intent.ts'
+import { NftCanary } from './canary.ts'
 import { ElementLedger } from './ledger.ts'
 import { Nft, NftError } from './libnftables.ts'
 import { staleStickyKeys, stickyTargets } from './sticky.ts'
@@ -13,7 +14,7 @@ import {
 
 /** The rule whose absence means our table was flushed or deleted by someone else. */
 const CANARY_CHAIN = 'nat-prerouting'
-const CANARY_RULE = 'jump services'
+const CANARY_JUMP = 'services'
 /** on-demand chains: what an earlier run may have left that no intent needs now */
 const ON_DEMAND = /^(lb-|sticky-update-)/
 
@@ -33,14 +34,22 @@ export class NftablesBackend implements ProxyBackend {
   #chains = 0
   #rules = 0
 
-  constructor(nft: Nft) {
+  readonly #canary: NftCanary
+  /** the canary is one filtered rule dump (canary.ts): cheap enough to ask at every sync */
+  readonly canaryIntervalMs = 0
+
+  constructor(nft: Nft, canary: NftCanary) {
     this.#nft = nft
+    this.#canary = canary
   }
 
   static open(o: NftablesBackendOptions = {}): NftablesBackend {
+    let nft: Nft | undefined
     try {
-      return new NftablesBackend(Nft.open(o.netns))
+      nft = Nft.open(o.netns)
+      return new NftablesBackend(nft, NftCanary.open({ table: TABLE, chain: CANARY_CHAIN, jumpTo: CANARY_JUMP }, o.netns))
     } catch (e) {
+      nft?.close()
       throw new ProxyApplyError('nftables', (e as Error).message, { cause: e })
     }
   }
@@ -137,9 +146,9 @@ export class NftablesBackend implements ProxyBackend {
   async flushed(): Promise<boolean> {
     if (!this.#synced) return false
     try {
-      return !this.#nft.run(`list chain ${FAMILY} ${TABLE} ${CANARY_CHAIN}`).includes(CANARY_RULE)
-    } catch {
-      return true // no table, or no chain: gone
+      return !(await this.#canary.present())
+    } catch (e) {
+      throw new ProxyApplyError('nftables', `reading our entry rule back: ${(e as Error).message}`, { cause: e })
     }
   }
 
@@ -166,5 +175,6 @@ export class NftablesBackend implements ProxyBackend {
 
   close(): void {
     this.#nft.close()
+    this.#canary.close()
   }
 }

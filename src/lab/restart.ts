@@ -23,7 +23,8 @@ export async function restartProcess(stateDir: string, role: string, node: strin
   if (role === 'api' && state.apiPort === undefined) throw new LabUpError('ESTATE', 'the lab never started its API')
   const i = state.processes.findIndex((p) => p.role === role && p.node === n?.name)
   const old = i >= 0 ? state.processes[i] : undefined
-  if (old) await stopRecorded([old], stateDir, 10_000)
+  // only a process that still is ours is stopped (and reported); one already gone is just started again
+  const stopped = old ? await stopRecorded([old], stateDir, 10_000) : []
   const pontoon = join(binDir, 'pontoon')
   const env = labEnv(binDir)
   let cmd: { cmd: string; args: string[] }
@@ -34,5 +35,5 @@ export async function restartProcess(stateDir: string, role: string, node: strin
   if (i >= 0) state.processes[i] = now
   else state.processes.push(now)
   writeState(stateDir, state)
-  return { old: old?.pid, now }
+  return { old: stopped[0], now }
 }

@@ -49,18 +49,33 @@ function sysctls(ns: string, kv: Record<string, string>, optional: string[] = []
 /**
  * The wire bridge, one namespace per node with eth0 on it, and the outside
  * client. On failure whatever was made stays named with the prefix: the caller's
- * sweep removes it.
+ * sweep removes it. `up` builds the wire first and starts the API while it
+ * builds the nodes.
  */
 export function buildTopology(t: LabTopology): void {
-  const all = [t.wire.netns, ...t.nodes.map((n) => n.netns), t.outside.netns]
-  for (const ns of all) runOk('ip', ['netns', 'add', ns])
-  const cidr = (ip: string) => `${ip}/${t.wire.prefixLen}`
-  const peers = [...t.nodes.map((n) => ({ peer: n.wirePeer, ns: n.netns })), { peer: t.outside.wirePeer, ns: t.outside.netns }]
+  buildWire(t)
+  buildNodes(t)
+}
+
+const cidrOf = (t: LabTopology, ip: string) => `${ip}/${t.wire.prefixLen}`
+
+/** The wire namespace and its bridge with the API's address: enough for `pontoon api` to listen there. */
+export function buildWire(t: LabTopology): void {
+  runOk('ip', ['netns', 'add', t.wire.netns])
   ipBatch(t.wire.netns, [
     'link set lo up',
     `link add ${t.wire.bridge} type bridge`,
-    `addr add ${cidr(t.wire.ip)} dev ${t.wire.bridge}`,
+    `addr add ${cidrOf(t, t.wire.ip)} dev ${t.wire.bridge}`,
     `link set ${t.wire.bridge} up`,
+  ])
+}
+
+/** The node and outside namespaces, each with eth0 on the wire bridge (buildWire first). */
+export function buildNodes(t: LabTopology): void {
+  for (const ns of [...t.nodes.map((n) => n.netns), t.outside.netns]) runOk('ip', ['netns', 'add', ns])
+  const cidr = (ip: string) => cidrOf(t, ip)
+  const peers = [...t.nodes.map((n) => ({ peer: n.wirePeer, ns: n.netns })), { peer: t.outside.wirePeer, ns: t.outside.netns }]
+  ipBatch(t.wire.netns, [
     ...peers.flatMap(({ peer, ns }) => [
       `link add ${peer} type veth peer name eth0 netns ${ns}`,
       `link set ${peer} master ${t.wire.bridge}`,

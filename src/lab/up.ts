@@ -11,7 +11,7 @@ import { agentArgs, apiArgs, cniBinPath, inNode, kubeletArgs, labEnv, labPaths, 
 import { clientPod, CLIENT_POD, DUO_POD, duoPod, ECHO_PORT, echoPod, echoPodName, echoService, RELAY_PORT, SERVICE_NAME } from './demo-objects.ts'
 import { matrixPassed, planMatrix, renderMatrix, type MatrixInput } from './matrix.ts'
 import { runMatrix } from './matrix-run.ts'
-import { buildTopology } from './netns-build.ts'
+import { buildNodes, buildWire } from './netns-build.ts'
 import { httpGetInNetns } from './ns-probe.ts'
 import { podNetnsName } from './pod-netns.ts'
 import { spawnDetached, type ProcRecord } from './procs.ts'
@@ -70,9 +70,6 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   const state: LabState = { version: 1, prefix: o.prefix, nodes: o.nodes, proxyMode: o.proxyMode, overlay: o.overlay, processes: [], complete: false }
   writeState(o.stateDir, state)
 
-  buildTopology(topo)
-  progress(`namespaces: ${topo.wire.netns} (bridge ${topo.wire.bridge} ${topo.wire.ip}), ${topo.nodes.map((n) => n.netns).join(', ')}, ${topo.outside.netns}`)
-
   const pontoon = join(o.binDir, 'pontoon')
   const env = labEnv(o.binDir)
   const start = (role: string, cmd: string, args: string[], node?: string): ProcRecord => {
@@ -81,8 +78,12 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
     return rec
   }
 
+  // the API needs only the wire to listen in: it starts while the nodes are built
+  buildWire(topo)
   state.apiPort = await freeLoopbackPort()
   const apiProc = start('api', pontoon, apiArgs(topo, paths, state.apiPort))
+  buildNodes(topo)
+  progress(`namespaces: ${topo.wire.netns} (bridge ${topo.wire.bridge} ${topo.wire.ip}), ${topo.nodes.map((n) => n.netns).join(', ')}, ${topo.outside.netns}`)
   await waitUntil('pontoon api to write its kubeconfigs', () => existsSync(paths.kubeconfig) && existsSync(paths.nodeKubeconfig), apiProc, 30_000)
   const api = await labApi(paths.kubeconfig)
   try {

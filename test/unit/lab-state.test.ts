@@ -9,12 +9,11 @@ import { statusTables } from '../../src/lab/status.ts'
 import { renderTable } from '../../src/lab/text-table.ts'
 import { waitFor } from '../lib/wait.ts'
 
-const tmp = (t: Tap.Test) => {
+const tmp = (t: { teardown(fn: () => unknown): void }) => {
   const d = mkdtempSync(join(tmpdir(), 'pontoon-lab-state-'))
   t.teardown(() => rmSync(d, { recursive: true, force: true }))
   return d
 }
-declare namespace Tap { type Test = { teardown(fn: () => unknown): void } }
 
 const base: LabState = { version: 1, prefix: 'plab', nodes: 3, proxyMode: 'nftables', overlay: 'vxlan', processes: [], complete: false }
 
@@ -58,7 +57,7 @@ t.test("a state dir must be the lab's: absent, empty, or holding lab.json", asyn
 t.test('a recorded PID is ours only with the same start time and our marker in its command line', async (t) => {
   const d = tmp(t)
   const marker = join(d, 'marker-arg')
-  const rec = spawnDetached('sleeper', 'sleep', ['1000', marker].slice(0, 1), join(d, 'log'), { PATH: process.env.PATH })
+  const rec = spawnDetached('sleeper', 'sleep', ['1000'], join(d, 'log'), { PATH: process.env.PATH })
   t.teardown(() => { try { process.kill(rec.pid, 'SIGKILL') } catch { /* gone */ } })
   t.ok(rec.startTime, 'start time recorded')
   t.equal(isOurs(rec, 'sleep'), true)

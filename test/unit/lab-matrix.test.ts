@@ -102,3 +102,19 @@ t.test('the table shows each case with its result and a count', async (t) => {
   const col = lines[0]!.indexOf('RESULT')
   t.ok(lines.slice(1, -1).every((l) => /^(PASS|FAIL)$/.test(l.slice(col))), 'columns line up')
 })
+
+t.test('what mutation testing found unpinned: titles, the outside flag, anchors, bounds, messages', async (t) => {
+  const cases = planMatrix(input)
+  t.equal(cases[3]!.title, 'container -> container over localhost (duo)')
+  t.equal(cases[4]!.title, 'pod -> ClusterIP echo')
+  t.same(cases[5]!.from, { outside: true })
+  t.equal(parseEchoLine('x p 10.0.0.1:80'), undefined, 'anchored at the start')
+  t.equal(parseEchoLine('p 10.0.0.1:80 extra'), undefined, 'anchored at the end')
+  t.equal(parseEchoLine('p x[fd00::7]:80'), undefined, 'brackets only around the whole address')
+  t.equal(parseEchoLine('p [fd00::7]x:80'), undefined)
+  t.equal(parseEchoLine('p fd00::ffff:10.0.0.1:80')?.ip, 'fd00::ffff:a00:1', 'only a leading ::ffff: is unmapped')
+  t.same(parseEchoLine('p 10.0.0.1:65535'), { name: 'p', ip: '10.0.0.1', port: 65535 })
+  const long = `echo-node-1 ${'x'.repeat(200)}`
+  t.equal(judge(cases[0]!, { ok: true, line: `  ${long}  ` }).detail, `not an echo answer: ${JSON.stringify(long.slice(0, 80))}`, 'trimmed, then cut at 80')
+  t.match(judge(cases[4]!, { ok: true, line: 'duo 10.244.0.7:1' }).detail, /\(expected echo-node-1 or echo-node-2 or echo-node-3\)$/)
+})

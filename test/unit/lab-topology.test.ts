@@ -87,3 +87,9 @@ t.test('exec targets: outside, wire and nodes by name', async (t) => {
   t.throws(() => fixedTarget(topo, 'node-3'), { code: 'ENONODE' })
   t.equal(fixedTarget(topo, 'client'), undefined, 'a pod: resolved through the API')
 })
+
+t.test('what mutation testing found unpinned: one-letter prefix, messages, the error name', async (t) => {
+  t.equal(checkPrefix('a'), 'a')
+  t.throws(() => checkPrefix('A'), { name: 'LabConfigError', message: '--prefix "A" must be 1-32 characters of a-z, 0-9 and "-", starting and ending with a letter or digit' })
+  t.throws(() => labTopology('plab', 0), { message: '--nodes must be an integer from 1 to 100 (got 0)' })
+})

@@ -14,6 +14,7 @@ export interface CniConfigOptions {
   fileName?: string
   agentSocket?: string
   mtu?: number
+  ipamDataDir?: string
   log: Logger
 }
 
@@ -28,7 +29,7 @@ export function cniConfigWriter(o: CniConfigOptions): SyncConsumer {
       return
     }
     waiting = false
-    const text = conflistText({ podCIDRs: node.podCIDRs, ...(o.agentSocket ? { agentSocket: o.agentSocket } : {}), ...(o.mtu ? { mtu: o.mtu } : {}) })
+    const text = conflistText({ podCIDRs: node.podCIDRs, ...(o.agentSocket ? { agentSocket: o.agentSocket } : {}), ...(o.mtu ? { mtu: o.mtu } : {}), ...(o.ipamDataDir ? { ipamDataDir: o.ipamDataDir } : {}) })
     // A failed write throws: the hub keeps the change and retries with backoff.
     if (writeFileAtomic(path, text)) o.log.info({ path, podCIDRs: node.podCIDRs }, 'CNI config written')
   } }

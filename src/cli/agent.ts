@@ -13,6 +13,7 @@ interface AgentArgs {
   'cni-socket'?: string
   'cni-conf-dir'?: string
   'cni-mtu'?: number
+  'cni-ipam-data-dir'?: string
   'proxy-mode': string
   'cluster-cidr'?: string
   'masquerade-all': boolean
@@ -37,6 +38,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('sync-period', { type: 'number', default: 30, describe: 'seconds: syncs run at least this often' })
       .option('cni-socket', { type: 'string', describe: 'serve pontoon-cni invocations on this unix socket (conflist key "agentSocket")' })
       .option('cni-conf-dir', { type: 'string', describe: "write this node's conflist (from its podCIDRs) into this directory, e.g. /etc/cni/net.d" })
+      .option('cni-ipam-data-dir', { type: 'string', describe: "pontoon-ipam's reservation directory written into the conflist (default /var/lib/cni/networks); the lab gives each node its own" })
       .option('cni-mtu', { type: 'number', describe: 'pod MTU written into the conflist (the underlay MTU minus the overlay header)' })
       .option('proxy-mode', { type: 'string', default: 'nftables', describe: 'service proxy: nftables, iptables, or none (no Service rules)' })
       .option('cluster-cidr', { type: 'string', describe: 'pod CIDRs, comma-separated: traffic from outside them to a clusterIP is masqueraded' })
@@ -97,7 +99,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const { systemClock } = await import('../agent/clock.ts')
     const confDir = args['cni-conf-dir']
     const consumers = confDir
-      ? [cniConfigWriter({ nodeName: args['node-name'], confDir, log, ...(args['cni-socket'] ? { agentSocket: args['cni-socket'] } : {}), ...(args['cni-mtu'] ? { mtu: args['cni-mtu'] } : {}) })]
+      ? [cniConfigWriter({ nodeName: args['node-name'], confDir, log, ...(args['cni-socket'] ? { agentSocket: args['cni-socket'] } : {}), ...(args['cni-mtu'] ? { mtu: args['cni-mtu'] } : {}), ...(args['cni-ipam-data-dir'] ? { ipamDataDir: args['cni-ipam-data-dir'] } : {}) })]
       : []
     const agentMetrics = createAgentMetrics()
     let agent

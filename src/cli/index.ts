@@ -5,8 +5,9 @@ import { agentCommand } from './agent.ts'
 import { cniServerCommand } from './cni-server.ts'
 import { cleanupCommand } from './cleanup.ts'
 import { traceCommand } from './trace.ts'
+import { labCommand } from './lab.ts'
 import { echoCommand } from './echo.ts'
 import { kubeletCommand } from './kubelet.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, labCommand]

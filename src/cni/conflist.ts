@@ -9,6 +9,8 @@ export interface ConflistInput {
   /** the resident CNI socket the agent serves, if any */
   agentSocket?: string
   mtu?: number
+  /** where pontoon-ipam keeps its reservations (host-local's dataDir); its default when absent */
+  ipamDataDir?: string
   bridge?: string
   network?: string
 }
@@ -19,7 +21,7 @@ export function planConflist(i: ConflistInput): Record<string, unknown> {
     bridge: i.bridge ?? 'cni0',
     isDefaultGateway: true,
     hairpinMode: true,
-    ipam: { type: 'pontoon-ipam', ranges: i.podCIDRs.map((subnet) => [{ subnet }]) },
+    ipam: { type: 'pontoon-ipam', ranges: i.podCIDRs.map((subnet) => [{ subnet }]), ...(i.ipamDataDir ? { dataDir: i.ipamDataDir } : {}) },
   }
   if (i.mtu !== undefined) bridge.mtu = i.mtu
   if (i.agentSocket) bridge.agentSocket = i.agentSocket

@@ -16,6 +16,12 @@ t.test('the conflist follows the podCIDRs, dual stack included', async (t) => {
   const bare = planConflist({ podCIDRs: ['10.244.3.0/24'] }) as any
   t.notOk('agentSocket' in bare.plugins[0])
   t.notOk('mtu' in bare.plugins[0])
+  t.notOk('dataDir' in bare.plugins[0].ipam, 'pontoon-ipam keeps its default directory')
+})
+
+t.test('the conflist can name the IPAM directory (each lab node keeps its own, inside the lab state dir)', async (t) => {
+  const c = planConflist({ podCIDRs: ['10.244.3.0/24'], ipamDataDir: '/var/lib/pontoon-lab/nodes/node-1/ipam' }) as any
+  t.equal(c.plugins[0].ipam.dataDir, '/var/lib/pontoon-lab/nodes/node-1/ipam')
 })
 
 t.test('atomic write: replaces whole, and leaves an unchanged file alone', async (t) => {

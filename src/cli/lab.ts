@@ -1,0 +1,137 @@
+// `pontoon lab up|down|status|exec|kubeconfig`: the multi-node lab on one machine.
+import type { Argv, CommandModule } from 'yargs'
+
+const DEFAULT_STATE_DIR = '/var/lib/pontoon-lab'
+const DEFAULT_PREFIX = 'plab'
+
+interface Common { 'state-dir': string }
+
+const stateDir = <T>(y: Argv<T>) => y.option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: "where the lab keeps its state file, the API's data and kubeconfig, and the logs" })
+
+async function fail(e: unknown, what: string): Promise<void> {
+  const err = e as Error & { code?: string }
+  process.stderr.write(`pontoon lab ${what}: ${err.code ? `${err.code}: ` : ''}${err.message}\n`)
+  process.exitCode = 1
+}
+
+const up: CommandModule<object, Common & { nodes: number; 'proxy-mode': string; overlay: string; prefix: string; demo: boolean }> = {
+  command: 'up',
+  describe: 'build the lab (wire, N nodes with agent and kubelet, the API, an outside client), deploy the demo and run the traffic matrix; exit 0 iff it passed',
+  builder: (y) => stateDir(y)
+    .option('nodes', { type: 'number', default: 3, describe: 'how many nodes' })
+    .option('proxy-mode', { type: 'string', default: 'nftables', choices: ['nftables', 'iptables'] })
+    .option('overlay', { type: 'string', default: 'vxlan', choices: ['vxlan', 'host-gw'] })
+    .option('prefix', { type: 'string', default: DEFAULT_PREFIX, describe: 'every namespace of the lab is named <prefix>-...' })
+    .option('demo', { type: 'boolean', default: true, describe: 'deploy the demo and run the matrix (--no-demo: an empty cluster)' }) as never,
+  handler: async (a) => {
+    const { labUp } = await import('../lab/up.ts')
+    const { binDir } = await import('../demo/demo.ts')
+    try {
+      const r = await labUp({
+        nodes: a.nodes, proxyMode: a['proxy-mode'] as 'nftables', overlay: a.overlay as 'vxlan', prefix: a.prefix,
+        stateDir: a['state-dir'], demo: a.demo, binDir: binDir(), log: (s) => console.log(s),
+      })
+      process.exitCode = r.passed ? 0 : 1
+    } catch (e) {
+      await fail(e, 'up')
+    }
+  },
+}
+
+const down: CommandModule<object, Common & { prefix: string }> = {
+  command: 'down',
+  describe: 'remove every namespace, process and file the lab made',
+  builder: (y) => stateDir(y).option('prefix', { type: 'string', default: DEFAULT_PREFIX, describe: 'also sweep namespaces named <prefix>-... (the state file names its own)' }) as never,
+  handler: async (a) => {
+    const { cleanLab } = await import('../lab/teardown.ts')
+    try {
+      const r = await cleanLab(a['state-dir'], a.prefix)
+      console.log(`stopped ${r.stopped.length} lab processes, killed ${r.killed.length} left in its namespaces, removed ${r.netns.length} namespaces and ${a['state-dir']}`)
+      if (r.failed.length) {
+        process.stderr.write(`pontoon lab down: could not remove namespaces ${r.failed.join(', ')}\n`)
+        process.exitCode = 1
+      }
+    } catch (e) {
+      await fail(e, 'down')
+    }
+  },
+}
+
+const status: CommandModule<object, Common> = {
+  command: 'status',
+  describe: 'nodes, pods, services and agent/kubelet health as tables',
+  builder: (y) => stateDir(y) as never,
+  handler: async (a) => {
+    const { gatherStatus, statusTables } = await import('../lab/status.ts')
+    try {
+      const d = await gatherStatus(a['state-dir'])
+      process.stdout.write(statusTables(d))
+      if (d.health.some((h) => !h.running || h.healthz !== 200)) process.exitCode = 1
+    } catch (e) {
+      await fail(e, 'status')
+    }
+  },
+}
+
+const exec: CommandModule<object, Common & { target: string; namespace: string; cmd: string[] }> = {
+  command: 'exec <target> [cmd..]',
+  describe: 'run a command inside a pod (by name), node-N, or outside: pontoon lab exec client -- ip addr',
+  builder: (y) => stateDir(y)
+    .positional('target', { type: 'string', describe: 'a pod name, node-N, or outside' })
+    .positional('cmd', { type: 'string', array: true })
+    .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: "the pod's namespace" }) as never,
+  handler: async (a) => {
+    const { resolveTarget, execIn } = await import('../lab/exec.ts')
+    try {
+      const ns = await resolveTarget(a['state-dir'], a.target, a.namespace)
+      // everything after the first "--" is the command, verbatim (yargs would parse its flags)
+      const dd = process.argv.indexOf('--')
+      const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String)
+      process.exitCode = await execIn(ns, cmd)
+    } catch (e) {
+      await fail(e, 'exec')
+    }
+  },
+}
+
+const kubeconfig: CommandModule<object, Common> = {
+  command: 'kubeconfig',
+  describe: "print the path of the lab's kubeconfig (export KUBECONFIG=$(pontoon lab kubeconfig))",
+  builder: (y) => stateDir(y) as never,
+  handler: async (a) => {
+    const { requireState } = await import('../lab/status.ts')
+    const { labPaths } = await import('../lab/commands.ts')
+    const { labTopology } = await import('../lab/topology.ts')
+    try {
+      const s = requireState(a['state-dir'])
+      console.log(labPaths(a['state-dir'], labTopology(s.prefix, s.nodes)).kubeconfig)
+    } catch (e) {
+      await fail(e, 'kubeconfig')
+    }
+  },
+}
+
+const restart: CommandModule<object, Common & { what: string; node?: string }> = {
+  command: 'restart <what>',
+  describe: 'restart one lab process (api, or agent/kubelet with --node node-N) with the command line up gave it',
+  builder: (y) => stateDir(y)
+    .positional('what', { type: 'string', choices: ['api', 'agent', 'kubelet'] })
+    .option('node', { type: 'string', describe: 'node-N, for agent and kubelet' }) as never,
+  handler: async (a) => {
+    const { restartProcess } = await import('../lab/restart.ts')
+    const { binDir } = await import('../demo/demo.ts')
+    try {
+      const r = await restartProcess(a['state-dir'], a.what, a.node, binDir())
+      console.log(`${a.what}${a.node ? ` on ${a.node}` : ''}: ${r.old ? `pid ${r.old} stopped, ` : ''}pid ${r.now.pid} started (log ${r.now.log})`)
+    } catch (e) {
+      await fail(e, 'restart')
+    }
+  },
+}
+
+export const labCommand: CommandModule = {
+  command: 'lab <command>',
+  describe: 'a multi-node cluster of network namespaces on this machine, driven with kubectl',
+  builder: (y) => y.command([up, down, status, exec, kubeconfig, restart] as CommandModule[]).demandCommand(1),
+  handler: () => { /* a subcommand runs */ },
+}

@@ -1,0 +1,6 @@
+// Pure: rows as kubectl prints them, columns padded to their widest cell, three spaces apart.
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd()
+  return [line(headers), ...rows.map(line)].join('\n') + '\n'
+}

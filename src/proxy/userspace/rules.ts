@@ -91,7 +91,9 @@ export function renderIntent(i: PortIntent, fg: FamilyGlobals, ports: ProxyPorts
   const bothNodePort = (spec: string[]) => {
     out.nat.push({ chain: CHAINS.nodePortContainer, spec }, { chain: CHAINS.nodePortHost, spec })
   }
-  const reject = (spec: string[]) => out.filter.push({ chain: CHAINS.reject, spec: [...spec, '-j', 'REJECT'] })
+  // a TCP reset refuses at once; ICMP (all UDP gets) is rate-limited by the kernel
+  const rejectWith = p === 'tcp' ? ['-j', 'REJECT', '--reject-with', 'tcp-reset'] : ['-j', 'REJECT']
+  const reject = (spec: string[]) => out.filter.push({ chain: CHAINS.reject, spec: [...spec, ...rejectWith] })
 
   // no endpoint anywhere for a class: refused before it reaches a socket, so clients fail at once
   const internalEmpty = internalTargets(i).endpoints.length === 0 && internalTargets(i).whenEmpty === 'reject'

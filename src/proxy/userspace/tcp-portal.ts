@@ -49,14 +49,15 @@ export class TcpPortal implements Portal {
     this.picker = picker
   }
 
-  static async open(family: Family, decide: Decide, limits: PortalLimits, events: TcpPortalEvents = {}): Promise<TcpPortal> {
+  /** `bindAddress`: the wildcard of the family unless given (tests bind loopback) */
+  static async open(family: Family, decide: Decide, limits: PortalLimits, events: TcpPortalEvents = {}, bindAddress = ANY[family]): Promise<TcpPortal> {
     const picker = new EndpointPicker({ maxAffinityEntries: limits.maxAffinityEntries, now: () => performance.now() })
     // pauseOnConnect: nothing is read from the client until an endpoint took it
     const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true })
     server.maxConnections = limits.maxConnections
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen({ host: ANY[family], port: 0, ipv6Only: family === 6, backlog: 511 }, () => {
+      server.listen({ host: bindAddress, port: 0, ipv6Only: family === 6, backlog: 511 }, () => {
         server.removeListener('error', reject)
         resolve()
       })

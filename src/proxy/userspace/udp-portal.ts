@@ -36,11 +36,12 @@ export class UdpPortal implements Portal {
     sock.on('message', (msg, rinfo) => this.fromClient(msg, plainIp(rinfo.address), rinfo.port))
   }
 
-  static async open(family: Family, decide: Decide, limits: PortalLimits): Promise<UdpPortal> {
+  /** `bindAddress`: the wildcard of the family unless given (tests bind loopback) */
+  static async open(family: Family, decide: Decide, limits: PortalLimits, bindAddress = ANY[family]): Promise<UdpPortal> {
     const sock = dgram.createSocket({ type: type(family), ipv6Only: family === 6 })
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject)
-      sock.bind({ address: ANY[family], port: 0 }, () => {
+      sock.bind({ address: bindAddress, port: 0 }, () => {
         sock.removeListener('error', reject)
         resolve()
       })

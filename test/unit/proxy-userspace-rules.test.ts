@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EndpointTarget, FamilyGlobals, PortIntent, ProxyPlan } from '../../src/proxy/plan/intent.ts'
-import { builtinJumps, chainTail, observeBuiltinJumps, renderAll, renderCleanup, renderIntent, UserspaceRenderError, type ProxyPorts } from '../../src/proxy/userspace/rules.ts'
+import { builtinJumps, chainTail, observeBuiltinJumps, proxiedPlan, renderAll, renderCleanup, renderIntent, UserspaceRenderError, type ProxyPorts } from '../../src/proxy/userspace/rules.ts'
 import { decide } from '../../src/proxy/userspace/decide.ts'
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden', 'userspace')
@@ -174,4 +174,17 @@ t.test('decide: route.ts for one client of a proxy socket', async (t) => {
   t.same(decide(intent({ clusterEndpoints: [], localEndpoints: [], hasAnyEndpoints: false }), 'internal', fg4, false, '10.244.1.9'), { verdict: 'reject', reason: 'no endpoints' })
   const sticky = decide(intent({ affinityTimeoutSeconds: 300 }), 'internal', fg4, false, '10.244.1.9')
   t.equal(sticky.verdict === 'endpoints' && sticky.affinityTimeoutSeconds, 300, 'the affinity timeout is passed on')
+})
+
+t.test('SCTP intents are left out of the plan, the rest is served', async (t) => {
+  const tcp = intent()
+  const sctp = intent({ protocol: 'sctp' })
+  const p = plan([tcp, sctp])
+  const r = proxiedPlan(p)
+  t.same([...r.plan.intents.keys()], [tcp.key])
+  t.same(r.skipped, [sctp.key])
+  t.equal(r.plan.globals, p.globals)
+  const same = plan([tcp])
+  t.equal(proxiedPlan(same).plan, same, 'nothing to leave out: the plan itself')
+  t.same(proxiedPlan(same).skipped, [])
 })

@@ -12,7 +12,8 @@ import { externallyAccessible } from '../plan/route.ts'
 import { resolveFlavour, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
 import { decide, type TrafficKind } from './decide.ts'
 import { DEFAULT_LIMITS, type Decide, type Portal, type PortalLimits } from './portal.ts'
-import { builtinJumps, chainTail, FILTER_CHAINS, NAT_CHAINS, observeBuiltinJumps, renderAll, renderCleanup, type ProxyPorts, type UserspaceTable } from './rules.ts'
+import { assertNotHostNetns } from '../host-netns-guard.ts'
+import { builtinJumps, chainTail, FILTER_CHAINS, NAT_CHAINS, observeBuiltinJumps, proxiedPlan, renderAll, renderCleanup, type ProxyPorts, type UserspaceTable } from './rules.ts'
 import { TcpPortal } from './tcp-portal.ts'
 import { UdpPortal } from './udp-portal.ts'
 
@@ -97,13 +98,14 @@ export class UserspaceBackend implements ProxyBackend {
    * sockets may need opening or whose endpoints changed; intents no longer in
    * the plan lose their sockets after the rules that led to them are gone.
    */
-  private async apply(plan: ProxyPlan, changed: readonly PortIntent[], relink: boolean): Promise<SyncStats> {
+  private async apply(whole: ProxyPlan, changed: readonly PortIntent[], relink: boolean): Promise<SyncStats> {
     if (this.opts.netnsPath !== undefined) {
       throw new ProxyApplyError('userspace', 'the userspace proxy opens its sockets in its own network namespace: run the agent inside the node namespace instead of passing one')
     }
-    for (const i of plan.intents.values()) {
-      if (i.protocol === 'sctp') throw new ProxyApplyError('userspace', `${i.key}: SCTP is not proxied in userspace mode (Node has no SCTP sockets)`)
-    }
+    // also here, not only in openBackend: this backend opens sockets and writes rules wherever it runs
+    assertNotHostNetns('--proxy-mode userspace')
+    const { plan, skipped } = proxiedPlan(whole)
+    changed = changed.filter((i) => plan.intents.has(i.key))
     const tools = await this.getTools()
     this.synced = false
     this.masqueradeAll = plan.globals.masqueradeAll
@@ -152,13 +154,18 @@ export class UserspaceBackend implements ProxyBackend {
         observed.set(fg.family, { nat: observeBuiltinJumps(t.nat), filter: observeBuiltinJumps(t.filter) })
       }
     }
-    const rendered = renderAll(plan, this.ports(), observed)
-    for (const r of rendered) await tools.restore(r.family, r.text)
-    for (const p of retire) p.close()
+    let rendered
+    try {
+      rendered = renderAll(plan, this.ports(), observed)
+      for (const r of rendered) await tools.restore(r.family, r.text)
+    } finally {
+      // after a failure too: these left the plan, and the next full sync rewrites whatever rules still name them
+      for (const p of retire) p.close()
+    }
     this.synced = true
     let listeners = 0
     for (const e of this.entries.values()) listeners += e.external ? 2 : 1
-    return { counts: { natRules: rendered.reduce((n, r) => n + r.rules, 0), listeners } }
+    return { counts: { natRules: rendered.reduce((n, r) => n + r.rules, 0), listeners, sctpSkipped: skipped.length } }
   }
 
   /** Our jumps from the built-in chains, and the last rule of each of our chains: a flush of either shows. */

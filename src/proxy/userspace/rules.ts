@@ -137,6 +137,17 @@ export function renderIntent(i: PortIntent, fg: FamilyGlobals, ports: ProxyPorts
   return out
 }
 
+/**
+ * The part of a plan this mode can serve: Node has no SCTP sockets, so SCTP
+ * intents get no socket and no rule (their traffic is not redirected) instead
+ * of failing every sync for every other Service.
+ */
+export function proxiedPlan(plan: ProxyPlan): { plan: ProxyPlan; skipped: string[] } {
+  const skipped = [...plan.intents.values()].filter((i) => i.protocol === 'sctp').map((i) => i.key)
+  if (skipped.length === 0) return { plan, skipped }
+  return { plan: { globals: plan.globals, intents: new Map([...plan.intents].filter(([, i]) => i.protocol !== 'sctp')) }, skipped }
+}
+
 export interface FamilyRules {
   family: Family
   text: string

@@ -164,6 +164,8 @@ t.test('decide: route.ts for one client of a proxy socket', async (t) => {
   t.equal(eps(decide(local, 'external', fg4, false, '192.168.50.2')), '10.244.1.5', 'eTP Local from outside: the local endpoint only')
   t.equal(eps(decide(local, 'external', fg4, false, '10.244.3.3')), '10.244.1.5,10.244.2.5', 'a pod short-circuits eTP Local')
   t.equal(eps(decide(local, 'external', fg4, false, '127.0.0.1')), '10.244.1.5,10.244.2.5', 'the node itself too')
+  t.equal(eps(decide(local, 'internal', fg4, false, '192.168.50.2')), '10.244.1.5,10.244.2.5', 'the same intent\'s clusterIP socket: every endpoint (eTP is for external traffic)')
+  t.equal(eps(decide(local, 'external', { ...fg4, clusterCIDRs: ['10.250.0.0/16', '10.244.0.0/16'] }, false, '10.244.3.3')), '10.244.1.5,10.244.2.5', 'a pod inside any one of several cluster CIDRs')
   t.equal(eps(decide(local, 'external', fg4, false, 'garbage')), '10.244.1.5', 'an unreadable peer counts as outside')
   t.equal(eps(decide(local, 'external', { ...fg4, clusterCIDRs: [] }, false, '10.244.3.3')), '10.244.1.5', 'no local detection: a pod is outside')
   const v6local = intent({ family: 6, clusterIP: 'fd00:10:96::a', nodePort: 30080, externalPolicyLocal: true, clusterEndpoints: [ep('fd00:10:244:1::5', 8080, true), ep('fd00:10:244:2::5')], localEndpoints: [ep('fd00:10:244:1::5', 8080, true)] })

@@ -40,10 +40,10 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('cni-conf-dir', { type: 'string', describe: "write this node's conflist (from its podCIDRs) into this directory, e.g. /etc/cni/net.d" })
       .option('cni-ipam-data-dir', { type: 'string', describe: "pontoon-ipam's reservation directory written into the conflist (default /var/lib/cni/networks); the lab gives each node its own" })
       .option('cni-mtu', { type: 'number', describe: 'pod MTU written into the conflist (the underlay MTU minus the overlay header)' })
-      .option('proxy-mode', { type: 'string', default: 'nftables', describe: 'service proxy: nftables, iptables, or none (no Service rules)' })
+      .option('proxy-mode', { type: 'string', default: 'nftables', describe: 'service proxy: nftables, iptables, userspace (a local socket per Service port, iptables REDIRECT), or none (no Service rules)' })
       .option('cluster-cidr', { type: 'string', describe: 'pod CIDRs, comma-separated: traffic from outside them to a clusterIP is masqueraded' })
       .option('masquerade-all', { type: 'boolean', default: false, describe: 'masquerade all traffic to clusterIPs' })
-      .option('iptables-backend', { type: 'string', default: 'auto', describe: "with --proxy-mode iptables: nft, legacy, or auto (whatever the system's iptables is)" })
+      .option('iptables-backend', { type: 'string', default: 'auto', describe: "with --proxy-mode iptables or userspace: nft, legacy, or auto (whatever the system's iptables is)" })
       .option('overlay', { type: 'string', default: 'vxlan', describe: 'pod network across nodes: vxlan, host-gw (nodes on one L2 segment), or none' })
       .option('iface', { type: 'string', describe: 'overlay underlay interface: a name, or /REGEX/ matched against names (default: the one holding the Node\'s InternalIP)' })
       .option('iface-cidr', { type: 'string', describe: 'overlay underlay: the interface with an address in this CIDR' })
@@ -62,8 +62,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       if (!(args['min-sync-period'] >= 0) || !(args['sync-period'] >= args['min-sync-period']) || args['sync-period'] <= 0) {
         throw new FlagError('--sync-period', 'need 0 <= --min-sync-period <= --sync-period, and --sync-period > 0')
       }
-      if (!['nftables', 'iptables', 'none'].includes(args['proxy-mode'])) {
-        throw new FlagError('--proxy-mode', `"${args['proxy-mode']}" is not one of nftables, iptables, none`)
+      if (!['nftables', 'iptables', 'userspace', 'none'].includes(args['proxy-mode'])) {
+        throw new FlagError('--proxy-mode', `"${args['proxy-mode']}" is not one of nftables, iptables, userspace, none`)
       }
       if (!['nft', 'legacy', 'auto'].includes(args['iptables-backend'])) {
         throw new FlagError('--iptables-backend', `"${args['iptables-backend']}" is not one of nft, legacy, auto`)
@@ -110,7 +110,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       if (proxyFlags) {
         const { startProxy } = await import('../proxy/start.ts')
         const started = await startProxy({
-          mode: args['proxy-mode'] as 'nftables' | 'iptables',
+          mode: args['proxy-mode'] as 'nftables' | 'iptables' | 'userspace',
           nodeName: args['node-name'],
           clusterCIDRs: proxyFlags.clusterCIDRs,
           masqueradeAll: args['masquerade-all'],

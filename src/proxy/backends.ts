@@ -2,7 +2,7 @@
 import type { ProxyBackend } from './backend.ts'
 import { assertNotHostNetns } from './host-netns-guard.ts'
 
-export const PROXY_MODES = ['nftables', 'iptables'] as const
+export const PROXY_MODES = ['nftables', 'iptables', 'userspace'] as const
 export type SupportedMode = typeof PROXY_MODES[number]
 
 export interface BackendOptions {
@@ -23,6 +23,10 @@ export async function openBackend(mode: SupportedMode, opts: BackendOptions = {}
       const { IptablesBackend } = await import('./iptables/backend.ts')
       return new IptablesBackend({ ...(opts.netns ? { netnsPath: opts.netns } : {}), ...(opts.iptablesBackend ? { iptablesBackend: opts.iptablesBackend } : {}) })
     }
+    case 'userspace': {
+      const { UserspaceBackend } = await import('./userspace/backend.ts')
+      return new UserspaceBackend({ ...(opts.netns ? { netnsPath: opts.netns } : {}), ...(opts.iptablesBackend ? { iptablesBackend: opts.iptablesBackend } : {}) })
+    }
   }
 }
 
@@ -33,6 +37,8 @@ export async function cleanupAll(opts: BackendOptions = {}): Promise<{ mode: str
     { label: 'nftables', mode: 'nftables', opts },
     { label: 'iptables (nft)', mode: 'iptables', opts: { ...opts, iptablesBackend: 'nft' } },
     { label: 'iptables (legacy)', mode: 'iptables', opts: { ...opts, iptablesBackend: 'legacy' } },
+    // both flavours in one: its cleanup reads each flavour's dump itself
+    { label: 'userspace', mode: 'userspace', opts: { ...opts, iptablesBackend: 'nft' } },
   ]
   const out: { mode: string; error?: string }[] = []
   for (const t of targets) {

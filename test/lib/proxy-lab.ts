@@ -563,7 +563,7 @@ export interface AgentProc {
 }
 
 export interface AgentOptions {
-  mode: 'nftables' | 'iptables'
+  mode: 'nftables' | 'iptables' | 'userspace'
   clusterCidrs?: string[]
   nodePortAddresses?: string
   masqueradeAll?: boolean

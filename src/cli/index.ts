@@ -7,6 +7,7 @@ import { cleanupCommand } from './cleanup.ts'
 import { traceCommand } from './trace.ts'
 import { echoCommand } from './echo.ts'
 import { kubeletCommand } from './kubelet.ts'
+import { vmCommand } from './vm.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, vmCommand]

@@ -3,7 +3,7 @@
 // stdout and stderr apart, its exit status as the CLI's; and the host stays as it was.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { BIN } from '../lib/cni.ts'
 import { RUN } from '../lib/netns.ts'
@@ -74,9 +74,13 @@ t.test('harness failures exit 125 with a code, and leave no guest behind', async
   t.match(mem.stderr, /EVMINPUT: --mem 64/)
 
   // a guest that cannot finish in time is killed: the CLI returns, and its qemu is gone
-  const slow = pontoon(['vm', 'run', '--timeout', '1', '--', 'sleep', '600'])
+  // its own TMPDIR names this run's job directory, and so its qemu, apart from guests of other tests
+  const tmp = mkdtempSync(`/tmp/${RUN}-vmt`)
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
+  const slow = pontoon(['vm', 'run', '--timeout', '1', '--', 'sleep', '600'], { ...process.env, TMPDIR: tmp })
   t.equal(slow.status, 125)
   t.match(slow.stderr, /EVMTIMEOUT: the guest did not finish within 1 s/)
-  const leftover = spawnSync('pgrep', ['-f', `pontoon-vm-.*`], { encoding: 'utf8' }).stdout.trim()
-  t.equal(leftover, '', 'no qemu of this harness runs on')
+  const leftover = spawnSync('pgrep', ['-f', `pontoon.job=${tmp}/`], { encoding: 'utf8' }).stdout.trim()
+  t.equal(leftover, '', 'its qemu is gone')
+  t.same(readdirSync(tmp), [], 'and so is its job directory')
 })

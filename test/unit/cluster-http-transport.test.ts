@@ -148,3 +148,43 @@ t.test('bounds and bad answers end in typed errors', async (t) => {
   t.type(w3.err, ApiStatusError)
   t.equal((w3.err as ApiStatusError).status, 403)
 })
+
+t.test('send: one write with a JSON body, the answer parsed; a refusal is an ApiStatusError; the answer is bounded', async (t) => {
+  const got: Array<{ method: string; url: string; type: string; auth: string; body: string }> = []
+  const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = ''
+    req.on('data', (d) => (body += d))
+    req.on('end', () => {
+      got.push({ method: req.method ?? '', url: req.url ?? '', type: String(req.headers['content-type']), auth: String(req.headers.authorization), body })
+      if (req.url?.includes('/missing')) {
+        res.writeHead(404, { 'content-type': 'application/json' })
+        return res.end(JSON.stringify({ kind: 'Status', code: 404, message: 'pods "missing" not found' }))
+      }
+      if (req.url?.includes('/huge')) {
+        res.writeHead(200)
+        return res.end(JSON.stringify({ x: 'y'.repeat(4096) }))
+      }
+      if (req.url?.includes('/empty')) {
+        res.writeHead(200)
+        return res.end()
+      }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ ok: true, echo: JSON.parse(body || 'null') }))
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }))
+  const tr = new HttpTransport({ server: `http://127.0.0.1:${(server.address() as { port: number }).port}`, token: 'tok', insecureSkipTLSVerify: false }, { maxObjectBytes: 1024 })
+  t.teardown(() => tr.close())
+
+  t.same(await tr.send('PATCH', '/api/v1/namespaces/d/pods/p/status', { status: { phase: 'Running' } }, 'application/merge-patch+json'), { ok: true, echo: { status: { phase: 'Running' } } })
+  t.same(got[0], { method: 'PATCH', url: '/api/v1/namespaces/d/pods/p/status', type: 'application/merge-patch+json', auth: 'Bearer tok', body: '{"status":{"phase":"Running"}}' })
+  t.same(await tr.send('DELETE', '/x', { gracePeriodSeconds: 0 }), { ok: true, echo: { gracePeriodSeconds: 0 } })
+  t.equal(got[1]!.type, 'application/json', 'JSON unless told otherwise')
+  t.equal(await tr.send('POST', '/empty', undefined), undefined, 'an empty answer is undefined')
+  t.equal(got[2]!.body, '')
+  const refused = await tr.send('DELETE', '/api/v1/namespaces/d/pods/missing', {}).then(() => undefined, (e: unknown) => e)
+  t.ok(refused instanceof ApiStatusError, 'a refusal is an ApiStatusError')
+  t.match(refused, { status: 404, message: 'DELETE /api/v1/namespaces/d/pods/missing: pods "missing" not found' })
+  await t.rejects(tr.send('GET', '/huge', undefined), { code: 'TRANSPORT_TOO_LARGE' })
+})

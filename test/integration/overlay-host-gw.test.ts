@@ -40,7 +40,7 @@ t.test('host-gw routes and carries traffic', async (t) => {
   const [p1, p2] = [n1.pods[0]!, n2.pods[0]!]
   t.ok(await waitFor('ping across host-gw', () => ping(p1.ns, p2.ip), WAIT), 'ping node-1 pod -> node-2 pod')
   await servePeer(p2.ns, 7100)
-  t.equal(tcpAsk(p1.ns, p2.ip, 7100), p1.ip, 'TCP across host-gw: the server sees the pod IP')
+  t.equal(await waitFor('TCP across host-gw', () => tcpAsk(p1.ns, p2.ip, 7100), WAIT), p1.ip, 'TCP across host-gw: the server sees the pod IP')
 
   n1.ns.run('ip', ['route', 'del', n2.podCIDR])
   await waitFor('the deleted route to come back', () => ipJson(n1.ns, ['route', 'show', n2.podCIDR]).length === 1, WAIT)

@@ -188,3 +188,28 @@ t.test('send: one write with a JSON body, the answer parsed; a refusal is an Api
   t.match(refused, { status: 404, message: 'DELETE /api/v1/namespaces/d/pods/missing: pods "missing" not found' })
   await t.rejects(tr.send('GET', '/huge', undefined), { code: 'TRANSPORT_TOO_LARGE' })
 })
+
+t.test('mergePatch: PATCH with the merge-patch media type and the token; a refusal is an ApiStatusError naming PATCH', async (t) => {
+  const seen: Array<{ method?: string; url?: string; type?: string; auth?: string; body: string }> = []
+  const url = await plainServer(t, (req, res) => {
+    let body = ''
+    req.on('data', (d: Buffer) => { body += d.toString() })
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], auth: req.headers.authorization, body })
+      if (req.url === '/api/v1/nodes/gone') {
+        res.writeHead(404, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ kind: 'Status', message: 'nodes "gone" not found' }))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ kind: 'Node', metadata: { name: 'node-1' } }))
+    })
+  })
+  const tr = new HttpTransport({ server: url, token: 'tok', insecureSkipTLSVerify: false })
+  t.teardown(() => tr.close())
+  await tr.mergePatch('/api/v1/nodes/node-1', { metadata: { annotations: { 'pontoon.io/vtep-mac': '02:00:00:00:00:01', 'pontoon.io/x': null } } })
+  t.same(seen[0], { method: 'PATCH', url: '/api/v1/nodes/node-1', type: 'application/merge-patch+json', auth: 'Bearer tok', body: '{"metadata":{"annotations":{"pontoon.io/vtep-mac":"02:00:00:00:00:01","pontoon.io/x":null}}}' })
+  await t.rejects(tr.mergePatch('/api/v1/nodes/gone', {}), { name: 'ApiStatusError', status: 404, message: 'PATCH /api/v1/nodes/gone: nodes "gone" not found' })
+  await t.rejects(tr.mergePatch('/api/v1/nodes/node-1', { big: 'x'.repeat(1_100_000) }), { code: 'TRANSPORT_TOO_LARGE' })
+  t.equal(seen.length, 2, 'a patch over the bound is never sent')
+})

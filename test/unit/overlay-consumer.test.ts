@@ -95,7 +95,7 @@ t.test('a failed apply makes the next sync a full one', async (t) => {
   await s.c.sync(snap(self, remote(2)), none, { fullResync: true, pendingSince: 0 })
   s.setFail(true)
   s.calls.length = 0
-  await t.rejects(Promise.resolve(s.c.sync(snap(self, remote(2), remote(3)), none, { fullResync: false, pendingSince: 0 })), /boom/)
+  await t.rejects(async () => s.c.sync(snap(self, remote(2), remote(3)), none, { fullResync: false, pendingSince: 0 }), /boom/)
   t.same(s.calls, ['apply'])
   s.setFail(false)
   s.calls.length = 0

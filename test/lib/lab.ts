@@ -1,7 +1,7 @@
 // Driving `pontoon lab` (from dist/) in tests: the CLI as a user runs it, its
 // state file, kubectl against its kubeconfig, and what a lab may have left
 // behind (namespaces, processes, files). Prefixes carry the run's prefix.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -47,6 +47,24 @@ export function labSpawn(l: LabHandle, args: string[]): ChildProcess {
 export function kubectl(l: LabHandle, args: string[], input?: string): CliResult {
   const r = spawnSync('kubectl', ['--kubeconfig', l.kubeconfig, ...args], { encoding: 'utf8', input, timeout: 60_000 })
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' }
+}
+
+/**
+ * kubectl without blocking the event loop: for tests that keep traffic flowing
+ * in-process while they drive the cluster (a blocked loop turns answers into timeouts).
+ */
+export function kubectlAsync(l: LabHandle, args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile('kubectl', ['--kubeconfig', l.kubeconfig, ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout ?? '', stderr: stderr ?? '' })
+    })
+  })
+}
+
+export async function kubectlJsonAsync(l: LabHandle, args: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await kubectlAsync(l, [...args, '-o', 'json'])
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`)
+  return JSON.parse(r.stdout)
 }
 
 export function kubectlJson(l: LabHandle, args: string[]): any { // eslint-disable-line @typescript-eslint/no-explicit-any

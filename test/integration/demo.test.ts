@@ -1,4 +1,4 @@
-// The README's first command, run for real: it must carry TCP between two pods and clean up.
+// `pontoon demo` (the one-node CNI demo, the README's main job before the lab) run for real: it must carry TCP between two pods and clean up.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'

@@ -78,6 +78,31 @@ const GROUPS = {
     mutate: ['src/proxy/trace/trace.ts', 'src/proxy/trace/format.ts'],
     tests: ['test/unit/proxy-trace.test.ts'],
   },
+  overlay: {
+    mutate: ['src/overlay/plan.ts', 'src/overlay/diff.ts', 'src/overlay/subnet-claims.ts'],
+    tests: ['test/unit/overlay-plan.test.ts', 'test/unit/overlay-diff.test.ts', 'test/unit/overlay-subnet-claims.test.ts'],
+  },
+  apps: {
+    mutate: ['src/api/controllers/rollout-plan.ts', 'src/api/controllers/int-or-percent.ts', 'src/api/controllers/replicaset-plan.ts', 'src/api/controllers/controller-ref.ts'],
+    tests: ['test/unit/api-apps-rollout-plan.test.ts', 'test/unit/api-apps-replicaset-plan.test.ts'],
+    strip: true,
+  },
+  scheduler: {
+    mutate: ['src/api/controllers/scheduler-plan.ts', 'src/api/pod-grace.ts'],
+    tests: ['test/unit/api-scheduler-plan.test.ts'],
+  },
+  kubelet: {
+    mutate: ['src/lab/kubelet/service-env.ts', 'src/lab/kubelet/container-env.ts'],
+    tests: ['test/unit/kubelet-service-env.test.ts', 'test/unit/kubelet-container-env.test.ts'],
+  },
+  lab: {
+    mutate: ['src/lab/matrix.ts', 'src/lab/topology.ts'],
+    tests: ['test/unit/lab-matrix.test.ts', 'test/unit/lab-topology.test.ts'],
+  },
+  'proxy-userspace': {
+    mutate: ['src/proxy/userspace/picker.ts', 'src/proxy/userspace/decide.ts'],
+    tests: ['test/unit/proxy-userspace-picker.test.ts', 'test/unit/proxy-userspace-rules.test.ts'],
+  },
 }
 
 const THRESHOLD = 80
@@ -109,7 +134,7 @@ function configFor(name) {
     timeoutMS: 15000,
     concurrency: argv.concurrency,
     // The sandbox needs src/ and test/ only; the rest (other groups' sandboxes too) would be copied for nothing.
-    ignorePatterns: ['dist', 'bench', 'reports', '.tap', '*.log', '.stryker-tmp'],
+    ignorePatterns: ['dist', 'bench', 'reports', '.tap', '*.log', '.stryker-tmp', '.tools'],
     tempDirName: `.stryker-tmp/${name}`,
     reporters: ['clear-text', 'progress', 'json'],
     jsonReporter: { fileName: relative(root, join(outDir, `${name}.json`)) },

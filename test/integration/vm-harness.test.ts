@@ -3,7 +3,7 @@
 // stdout and stderr apart, its exit status as the CLI's; and the host stays as it was.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BIN } from '../lib/cni.ts'
 import { RUN } from '../lib/netns.ts'
@@ -83,4 +83,15 @@ t.test('harness failures exit 125 with a code, and leave no guest behind', async
   const leftover = spawnSync('pgrep', ['-f', `pontoon.job=${tmp}/`], { encoding: 'utf8' }).stdout.trim()
   t.equal(leftover, '', 'its qemu is gone')
   t.same(readdirSync(tmp), [], 'and so is its job directory')
+})
+
+t.test('a working directory under /tmp (a checkout there, as CI may make) is the host one in the guest, and writable there only', async (t) => {
+  const dir = mkdtempSync(`/tmp/${RUN}-vmcwd`)
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'marker'), 'from the host\n')
+  const r = spawnSync(PONTOON, ['vm', 'run', '--', 'sh', '-c', 'cat marker && echo guest > written && cat written && ls /tmp | wc -l'],
+    { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20 })
+  t.equal(r.status, 0, r.stderr)
+  t.same(r.stdout.split('\n').filter(Boolean), ['from the host', 'guest', '1'], "the host's file is read there; the guest's /tmp holds only that directory")
+  t.notOk(existsSync(join(dir, 'written')), 'what the guest wrote stayed in the guest')
 })

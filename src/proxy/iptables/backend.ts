@@ -9,7 +9,7 @@ import type { PlanDelta, ProxyGlobals, ProxyPlan } from '../plan/intent.ts'
 import { observeTable, renderCleanupTable } from './observe.ts'
 import { builtinJumps, CANARY, fixedTail, renderFull, renderPartial, type Observed, type Table } from './render.ts'
 import { lbSourceElements, renderSetsCleanup, renderSetsFull, renderSetsPartial } from './sets.ts'
-import { resolveFlavour, Tools, type IptablesBackendOption, type IptablesFlavour } from './tools.ts'
+import { resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption, type IptablesFlavour } from './tools.ts'
 
 export interface IptablesBackendOptions {
   /** `--iptables-backend`: nft, legacy, or auto (the flavour the system's `iptables` is); default auto */
@@ -187,22 +187,10 @@ export class IptablesBackend implements ProxyBackend {
   cleanup(): Promise<void> {
     return this.serial(async () => {
       this.applied = null
-      for (const flavour of ['nft', 'legacy'] as const) {
-        const tools = new Tools(flavour, this.opts.netnsPath)
-        for (const family of [4, 6] as const) {
-          let save: string
-          try {
-            save = await tools.save(family)
-          } catch (e) {
-            // this flavour or family is not installed here: nothing of ours can be in it
-            if (/could not run/.test((e as Error).message)) continue
-            throw e
-          }
-          const tables = splitSave(save)
-          const text = TABLES.map((t) => renderCleanupTable(t, tables[t])).join('')
-          if (text) await tools.restore(family, text)
-        }
-      }
+      await restoreEverywhere(this.opts.netnsPath, (save) => {
+        const tables = splitSave(save)
+        return TABLES.map((t) => renderCleanupTable(t, tables[t])).join('')
+      })
       const tools = await this.getTools()
       const sets = renderSetsCleanup(await tools.ipsetNames())
       if (sets) await tools.ipsetRestore(sets)

@@ -103,3 +103,25 @@ export async function resolveFlavour(option: IptablesBackendOption, netnsPath?: 
   if (r.stdout.includes('(legacy)')) return 'legacy'
   throw new ProxyApplyError('iptables', `cannot tell the iptables flavour from ${JSON.stringify(r.stdout.trim())}`)
 }
+
+/**
+ * Rewrite what is ours in every flavour (an earlier run may have used the other)
+ * and both families: `render` turns one iptables-save into the restore input that
+ * removes it ('' for nothing). A flavour or family not installed here holds nothing of ours.
+ */
+export async function restoreEverywhere(netnsPath: string | undefined, render: (save: string) => string): Promise<void> {
+  for (const flavour of ['nft', 'legacy'] as const) {
+    const tools = new Tools(flavour, netnsPath)
+    for (const family of [4, 6] as const) {
+      let save: string
+      try {
+        save = await tools.save(family)
+      } catch (e) {
+        if (/could not run/.test((e as Error).message)) continue
+        throw e
+      }
+      const text = render(save)
+      if (text) await tools.restore(family, text)
+    }
+  }
+}

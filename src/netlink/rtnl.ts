@@ -29,6 +29,9 @@ export class Rtnl {
 
   close(): void { this.sock.close() }
 
+  /** Dump runs thrown away because the kernel marked them interrupted. */
+  get interruptedDumps(): number { return this.sock.interruptedDumps }
+
   private req(op: string, type: number, flags: number, payload: Buffer[]): Promise<Buffer[]> {
     return this.sock.request(op, type, flags, payload)
   }

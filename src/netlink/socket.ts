@@ -79,6 +79,8 @@ export class NlSocket {
   private dumps: Promise<unknown> = Promise.resolve()
   private seq = Math.floor(Math.random() * 0x7fffffff)
   private closed = false
+  /** Dump runs the kernel marked NLM_F_DUMP_INTR and this socket threw away. */
+  interruptedDumps = 0
 
   /** Creates the socket in the calling thread's current network namespace, synchronously. */
   constructor(opts: NlSocketOptions = {}) {
@@ -135,6 +137,7 @@ export class NlSocket {
     for (let attempt = 1; ; attempt++) {
       const r = await this.once(op, msg, opts)
       if (!r.intr) return r.parts
+      this.interruptedDumps++
       if (attempt >= DUMP_ATTEMPTS) throw new NetlinkError(op, 4, `dump interrupted by concurrent changes ${attempt} times in a row`, 'EDUMPINTR')
     }
   }

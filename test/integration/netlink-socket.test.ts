@@ -31,19 +31,22 @@ t.test('concurrent dumps on one socket all complete (the kernel allows one at a 
   t.ok(Array.isArray(r4))
 })
 
-t.test('an address dump stays exact while addresses come and go beside it', async (t) => {
+t.test('a dump the kernel marks interrupted is run again, and what comes back is exact', async (t) => {
   const nl = await Rtnl.open(ns.path)
   t.teardown(() => nl.close())
   const bulk0 = (await nl.linkByName('bulk0'))!.index
-  // Host-scope addresses go to the head of the device's list, so adding and
-  // removing them shifts every other entry under a dump in progress: the kernel
-  // marks that dump interrupted, and only a clean re-run may be returned.
-  const ops = Array.from({ length: 400 }, (_, i) => `addr add 10.250.${i >> 8}.${i & 255}/32 dev bulk0 scope host\naddr del 10.250.${i >> 8}.${i & 255}/32 dev bulk0\n`).join('')
-  // Under churn this fast a dump may be interrupted on every one of its tries:
-  // then the typed EDUMPINTR is the right answer. What must never come back
-  // is a dump that is not exact.
+  // Addresses come and go on a sibling device. That bumps the namespace's
+  // address generation, so the kernel marks every dump part sent after a change
+  // NLM_F_DUMP_INTR, and the socket must throw those runs away. The churn stays
+  // off bulk0 itself on purpose: since IPv4 address dumps walk the lists under
+  // RCU (6.x), the kernel samples the generation before it walks, so a change
+  // landing in between can shift bulk0's list without the mark. No userspace
+  // retry can see that, and a test that churned bulk0 failed about once in
+  // 5,000 dumps for that reason alone.
+  const ops = Array.from({ length: 400 }, (_, i) => `addr add 10.250.${i >> 8}.${i & 255}/32 dev bulk1 scope host\naddr del 10.250.${i >> 8}.${i & 255}/32 dev bulk1\n`).join('')
   let dumps = 0
   let gaveUp = 0
+  const before = nl.interruptedDumps
   for (let round = 0; round < 5; round++) {
     const churn = ns.spawn('ip', ['-batch', '-'])
     churn.stdin!.end(ops)
@@ -52,20 +55,22 @@ t.test('an address dump stays exact while addresses come and go beside it', asyn
     while (running) {
       let got: string[]
       try {
-        got = (await nl.addrs(bulk0, 4)).map((a) => a.cidr)
+        got = (await nl.addrs(undefined, 4)).map((a) => a.cidr)
       } catch (e) {
         if ((e as { code?: string }).code !== 'EDUMPINTR') throw e
         gaveUp++
         continue
       }
       dumps++
-      t.equal(new Set(got).size, got.length, `dump ${dumps}: no address twice`)
-      const stable = got.filter((c) => !c.startsWith('10.250.'))
+      const stable = got.filter((c) => !c.startsWith('10.250.') && c !== '127.0.0.1/8')
+      t.equal(new Set(stable).size, stable.length, `dump ${dumps}: no address twice`)
       if (stable.length !== N_ADDRS) { t.fail(`dump ${dumps}: ${stable.length} of ${N_ADDRS} stable addresses`); return }
     }
     await exited
   }
   t.ok(dumps > 0, `${dumps} dumps under churn, each exact (${gaveUp} gave up with EDUMPINTR after every retry was interrupted)`)
+  t.ok(nl.interruptedDumps - before > 0, `the kernel marked ${nl.interruptedDumps - before} runs interrupted and each was run again`)
+  t.equal((await nl.addrs(bulk0, 4)).length, N_ADDRS, 'bulk0 keeps every address once the churn is over')
 })
 
 t.test('a request the kernel never answers fails with a typed timeout', async (t) => {

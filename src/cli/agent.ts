@@ -6,6 +6,7 @@ import { FlagError, parseBindAddress } from '../agent/bind-address.ts'
 interface AgentArgs {
   kubeconfig?: string
   'node-name': string
+  'log-level': string
   'healthz-bind-address': string
   'metrics-bind-address': string
   'min-sync-period': number
@@ -48,10 +49,11 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('iface', { type: 'string', describe: 'overlay underlay interface: a name, or /REGEX/ matched against names (default: the one holding the Node\'s InternalIP)' })
       .option('iface-cidr', { type: 'string', describe: 'overlay underlay: the interface with an address in this CIDR' })
       .option('public-ip', { type: 'string', describe: 'the address other nodes send overlay traffic to (published as pontoon.io/public-ip); default: the underlay address' })
+      .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] })
       .option('nodeport-addresses', { type: 'string', default: 'primary', describe: "addresses NodePorts serve on: 'primary' (the Node's InternalIPs) or CIDRs, comma-separated (0.0.0.0/0: every local address)" }),
   handler: async (args) => {
     const { default: pino } = await import('pino')
-    const log = pino({ name: 'pontoon-agent' })
+    const log = pino({ name: 'pontoon-agent', level: args['log-level'] })
     let healthz, metrics
     let proxyFlags: { clusterCIDRs: string[]; nodePortAddresses: import('../proxy/nodeport-addresses.ts').NodePortAddressesFlag } | undefined
     let overlayFlags: import('../overlay/start.ts').OverlayFlags | undefined

@@ -1,5 +1,7 @@
 // The netlink layer's public face. Callers import from here only.
-export { Rtnl } from './rtnl.ts'
+export { Rtnl, replaceRouteWrite, delRouteWrite } from './rtnl.ts'
+export { setNeighWrite, delNeighWrite, setFdbWrite, delFdbWrite } from './neigh.ts'
+export { WRITES_PER_BATCH, type NlWrite } from './writes.ts'
 export { NetlinkError, NetlinkInputError, NetlinkTimeoutError } from './errors.ts'
 export { NlSocket, type NlMessage, type NlSocketOptions, type RequestOptions } from './socket.ts'
 export type { Addr, FdbEntry, Link, Neigh, Route, VxlanInfo, VxlanOptions } from './types.ts'

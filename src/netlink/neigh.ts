@@ -8,25 +8,38 @@ import { NetlinkError, NetlinkInputError } from './errors.ts'
 import { checkIndex, parseIp, parseMac } from './input.ts'
 import type { NlSocket } from './socket.ts'
 import type { FdbEntry, Neigh } from './types.ts'
+import type { NlWrite } from './writes.ts'
 
 const gone = (e: unknown): boolean => e instanceof NetlinkError && (e.code === 'ENOENT' || e.code === 'ENODEV')
 
-/** Create or replace a neighbour entry; permanent (default) entries never age out. */
-export async function setNeigh(sock: NlSocket, n: { index: number; ip: string; mac: string; permanent?: boolean }): Promise<void> {
+export interface NeighSpec { index: number; ip: string; mac: string; permanent?: boolean }
+
+/** The write that creates or replaces a neighbour entry; permanent (default) entries never age out. */
+export function setNeighWrite(n: NeighSpec): NlWrite {
   const op = 'setNeigh'
   const index = checkIndex(op, 'index', n.index)
   const ip = parseIp(op, 'ip', n.ip)
   const mac = parseMac(op, 'mac', n.mac)
   const state = n.permanent === false ? 0x02 /* NUD_REACHABLE */ : C.NUD_PERMANENT
-  await sock.request(op, C.RTM_NEWNEIGH, C.NLM_F_CREATE | C.NLM_F_REPLACE, N.neighMsg(index, ip, mac, state))
+  return { op, msg: { type: C.RTM_NEWNEIGH, flags: C.NLM_F_CREATE | C.NLM_F_REPLACE, payload: N.neighMsg(index, ip, mac, state) }, absentOk: false, what: `${n.ip} lladdr ${n.mac} dev ${index}` }
 }
 
-export async function delNeigh(sock: NlSocket, n: { index: number; ip: string }): Promise<boolean> {
+export function delNeighWrite(n: { index: number; ip: string }): NlWrite {
   const op = 'delNeigh'
   const index = checkIndex(op, 'index', n.index)
   const ip = parseIp(op, 'ip', n.ip)
+  return { op, msg: { type: C.RTM_DELNEIGH, flags: 0, payload: N.neighMsg(index, ip, undefined, 0) }, absentOk: true, what: `${n.ip} dev ${index}` }
+}
+
+const send = (sock: NlSocket, w: NlWrite) => sock.request(w.op, w.msg.type, w.msg.flags, w.msg.payload)
+
+export async function setNeigh(sock: NlSocket, n: NeighSpec): Promise<void> {
+  await send(sock, setNeighWrite(n))
+}
+
+export async function delNeigh(sock: NlSocket, n: { index: number; ip: string }): Promise<boolean> {
   try {
-    await sock.request(op, C.RTM_DELNEIGH, 0, N.neighMsg(index, ip, undefined, 0))
+    await send(sock, delNeighWrite(n))
     return true
   } catch (e) {
     if (gone(e)) return false
@@ -68,9 +81,19 @@ export async function appendFdb(sock: NlSocket, f: FdbSpec): Promise<void> {
   }
 }
 
-/** Create or replace the FDB entry for a MAC (one destination per MAC): the per-node unicast entry. */
+const fdbWhat = (f: FdbSpec) => `${f.mac}${f.dst === undefined ? '' : ` dst ${f.dst}`} dev ${f.index}`
+
+/** The write that creates or replaces the FDB entry for a MAC (one destination per MAC): the per-node unicast entry. */
+export function setFdbWrite(f: FdbSpec): NlWrite {
+  return { op: 'setFdb', msg: { type: C.RTM_NEWNEIGH, flags: C.NLM_F_CREATE | C.NLM_F_REPLACE, payload: fdbArgs('setFdb', f) }, absentOk: false, what: fdbWhat(f) }
+}
+
+export function delFdbWrite(f: FdbSpec): NlWrite {
+  return { op: 'delFdb', msg: { type: C.RTM_DELNEIGH, flags: 0, payload: fdbArgs('delFdb', f) }, absentOk: true, what: fdbWhat(f) }
+}
+
 export async function setFdb(sock: NlSocket, f: FdbSpec): Promise<void> {
-  await sock.request('setFdb', C.RTM_NEWNEIGH, C.NLM_F_CREATE | C.NLM_F_REPLACE, fdbArgs('setFdb', f))
+  await send(sock, setFdbWrite(f))
 }
 
 /**
@@ -80,7 +103,7 @@ export async function setFdb(sock: NlSocket, f: FdbSpec): Promise<void> {
  */
 export async function delFdb(sock: NlSocket, f: FdbSpec): Promise<boolean> {
   try {
-    await sock.request('delFdb', C.RTM_DELNEIGH, 0, fdbArgs('delFdb', f))
+    await send(sock, delFdbWrite(f))
     return true
   } catch (e) {
     if (gone(e)) return false

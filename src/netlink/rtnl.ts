@@ -12,6 +12,7 @@ import { checkIfName, checkIndex, checkU32, formatIp, parseCidr, parseIp, parseM
 import * as Nb from './neigh.ts'
 import { NlSocket } from './socket.ts'
 import type { Addr, FdbEntry, Link, Neigh, Route, VxlanOptions } from './types.ts'
+import { writeAll, type NlWrite } from './writes.ts'
 
 const NOT_FOUND_LINK = new Set(['ENODEV', 'ENOENT'])
 
@@ -28,6 +29,13 @@ export class Rtnl {
   }
 
   close(): void { this.sock.close() }
+
+  /**
+   * Many writes (built with the *Write functions: setNeighWrite, replaceRouteWrite, ...)
+   * in batches of one sendmsg each; the result per write, in order: undefined
+   * when done, else its error.
+   */
+  writeAll(writes: readonly NlWrite[]): Promise<Array<NetlinkError | undefined>> { return writeAll(this.sock, writes) }
 
   /** Dump runs thrown away because the kernel marked them interrupted. */
   get interruptedDumps(): number { return this.sock.interruptedDumps }
@@ -279,15 +287,15 @@ export class Rtnl {
 
   /** Add or overwrite the route to r.dst (same table, metric and type). */
   async replaceRoute(r: Route): Promise<void> {
-    const spec = routeSpec('replaceRoute', r)
-    await this.req('replaceRoute', C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_REPLACE, R.routeMsg(spec, false))
+    const w = replaceRouteWrite(r)
+    await this.req(w.op, w.msg.type, w.msg.flags, w.msg.payload)
   }
 
   /** Delete a matching route. Returns false if there was none. */
   async delRoute(r: Route): Promise<boolean> {
-    const spec = routeSpec('delRoute', r)
+    const w = delRouteWrite(r)
     try {
-      await this.req('delRoute', C.RTM_DELROUTE, 0, R.routeMsg(spec, true))
+      await this.req(w.op, w.msg.type, w.msg.flags, w.msg.payload)
       return true
     } catch (e) {
       if (e instanceof NetlinkError && (e.code === 'ESRCH' || e.code === 'ENOENT' || e.code === 'ENODEV')) return false
@@ -335,6 +343,20 @@ function describe(r: Route | undefined): string {
 function checkAlias(op: string, field: string, s: unknown): string {
   if (typeof s !== 'string' || Buffer.byteLength(s) > 255 || s.includes('\0')) throw new NetlinkInputError(op, field, s, 'not an alias (at most 255 bytes, no NUL)')
   return s
+}
+
+const routeWhat = (r: Route) => `${r.dst}${r.gw ? ` via ${r.gw}` : ''}${r.index !== undefined ? ` dev ${r.index}` : ''}`
+
+/** The write behind replaceRoute, for writeAll. */
+export function replaceRouteWrite(r: Route): NlWrite {
+  const spec = routeSpec('replaceRoute', r)
+  return { op: 'replaceRoute', msg: { type: C.RTM_NEWROUTE, flags: C.NLM_F_CREATE | C.NLM_F_REPLACE, payload: R.routeMsg(spec, false) }, absentOk: false, what: routeWhat(r) }
+}
+
+/** The write behind delRoute, for writeAll: no such route counts as done. */
+export function delRouteWrite(r: Route): NlWrite {
+  const spec = routeSpec('delRoute', r)
+  return { op: 'delRoute', msg: { type: C.RTM_DELROUTE, flags: 0, payload: R.routeMsg(spec, true) }, absentOk: true, what: routeWhat(r) }
 }
 
 function routeSpec(op: string, r: Route): R.RouteSpec {

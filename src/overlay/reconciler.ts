@@ -3,7 +3,7 @@
 // flannel's order. Routes are ours by their protocol number, so a route someone
 // else added to the same table is never touched; the device is ours by name.
 import type { Logger } from 'pino'
-import { Rtnl, type Link, type Route } from '../netlink/index.ts'
+import { delFdbWrite, delNeighWrite, delRouteWrite, replaceRouteWrite, Rtnl, setFdbWrite, setNeighWrite, type Link, type NlWrite, type Route } from '../netlink/index.ts'
 import { contains, parseCidr } from '../net/address.ts'
 import { judgeDevice } from './device-compat.ts'
 import type { Observed, ObservedNeigh, OverlayOps } from './diff.ts'
@@ -13,8 +13,6 @@ import type { DevicePlan, FdbEntry, RouteEntry } from './plan.ts'
 export const OVERLAY_DEVICE = 'pontoon.1'
 /** rtm_protocol of every route the overlay writes (unassigned in /etc/iproute2/rt_protos) */
 export const RTPROT_PONTOON = 0x75
-/** requests in flight at once: their acks must fit the socket's receive buffer (at 1,024 in flight node-netlink aborted the process) */
-const WINDOW = 128
 const LINK_LOCAL6 = parseCidr('fe80::/10')
 
 export class OverlayApplyError extends Error {
@@ -102,18 +100,22 @@ export class OverlayReconciler {
     }
     const devIndex = (r: RouteEntry) => (r.dev === 'overlay' ? overlay() : idx.underlay)
     const route = (r: RouteEntry): Route => ({ dst: r.dst, gw: r.gw, index: devIndex(r), protocol: RTPROT_PONTOON, ...(r.onlink ? { onlink: true } : {}) })
-    const phase = async <T>(items: readonly T[], fn: (x: T) => Promise<unknown>) => {
-      for (let i = 0; i < items.length; i += WINDOW) {
-        const settled = await Promise.allSettled(items.slice(i, i + WINDOW).map((x) => fn(x)))
-        for (const s of settled) if (s.status === 'rejected') failures.push(s.reason as Error)
+    // Each phase is built whole (bad input fails here, before anything is sent),
+    // then goes out in batches: one sendmsg per WRITES_PER_BATCH entries.
+    const phase = async <T>(items: readonly T[], build: (x: T) => NlWrite) => {
+      if (items.length === 0) return
+      const writes: NlWrite[] = []
+      for (const x of items) {
+        try { writes.push(build(x)) } catch (e) { failures.push(e as Error) }
       }
+      for (const e of await this.rtnl.writeAll(writes)) if (e) failures.push(e)
     }
-    await phase(ops.delRoutes, (r) => this.rtnl.delRoute(route(r)))
-    await phase(ops.delFdb, (f) => this.rtnl.delFdb({ index: overlay(), mac: f.mac, dst: f.dst }))
-    await phase(ops.delNeighs, (n) => this.rtnl.delNeigh({ index: overlay(), ip: n.ip }))
-    await phase(ops.setNeighs, (n) => this.rtnl.setNeigh({ index: overlay(), ip: n.ip, mac: n.mac }))
-    await phase(ops.setFdb, (f) => this.rtnl.setFdb({ index: overlay(), mac: f.mac, dst: f.dst }))
-    await phase(ops.setRoutes, (r) => this.rtnl.replaceRoute(route(r)))
+    await phase(ops.delRoutes, (r) => delRouteWrite(route(r)))
+    await phase(ops.delFdb, (f) => delFdbWrite({ index: overlay(), mac: f.mac, dst: f.dst }))
+    await phase(ops.delNeighs, (n) => delNeighWrite({ index: overlay(), ip: n.ip }))
+    await phase(ops.setNeighs, (n) => setNeighWrite({ index: overlay(), ip: n.ip, mac: n.mac }))
+    await phase(ops.setFdb, (f) => setFdbWrite({ index: overlay(), mac: f.mac, dst: f.dst }))
+    await phase(ops.setRoutes, (r) => replaceRouteWrite(route(r)))
     if (failures.length > 0) throw new OverlayApplyError(failures)
   }
 }

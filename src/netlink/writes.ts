@@ -1,0 +1,44 @@
+// Many writes in few system calls. The overlay's cold sync is thousands of
+// neighbour, FDB and route writes; sent one request each, the per-request cost
+// (a sendmsg, a promise, a receive) was most of its time, so writes are built
+// and checked up front and go out as batches of one sendmsg each. The kernel
+// handles a batch's messages one after another and acks each, so one failed
+// write does not stop the rest, and each gets its own result.
+import { NetlinkError } from './errors.ts'
+import type { NlMessage, NlSocket } from './socket.ts'
+
+/** One write, built and checked, not yet sent. */
+export interface NlWrite {
+  op: string
+  msg: NlMessage
+  /** for deletes: the kernel saying there was nothing to delete counts as done */
+  absentOk: boolean
+  /** what the write is about, for its error message, e.g. "10.244.1.0 lladdr 02:aa:..." */
+  what: string
+}
+
+/**
+ * Acks one batch may queue before they are read. Each ack costs the receive
+ * buffer about 1 KiB of accounting (skb truesize) against a default of about
+ * 208 KiB; a kernel with no room drops acks (ENOBUFS) and their requests would
+ * hang until their deadline.
+ */
+export const WRITES_PER_BATCH = 128
+
+const ABSENT = new Set(['ENOENT', 'ESRCH', 'ENODEV'])
+
+/** Send every write; the result per write, in order: undefined when done, else its error. */
+export async function writeAll(sock: NlSocket, writes: readonly NlWrite[]): Promise<Array<NetlinkError | undefined>> {
+  const out: Array<NetlinkError | undefined> = []
+  for (let i = 0; i < writes.length; i += WRITES_PER_BATCH) {
+    const chunk = writes.slice(i, i + WRITES_PER_BATCH)
+    const results = await sock.batch(chunk[0]!.op, chunk.map((w) => w.msg))
+    results.forEach((r, k) => {
+      const w = chunk[k]!
+      if (!(r instanceof NetlinkError)) out.push(undefined)
+      else if (w.absentOk && ABSENT.has(r.code)) out.push(undefined)
+      else out.push(new NetlinkError(w.op, r.errno, w.what, r.code))
+    })
+  }
+  return out
+}

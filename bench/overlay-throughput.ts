@@ -7,15 +7,17 @@
 // `pontoon api` (test/lib/overlay-lab.ts). Prints figures only. Needs root,
 // iperf3 and a fresh `npm run build`.
 //
-//   node --import tsx bench/overlay-throughput.ts [--seconds 5] [--rounds 3] [--pings 200]
+//   node --import tsx bench/overlay-throughput.ts [--seconds 5] [--rounds 3] [--pings 200] [--tx-offload on|off]
 
 import { arg } from './lib/shipped-node.ts'
 
 const SECONDS = Number(arg('seconds', '5'))
 const ROUNDS = Number(arg('rounds', '3'))
 const PINGS = Number(arg('pings', '200'))
-if (!(SECONDS >= 1) || !(ROUNDS >= 1) || !(PINGS >= 1)) {
-  console.error('usage: bench/overlay-throughput.ts [--seconds N>=1] [--rounds N>=1] [--pings N>=1]')
+/** --tx-offload on: agents run with --vxlan-tx-checksum-offload (the default is off, as flannel) */
+const OFFLOAD = arg('tx-offload', 'off')
+if (!(SECONDS >= 1) || !(ROUNDS >= 1) || !(PINGS >= 1) || !['on', 'off'].includes(OFFLOAD)) {
+  console.error('usage: bench/overlay-throughput.ts [--seconds N>=1] [--rounds N>=1] [--pings N>=1] [--tx-offload on|off]')
   process.exit(2)
 }
 process.env.PONTOON_FORBID_NETNS ??= (await import('node:fs')).readlinkSync('/proc/self/ns/net')
@@ -53,7 +55,7 @@ try {
   const [n1, n2] = lab.nodes as [typeof lab.nodes[0], typeof lab.nodes[0]]
   const api = await startOverlayApi(t, lab.wire)
   for (const n of lab.nodes) await createNode(api, n.name, n.podCIDR, n.ip)
-  for (const n of lab.nodes) startOverlayAgent(t, api, n, 'vxlan', { syncPeriodS: 30 })
+  for (const n of lab.nodes) startOverlayAgent(t, api, n, 'vxlan', { syncPeriodS: 30, ...(OFFLOAD === 'on' ? { extra: ['--vxlan-tx-checksum-offload'] } : {}) })
   const mac2 = await waitFor('node-2 VTEP MAC', async () => (await nodeAnnotations(api, 'node-2'))['pontoon.io/vtep-mac'], { timeoutMs: 60_000 })
   await waitFor('node-1 entries for node-2', () => { const e = entriesFor(n1.ns, 'pontoon.1', n2.podCIDR, mac2); return e.neigh && e.route && e.fdb === n2.ip }, { timeoutMs: 60_000 })
   const client = n1.pods[0]!
@@ -73,7 +75,7 @@ try {
     cross.rtt.push(rtt(client.ns, remote.ip))
   }
   const gbps = (x: number) => `${(x / 1e9).toFixed(2)} Gbit/s`
-  console.log(`rounds: ${ROUNDS} x ${SECONDS} s iperf3 TCP, ${PINGS} pings each; medians`)
+  console.log(`rounds: ${ROUNDS} x ${SECONDS} s iperf3 TCP, ${PINGS} pings each; medians; VXLAN tx checksum offload ${OFFLOAD}`)
   console.log(`same node:   ${gbps(median(same.bps))}, RTT ${median(same.rtt).toFixed(0)} us`)
   console.log(`across (vxlan): ${gbps(median(cross.bps))}, RTT ${median(cross.rtt).toFixed(0)} us`)
   console.log(`ratio across/same throughput: ${(median(cross.bps) / median(same.bps)).toFixed(2)}x (target >= 0.9x); RTT difference: ${(median(cross.rtt) - median(same.rtt)).toFixed(0)} us (target <= 50 us)`)

@@ -7,7 +7,7 @@ import { delFdbWrite, delNeighWrite, delRouteWrite, replaceRouteWrite, Rtnl, set
 import { contains, parseCidr } from '../net/address.ts'
 import { judgeDevice } from './device-compat.ts'
 import type { Observed, ObservedNeigh, OverlayOps } from './diff.ts'
-import { disableTxOffload } from './offload.ts'
+import { setTxOffload } from './offload.ts'
 import type { DevicePlan, FdbEntry, RouteEntry } from './plan.ts'
 
 export const OVERLAY_DEVICE = 'pontoon.1'
@@ -27,7 +27,7 @@ export interface DeviceIndexes { overlay: number | null; underlay: number }
 export class OverlayReconciler {
   private offloadDone = new Set<number>()
 
-  constructor(private readonly rtnl: Rtnl, private readonly log: Logger, private readonly deviceName = OVERLAY_DEVICE) {}
+  constructor(private readonly rtnl: Rtnl, private readonly log: Logger, private readonly deviceName = OVERLAY_DEVICE, private readonly txOffload = false) {}
 
   device(): Promise<Link | undefined> {
     return this.rtnl.linkByName(this.deviceName)
@@ -50,7 +50,7 @@ export class OverlayReconciler {
       if (verdict.setMac !== undefined) await this.rtnl.setMac(have.index, verdict.setMac)
     }
     if (!this.offloadDone.has(have.index)) {
-      disableTxOffload(this.deviceName, this.rtnl.nsPath, this.log)
+      setTxOffload(this.deviceName, this.txOffload, this.rtnl.nsPath, this.log)
       this.offloadDone.add(have.index)
     }
     if (!have.up) await this.rtnl.setUp(have.index)

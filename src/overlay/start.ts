@@ -19,6 +19,8 @@ export interface OverlayFlags {
   underlay: UnderlayFlags
   clusterCIDRs: string[]
   syncPeriodMs: number
+  /** VXLAN tx checksum offload left on (see offload.ts); off unless asked */
+  txChecksumOffload?: boolean
 }
 
 export interface StartedOverlay {
@@ -37,7 +39,7 @@ export async function startOverlay(flags: OverlayFlags, deps: { api: MergePatche
     underlay: flags.underlay,
     clusterCIDRs: flags.clusterCIDRs,
     rtnl,
-    reconciler: new OverlayReconciler(rtnl, deps.log),
+    reconciler: new OverlayReconciler(rtnl, deps.log, undefined, flags.txChecksumOffload === true),
     egress,
     publish: (annotations) => deps.api.mergePatch(path, { metadata: { annotations } }),
     syncPeriodMs: flags.syncPeriodMs,

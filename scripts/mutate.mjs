@@ -79,8 +79,12 @@ const GROUPS = {
     tests: ['test/unit/proxy-trace.test.ts'],
   },
   overlay: {
-    mutate: ['src/overlay/plan.ts', 'src/overlay/diff.ts', 'src/overlay/subnet-claims.ts'],
-    tests: ['test/unit/overlay-plan.test.ts', 'test/unit/overlay-diff.test.ts', 'test/unit/overlay-subnet-claims.test.ts'],
+    mutate: ['src/overlay/plan.ts', 'src/overlay/diff.ts'],
+    tests: ['test/unit/overlay-plan.test.ts', 'test/unit/overlay-diff.test.ts'],
+  },
+  'overlay-claims': {
+    mutate: ['src/overlay/subnet-claims.ts'],
+    tests: ['test/unit/overlay-subnet-claims.test.ts', 'test/unit/overlay-plan.test.ts'],
   },
   apps: {
     mutate: ['src/api/controllers/rollout-plan.ts', 'src/api/controllers/int-or-percent.ts', 'src/api/controllers/replicaset-plan.ts', 'src/api/controllers/controller-ref.ts'],

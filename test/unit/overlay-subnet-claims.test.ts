@@ -37,6 +37,9 @@ t.test('a list is claimed whole or not at all', async (t) => {
   t.notOk(s.claim([c('10.244.6.0/25'), c('10.244.6.0/24')]), 'in either order')
   t.ok(s.claim([c('10.244.5.0/24'), c('fd00::/64')]), 'two families side by side')
   t.ok(s.claim([c('10.244.6.0/24')]))
+  t.notOk(s.claim([c('10.244.9.0/24'), c('10.244.9.128/25')]), 'a member inside the upper half of another')
+  t.ok(s.claim([c('10.244.7.0/24'), c('10.244.8.0/24')]), 'two disjoint members of one family')
+  t.ok(s.overlaps(c('10.244.8.128/25')) && s.overlaps(c('10.244.7.0/25')), 'and both were claimed')
 })
 
 t.test('overlaps() asks without claiming', async (t) => {

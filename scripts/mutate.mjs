@@ -71,8 +71,8 @@ const GROUPS = {
     tests: ['test/unit/proxy-nft-render.test.ts', 'test/unit/proxy-nft-ledger.test.ts'],
   },
   'proxy-wiring': {
-    mutate: ['src/proxy/nodeport-addresses.ts', 'src/proxy/flags.ts', 'src/proxy/consumer.ts'],
-    tests: ['test/unit/proxy-flags.test.ts', 'test/unit/proxy-consumer.test.ts'],
+    mutate: ['src/proxy/nodeport-addresses.ts', 'src/proxy/flags.ts', 'src/proxy/consumer.ts', 'src/proxy/plan/delta.ts'],
+    tests: ['test/unit/proxy-flags.test.ts', 'test/unit/proxy-consumer.test.ts', 'test/unit/proxy-plan-delta.test.ts'],
   },
   'proxy-trace': {
     mutate: ['src/proxy/trace/trace.ts', 'src/proxy/trace/format.ts'],

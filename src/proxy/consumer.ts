@@ -9,6 +9,7 @@ import type { Clock } from '../agent/clock.ts'
 import type { SyncConsumer, SyncContext } from '../agent/consumer.ts'
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts'
 import type { ProxyBackend, SyncStats } from './backend.ts'
+import { deltaBetween } from './plan/delta.ts'
 import type { PlanDelta, PortIntent, ProxyGlobals, ProxyPlan } from './plan/intent.ts'
 
 /** What the consumer needs of the planner (src/proxy/plan/planner.ts). */
@@ -20,8 +21,14 @@ export interface Planner {
 /** Work that follows a successful apply; a failure is logged, and the job sees the next sync's plan as usual. */
 export interface AfterApply {
   readonly name: string
-  /** delta is null after a full sync */
+  /**
+   * delta: what this sync changed. After a full sync it is worked out against
+   * the plan applied before, over the intents `fullSyncDelta` keeps, for a job
+   * that names them; it is null for other jobs, and after the first sync.
+   */
   applied(plan: ProxyPlan, delta: PlanDelta | null): Promise<void> | void
+  /** the intents this job needs compared when a change lands in a full sync (a periodic one, the canary's, or after a failure) */
+  fullSyncDelta?: (i: PortIntent) => boolean
 }
 
 export interface ProxyConsumerOptions {
@@ -48,6 +55,8 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
   const wallNow = o.wallNow ?? Date.now
   let planner: Planner | null = null
   let globals: ProxyGlobals | null = null
+  /** the plan last applied in full or in part: what a full sync's follow-ups are compared against */
+  let lastPlan: ProxyPlan | null = null
   let lastFull = Number.NEGATIVE_INFINITY
   let lastCanary = Number.NEGATIVE_INFINITY
   const canaryIntervalMs = o.canaryIntervalMs ?? o.backend.canaryIntervalMs ?? Math.min(5000, o.syncPeriodMs)
@@ -90,6 +99,7 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
       }
       let plan: ProxyPlan
       let delta: PlanDelta | null = null
+      const before = lastPlan
       try {
         if (reason !== null) {
           planner = o.makePlanner(nextGlobals)
@@ -117,13 +127,15 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
         o.metrics.syncFailures.inc()
         throw err
       }
+      lastPlan = plan
       const end = o.clock.now()
       o.metrics.syncDuration.observe((end - start) / 1000)
       o.metrics.lastSync.set(wallNow() / 1000)
       if (changed > 0) o.metrics.networkProgramming.observe(Math.max(0, end - ctx.pendingSince) / 1000)
       for (const job of o.after ?? []) {
         try {
-          await job.applied(plan, delta)
+          const d = delta ?? (reason !== null && before && job.fullSyncDelta ? deltaBetween(before.intents, plan.intents, job.fullSyncDelta) : null)
+          await job.applied(plan, d)
         } catch (err) {
           o.log.warn({ job: job.name, err: (err as Error).message }, 'proxy follow-up failed')
         }

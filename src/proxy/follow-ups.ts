@@ -4,7 +4,7 @@
 // would be re-created through the old ones).
 import type { Logger } from 'pino'
 import { clearStaleFlows } from './conntrack/clear.ts'
-import { staleFlows } from './conntrack/stale.ts'
+import { isDatagram, staleFlows } from './conntrack/stale.ts'
 import type { AfterApply } from './consumer.ts'
 import { ServiceHealthServer } from './healthcheck/server.ts'
 import type { PlanDelta, ProxyGlobals, ProxyPlan } from './plan/intent.ts'
@@ -50,6 +50,8 @@ export function healthCheckFollowUp(log: Logger): AfterApply & { close(): Promis
 export function conntrackFollowUp(log: Logger): AfterApply {
   return {
     name: 'conntrack',
+    // A change that lands in a full sync leaves stale flows as much as one in a delta does.
+    fullSyncDelta: isDatagram,
     async applied(_plan: ProxyPlan, delta: PlanDelta | null) {
       if (delta === null) return
       const filters = staleFlows(delta)

@@ -207,7 +207,11 @@ export async function proxyScenarios(t: Test, mode: Mode): Promise<void> {
     const moved = await waitFor('the UDP flow to reach b1', async () => {
       const o = await flow.ask(s.flow, 53, 300)
       return o.ok && o.backend === b1.ip4 && o
-    }, { timeoutMs: 15_000, everyMs: 50 })
+    }, { timeoutMs: 15_000, everyMs: 50 }).catch((e) => {
+      t.comment(`agent log, last 40 lines:\n${agent.logs.slice(-40).map((l) => JSON.stringify(l)).join('\n')}`)
+      t.comment(`conntrack in the node: ${lab.node.try('conntrack', ['-L', '-p', 'udp']).stdout}`)
+      throw e
+    })
     t.equal(said(moved), `${b1.ip4}:8082 saw ${client.ip4}`)
   })
 

@@ -321,3 +321,43 @@ t.test('a backend whose canary is cheap says so, and is asked at every sync', as
 t.test('the consumer is named proxy, for its metrics and logs', async (t) => {
   t.equal(setup().consumer.name, 'proxy')
 })
+
+t.test('a change that lands in a full sync still reaches follow-ups that ask for it, as a delta against the last plan', async (t) => {
+  const clock = new ManualClock()
+  const udp = (eps: number): PortIntent => ({ ...intent('d/dns:udp:4', 0), protocol: 'udp', clusterEndpoints: Array.from({ length: eps }, (_, i) => ({ ip: `10.244.2.${i + 2}`, port: 53, local: false })), hasAnyEndpoints: eps > 0 })
+  let current = new Map([['d/dns:udp:4', udp(2)], ['d/a:tcp:4', intent('d/a:tcp:4', 1)]])
+  const asked: Array<PlanDelta | null> = []
+  const plain: Array<PlanDelta | null> = []
+  const backend = new RecordingBackend()
+  const consumer = proxyConsumer({
+    backend,
+    makePlanner: (g) => ({ full: () => ({ globals: g, intents: current }), update: () => ({ plan: { globals: g, intents: current }, delta: delta([]) }) }),
+    globals: () => globals(),
+    syncPeriodMs: 1000,
+    canaryIntervalMs: 0,
+    clock,
+    wallNow: () => 1_000_000,
+    metrics: createProxyMetrics(new Registry()),
+    log,
+    after: [
+      { name: 'asks', fullSyncDelta: (i) => i.protocol === 'udp', applied: (_p, d) => { asked.push(d) } },
+      { name: 'plain', applied: (_p, d) => { plain.push(d) } },
+    ],
+  })
+  await consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  t.same(asked, [null], 'the first sync has nothing to compare with')
+  current = new Map([['d/dns:udp:4', udp(1)], ['d/a:tcp:4', intent('d/a:tcp:4', 2)]])
+  await clock.advance(1000)
+  await consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(backend.calls, ['all:2', 'all:2'], 'the sync period made it a full sync')
+  t.equal(asked[1]?.upserted.length, 1, 'the UDP intent that lost an endpoint, and only it')
+  t.equal(asked[1]?.upserted[0]?.key, 'd/dns:udp:4')
+  t.equal(asked[1]?.previous.get('d/dns:udp:4')?.clusterEndpoints.length, 2, 'with what it was')
+  t.same(plain, [null, null], 'a job that asks for nothing still sees null after a full sync')
+  backend.failNext = true
+  current = new Map([['d/a:tcp:4', intent('d/a:tcp:4', 2)]])
+  await clock.advance(1000)
+  await t.rejects(async () => consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 }))
+  await consumer.sync(snapshot, oneSlice, { fullResync: true, pendingSince: 0 })
+  t.same(asked[2]?.removed.map((i) => i.key), ['d/dns:udp:4'], 'after a failed sync: compared with the last plan that was applied')
+})

@@ -37,7 +37,7 @@ function serving(i: PortIntent): Map<string, EndpointTarget> {
   return new Map([...i.clusterEndpoints, ...i.localEndpoints].map((e) => [endpointKey(e), e]))
 }
 
-function isDatagram(i: PortIntent): i is PortIntent & { protocol: 'udp' | 'sctp' } {
+export function isDatagram(i: PortIntent): i is PortIntent & { protocol: 'udp' | 'sctp' } {
   return i.protocol === 'udp' || i.protocol === 'sctp'
 }
 

@@ -9,6 +9,8 @@ import { hideBin } from 'yargs/helpers'
 import { NftablesBackend } from '../src/proxy/nftables/backend.ts'
 import { Nft } from '../src/proxy/nftables/libnftables.ts'
 import { fullScript, renderPlan } from '../src/proxy/nftables/render.ts'
+import { encodeChanges, setChanges, type ElementLayout } from '../src/proxy/nftables/element-batch.ts'
+import { NfnlBatchSocket } from '../src/netlink/nfnl-batch.ts'
 import type { PortIntent, ProxyPlan } from '../src/proxy/plan/intent.ts'
 import { makeNetns } from '../test/lib/netns.ts'
 
@@ -67,8 +69,24 @@ console.log(`nftables sync: ${argv.services} Services x ${argv.endpoints} endpoi
     const text = phase('nft text (fullScript)', () => fullScript(r))
     console.log(`  ${r.elements.length} elements, ${(text.length / 1e6).toFixed(1)} MB of nft text`)
     const nft = Nft.open(ns.path)
-    phase('libnftables run (parse + kernel), whole table', () => nft.run(text))
+    phase('libnftables run (parse + kernel), whole table as text', () => nft.run(text))
     nft.close()
+    // the same table the way the backend writes it now: skeleton as text, elements raw
+    const raw = makeNetns('bnfr')
+    try {
+      const layouts = new Map<string, ElementLayout>()
+      for (const o of r.objects) if (o.wire) layouts.set(o.name, o.wire)
+      const skeleton = fullScript(r, [], new Set(layouts.keys()))
+      const n2 = Nft.open(raw.path)
+      phase(`libnftables run, skeleton only (${(skeleton.length / 1e3).toFixed(0)} kB)`, () => n2.run(skeleton))
+      n2.close()
+      const msgs = phase('encode the elements (element-batch.ts)', () =>
+        encodeChanges({ family: 1, table: 'pontoon' }, setChanges(layouts, { flush: layouts.keys(), add: r.elements.filter((e) => layouts.has(e.set)) })))
+      console.log(`  ${msgs.length} messages, ${(msgs.reduce((n, m) => n + m.payload.length, 0) / 1e6).toFixed(1)} MB`)
+      const sock = NfnlBatchSocket.open(raw.path)
+      phase('one nfnetlink transaction (kernel)', () => sock.transact('bench', msgs))
+      sock.close()
+    } finally { raw.destroy() }
   } finally { ns.destroy() }
 }
 

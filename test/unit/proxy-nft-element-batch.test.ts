@@ -183,7 +183,7 @@ t.test('a long list is cut into messages whose element list fits a 16-bit length
 t.test('setChanges groups by set in first-seen order and needs a layout for each', async (t) => {
   const layouts = new Map<string, ElementLayout>([['a', { key: ['addr4'] }], ['b', { key: ['addr4'] }]])
   const c = setChanges(layouts, { flush: ['b'], delete: [{ set: 'a', key: '1.1.1.1' }], add: [{ set: 'b', key: '2.2.2.2' }, { set: 'a', key: '3.3.3.3' }] })
-  t.same(c.map((x) => [x.set, x.flush, x.delete.map((e) => e.key), x.add.map((e) => e.key)]), [['b', true, [], ['2.2.2.2']], ['a', false, ['1.1.1.1'], ['3.3.3.3']]])
+  t.same(c.map((x) => [x.set, x.flush, (x.delete ?? []).map((e) => e.key), (x.add ?? []).map((e) => e.key)]), [['b', true, [], ['2.2.2.2']], ['a', false, ['1.1.1.1'], ['3.3.3.3']]])
   t.equal(c[0]!.layout, layouts.get('b'))
   t.same(setChanges(layouts, {}), [])
   t.throws(() => setChanges(layouts, { add: [{ set: 'zz', key: '1.1.1.1' }] }), { code: 'NFT_ELEMENT', message: /zz: .*no element layout/ })

@@ -166,3 +166,83 @@ t.test('uninstall removes only what carries pontoon\'s marks, units stopped firs
   t.same(foreignLink.kept.map((k) => k.path), ['/usr/local/bin/pontoon', '/opt/cni/bin/pontoon.d'])
   t.throws(() => planUninstall({ ...r, cniBinDir: 'bin' }, seen()), { code: 'EINSTALLINPUT' })
 })
+
+t.test('the units, whole', async (t) => {
+  const r = req({ systemd: true, units: ['agent', 'api', 'kubelet'], args: { agent: ['--node-name=w1'] } })
+  const [agent, api, kubelet] = plannedUnits(checkRequest(r)).map((u) => u.text)
+  t.equal(agent, [
+    UNIT_MARKER,
+    '[Unit]',
+    'Description=pontoon node agent (service proxy, overlay, conflist, resident CNI server)',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'ExecStart=/opt/cni/bin/pontoon agent --cni-conf-dir /etc/cni/net.d --node-name=w1',
+    'Restart=always',
+    'RestartSec=2',
+    'LimitNOFILE=1048576',
+    'RuntimeDirectory=pontoon',
+    'RuntimeDirectoryPreserve=yes',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n'))
+  t.equal(api, [
+    UNIT_MARKER,
+    '[Unit]',
+    'Description=pontoon embedded Kubernetes-compatible API server',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'ExecStart=/opt/cni/bin/pontoon api',
+    'Restart=always',
+    'RestartSec=2',
+    'LimitNOFILE=1048576',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n'))
+  t.equal(kubelet, [
+    UNIT_MARKER,
+    '[Unit]',
+    "Description=pontoon lab kubelet (runs the node's Pods through CNI, no images)",
+    'Wants=network-online.target',
+    'After=network-online.target',
+    'Wants=pontoon-agent.service',
+    'After=pontoon-agent.service',
+    '',
+    '[Service]',
+    'ExecStart=/opt/cni/bin/pontoon kubelet --cni-conf-dir /etc/cni/net.d --cni-bin-dir /opt/cni/bin:/usr/lib/cni',
+    'Restart=always',
+    'RestartSec=2',
+    'LimitNOFILE=1048576',
+    'KillMode=process',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n'))
+  t.equal(UNIT_MARKER, '# Written by `pontoon install`; `pontoon uninstall` removes it.')
+})
+
+t.test('debris and versions are told apart by exact names', async (t) => {
+  const names = [
+    `.pontoon.d-${V1}.tmp.1`, `.pontoon.d-${V1}.tmp`, '.pontoon.d.link.42', '.pontoon.new.9', '.pontoon-ipam.new.3',
+    // not pontoon's temp names
+    '.pontoon.d-abc.tmp.1', 'x.pontoon.new.9', '.pontoon-cni.new.9x', '.pontoon-bridge.new.1', `pontoon.d-${V1}x`, `pontoon.d-${V1.slice(1)}`, 'pontoon.d-AAAAAAAAAAAA',
+  ]
+  const got = ops(planInstall(req(), V2, seen({}, names))).filter((x) => x.startsWith('remove'))
+  t.same(got, [
+    `remove /opt/cni/bin/.pontoon-ipam.new.3`,
+    `remove /opt/cni/bin/.pontoon.d-${V1}.tmp`,
+    `remove /opt/cni/bin/.pontoon.d-${V1}.tmp.1`,
+    `remove /opt/cni/bin/.pontoon.d.link.42`,
+    `remove /opt/cni/bin/.pontoon.new.9`,
+  ])
+  const un = planUninstall({ cniBinDir: '/opt/cni/bin', cniConfDir: '/etc/cni/net.d', prefix: '/usr/local', unitDir: '/etc/systemd/system', stop: false }, seen({}, [...names, `pontoon.d-${V2}`]))
+  t.same(ops(un.steps), [...got, `remove /opt/cni/bin/pontoon.d-${V2}`].sort())
+})

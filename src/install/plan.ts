@@ -7,7 +7,9 @@
 //                                                 overwritten in place: ETXTBSY)
 //   CNI_BIN/pontoon.d -> pontoon.d-<version>      the runtime (Node, bundles, addons): a versioned
 //                                                 directory, swapped whole by renaming a new symlink
-//                                                 over the old one; older versions are removed after
+//                                                 over the old one. The version it replaced stays (a
+//                                                 running agent resolved its own path to it and starts
+//                                                 CNI worker threads from there); older ones are removed
 //   PREFIX/bin/pontoon -> CNI_BIN/pontoon         the command on PATH (the launcher follows links)
 //   UNIT_DIR/pontoon-<role>.service               with --systemd
 // Every step is idempotent; a plan applied twice leaves the same state.
@@ -129,6 +131,7 @@ export function planInstall(req: InstallRequest, version: string, seen: Observat
   const rt = seen.at(join(r.cniBinDir, RUNTIME))
   if (rt.type === 'dir' || rt.type === 'file') throw new InstallConflictError(join(r.cniBinDir, RUNTIME), `a ${rt.type}, not the symlink to a versioned runtime that install makes (an earlier \`cp -a dist/bin/.\`?)`)
   if (rt.type === 'symlink' && !isVersioned(rt.target)) throw new InstallConflictError(join(r.cniBinDir, RUNTIME), `a symlink to ${rt.target}, not to a pontoon.d-<version> beside it`)
+  const previous = rt.type === 'symlink' ? rt.target : undefined
   const b = seen.at(bin)
   if (b.type === 'dir' || b.type === 'file' || (b.type === 'symlink' && !b.target.endsWith('/pontoon'))) throw new InstallConflictError(bin, `a ${b.type} that is not pontoon's link to its launcher`)
   for (const u of units) {
@@ -145,7 +148,7 @@ export function planInstall(req: InstallRequest, version: string, seen: Observat
     // the runtime before the launchers: a new launcher may need the new runtime, an old one runs on either
     { op: 'symlink', path: join(r.cniBinDir, RUNTIME), target: current },
     ...LAUNCHERS.map((n): Step => ({ op: 'copy-file', src: join(r.source, n), dst: join(r.cniBinDir, n) })),
-    ...seen.cniBinEntries.filter((n) => isVersioned(n) && n !== current).sort().map((n): Step => ({ op: 'remove', path: join(r.cniBinDir, n) })),
+    ...seen.cniBinEntries.filter((n) => isVersioned(n) && n !== current && n !== previous).sort().map((n): Step => ({ op: 'remove', path: join(r.cniBinDir, n) })),
     { op: 'symlink', path: bin, target: join(r.cniBinDir, 'pontoon') },
   ]
   if (units.length > 0) {

@@ -140,12 +140,19 @@ t.test('an upgrade replaces a plugin binary that is running and swaps the runtim
   t.equal(r2.status, 0, r2.stderr)
   const v2 = readlinkSync(join(h.cniBin, 'pontoon.d'))
   t.not(v2, v1, 'a new runtime version')
-  t.notOk(existsSync(join(h.cniBin, v1)), 'the old runtime is removed after the swap')
+  t.ok(existsSync(join(h.cniBin, v1)), 'the runtime it replaced stays (running processes resolved their paths to it)')
   t.ok(readFileSync(cni).equals(readFileSync(join(src, 'pontoon-cni'))), 'the new front door is in place')
   t.equal(readFileSync(join(h.cniBin, 'pontoon.d/pontoon-cni.mjs'), 'utf8').endsWith('// v2\n'), true, 'the new runtime is behind the link')
   t.equal(busy.exitCode, null, 'the call in flight still runs, on the old binary')
   t.match(readlinkSync(`/proc/${busy.pid}/exe`), /\(deleted\)$/, 'its image is the replaced file')
   t.notOk(readdirSync(h.cniBin).some((n) => n.startsWith('.')), 'no temp names left')
+
+  // one more version: the oldest goes, the one replaced stays
+  appendFileSync(join(src, 'pontoon.d/pontoon-cni.mjs'), '// v3\n')
+  const r3 = pontoon(['install', '--from', src, ...dirFlags(h)])
+  t.equal(r3.status, 0, r3.stderr)
+  const v3 = readlinkSync(join(h.cniBin, 'pontoon.d'))
+  t.same(readdirSync(h.cniBin).filter((n) => n.startsWith('pontoon.d-')).sort(), [v2, v3].sort(), `${v1} removed, ${v2} kept, ${v3} current`)
 })
 
 t.test('bad input and foreign files are refused with a code, and nothing is written', async (t) => {

@@ -4,6 +4,7 @@ import t from 'tap'
 import { checkRequest, planInstall, planUninstall, plannedUnits, type InstallRequest, type Observation, type Observed, type Step } from '../../src/install/plan.ts'
 import { execStartArgv, renderUnit, UNIT_MARKER } from '../../src/install/units.ts'
 
+const V0 = '000000000000'
 const V1 = 'aaaaaaaaaaaa'
 const V2 = 'bbbbbbbbbbbb'
 
@@ -36,17 +37,18 @@ t.test('a fresh install: runtime dir, link swapped to it, then launchers, then t
   ])
 })
 
-t.test('an upgrade over an earlier install removes the older runtime after the swap, and debris of a crashed run first', async (t) => {
+t.test('an upgrade keeps the runtime it replaces, removes older ones after the swap, and debris of a crashed run first', async (t) => {
   const s = seen({
     '/opt/cni/bin/pontoon.d': { type: 'symlink', target: `pontoon.d-${V1}` },
     '/opt/cni/bin/pontoon': { type: 'file', ours: true },
     '/opt/cni/bin/pontoon-cni': { type: 'file', ours: true },
     '/usr/local/bin/pontoon': { type: 'symlink', target: '/opt/cni/bin/pontoon' },
-  }, ['pontoon', 'pontoon-cni', 'pontoon.d', `pontoon.d-${V1}`, `.pontoon.d-${V2}.tmp.123`, '.pontoon-cni.new.77', 'portmap', 'pontoon.d-notours'])
+  }, ['pontoon', 'pontoon-cni', 'pontoon.d', `pontoon.d-${V0}`, `pontoon.d-${V1}`, `.pontoon.d-${V2}.tmp.123`, '.pontoon-cni.new.77', 'portmap', 'pontoon.d-notours'])
   const got = ops(planInstall(req(), V2, s))
   t.same(got.slice(3, 5), [`remove /opt/cni/bin/.pontoon-cni.new.77`, `remove /opt/cni/bin/.pontoon.d-${V2}.tmp.123`], 'debris removed before anything is made')
   const swap = got.indexOf(`symlink /opt/cni/bin/pontoon.d -> pontoon.d-${V2}`)
-  const drop = got.indexOf(`remove /opt/cni/bin/pontoon.d-${V1}`)
+  const drop = got.indexOf(`remove /opt/cni/bin/pontoon.d-${V0}`)
+  t.notOk(got.includes(`remove /opt/cni/bin/pontoon.d-${V1}`), 'the runtime the link pointed to stays: running processes resolved their paths to it')
   t.ok(got.indexOf(`copy-dir /src/dist/bin/pontoon.d /opt/cni/bin/pontoon.d-${V2}`) < swap && swap < drop, 'copy, swap, then drop the old runtime')
   t.ok(got.indexOf('copy-file /src/dist/bin/pontoon-cni /opt/cni/bin/pontoon-cni') > swap, 'launchers after the runtime they need')
   t.notOk(got.some((x) => x.includes('portmap') || x.includes('notours')), 'other plugins and unrelated names are left alone')

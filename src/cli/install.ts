@@ -62,7 +62,7 @@ export const installCommand: CommandModule<object, InstallArgs> = {
       .option('start', { type: 'boolean', default: false, describe: 'with --systemd: systemctl daemon-reload, enable and restart the units' }) as never,
   handler: async (a) => {
     try {
-      const { planInstall } = await import('../install/plan.ts')
+      const { checkRequest, planInstall } = await import('../install/plan.ts')
       const { applySteps, describeStep, observeHost, sourceVersion } = await import('../install/apply.ts')
       const source = a.from ?? await defaultSource()
       const req = {
@@ -71,7 +71,6 @@ export const installCommand: CommandModule<object, InstallArgs> = {
         args: { agent: a['agent-arg'], api: a['api-arg'], kubelet: a['kubelet-arg'] },
       }
       // the request is checked before the (slow) hash of the source runtime
-      const { checkRequest } = await import('../install/plan.ts')
       checkRequest(req)
       const { version } = sourceVersion(source)
       const steps = planInstall(req, version, observeHost(req.cniBinDir))

@@ -39,6 +39,7 @@ const argv = yargs(hideBin(process.argv))
   .option('tag', { type: 'string', default: version, describe: 'image tag (never latest)' })
   .option('name', { type: 'string', default: 'docker.io/library/pontoon', describe: 'image name without the tag' })
   .option('cache', { type: 'string', default: process.env.PONTOON_IMAGE_CACHE ?? join(root, '.tools/image'), describe: 'where downloaded .debs are kept' })
+  .option('fetch-only', { type: 'boolean', default: false, describe: 'only fill the cache with the pinned .debs (scripts/setup.sh)' })
   .option('bin', { type: 'string', default: join(root, 'dist/bin'), describe: 'the built dist/bin' })
   .strict()
   .parseSync()
@@ -155,6 +156,10 @@ function layer(dir, blobs) {
 async function main() {
   const bad = checkTag(argv.tag)
   if (bad) throw new ImageError('EIMAGE_TAG', `--tag: ${bad}`)
+  if (argv['fetch-only']) {
+    fetchDebs(argv.cache, readLock())
+    return
+  }
   if (!existsSync(join(argv.bin, 'pontoon.d/node'))) throw new ImageError('EIMAGE_NOBIN', `${argv.bin}: no built bundle (pontoon.d/node); run npm run build first`)
   const out = argv.out ?? join(root, 'dist', `pontoon-${version}.oci.tar`)
   const started = Date.now()

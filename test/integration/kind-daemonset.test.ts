@@ -9,7 +9,7 @@
 // node's first conflist run plugin by plugin from /opt/cni/bin, then the
 // container in that netns. Then a rolling upgrade and a deleted agent.
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,10 +40,14 @@ const agentSpec = podSpec.containers[0]
 const work = mkdtempSync(join(tmpdir(), 'pontoon-kind-test-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
 
-function buildImage(out: string, args: string[] = []): { digest: string; compressedBytes: number; seconds: number } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/image/build.mjs'), '--out', out, ...args], { encoding: 'utf8', timeout: 400_000 })
-  if (r.status !== 0) throw new Error(`image build failed: ${r.stderr}`)
-  return JSON.parse(r.stdout.trim().split('\n').pop()!)
+/** scripts/image/build.mjs in the background (the event loop keeps polling nodes meanwhile). */
+function buildImage(out: string, args: string[] = []): Promise<{ digest: string; compressedBytes: number; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(ROOT, 'scripts/image/build.mjs'), '--out', out, ...args], { encoding: 'utf8', timeout: 280_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`image build failed: ${stderr}`))
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!))
+    })
+  })
 }
 
 /** The pod's HTTP answer (its name), fetched from a namespace. */
@@ -56,16 +60,20 @@ function httpGet(from: Netns, host: string, port: number): string | undefined {
 interface Pod { name: string; node: KindNode; ns: Netns; ip: string; id: string }
 
 t.test('the DaemonSet on two kind nodes: install, agents, pods across nodes and a ClusterIP, a rolling upgrade, a deleted agent', async (t) => {
-  // --- the image, twice from one tree: one digest -----------------------------------------
+  // --- the image (test/integration/image-build.test.ts checks that two builds are one) -------------
   const archive = join(work, 'pontoon.oci.tar')
-  const first = buildImage(archive)
-  const again = buildImage(join(work, 'again.oci.tar'))
-  t.equal(again.digest, first.digest, 'two builds of one tree give one image digest')
+  const first = await buildImage(archive)
   t.ok(first.compressedBytes <= 60e6, `the image is at most 60 MB compressed (${(first.compressedBytes / 1e6).toFixed(1)} MB)`)
   const index = JSON.parse(spawnSync('tar', ['-xOf', archive, 'index.json'], { encoding: 'utf8' }).stdout)
   t.equal(index.manifests[0].annotations['io.containerd.image.name'], IMAGE, 'the full image name is in index.json')
   t.comment(`image ${(first.compressedBytes / 1e6).toFixed(1)} MB compressed, built in ${first.seconds.toFixed(1)} s`)
-  rmSync(join(work, 'again.oci.tar'))
+  // The rolling upgrade's image: another bundle (one more line in it), built while the nodes come up.
+  const nextBin = join(work, 'next-bin')
+  cpSync(BIN, nextBin, { recursive: true, filter: (s) => !s.includes('.compile-cache') })
+  appendFileSync(join(nextBin, 'pontoon.d/pontoon.mjs'), '\n// the next version\n')
+  const nextArchive = join(work, 'next.oci.tar')
+  const nextBuild = buildImage(nextArchive, ['--tag', NEXT_TAG, '--bin', nextBin])
+  nextBuild.catch(() => {}) // awaited below; a failure is reported there
 
   // --- wire, control plane, nodes ----------------------------------------------------------
   const nss: Netns[] = []
@@ -162,20 +170,6 @@ t.test('the DaemonSet on two kind nodes: install, agents, pods across nodes and 
   const again2 = runInit(nodes[0]!, IMAGE)
   t.equal(again2.status, 0, 'a second run of the init container (a pod restart) succeeds')
 
-  // --- agents: healthy, conflists written ------------------------------------------------------
-  const timing: string[] = []
-  const starts = nodes.map((n) => startAgentOn(n, IMAGE))
-  t.equal(starts[0]!.env.KUBERNETES_SERVICE_HOST, WIRE_IP, 'the ConfigMap\'s API address wins over the Service variables')
-  for (const [i, n] of nodes.entries()) {
-    await waitHealthy(n)
-    timing.push(`${n.name}: ctr run -> healthy ${((Date.now() - starts[i]!.started) / 1000).toFixed(1)} s`)
-    const conf = await waitFor(`${n.name}'s conflist`, () => { const r = n.exec('cat', ['/etc/cni/net.d/10-pontoon.conflist']); return r.status === 0 && r.stdout })
-    const list = JSON.parse(conf)
-    t.equal(list.plugins[0].ipam.ranges[0][0].subnet, `10.244.${i + 1}.0/24`, `${n.name}: the conflist carries its podCIDR`)
-    t.equal(list.plugins[0].agentSocket, '/run/pontoon/cni.sock', `${n.name}: and the agent's socket`)
-    t.equal(list.plugins[0].mtu, 1450)
-  }
-
   // --- pods, as the CRI makes them --------------------------------------------------------------
   const pods: Pod[] = []
   t.teardown(() => { for (const p of pods) p.node.ctr(['task', 'kill', '-s', 'SIGKILL', p.id]) })
@@ -205,8 +199,26 @@ t.test('the DaemonSet on two kind nodes: install, agents, pods across nodes and 
     pods.push(pod)
     return pod
   }
-  const a = makePod(nodes[0]!, 'a')
-  timing.push(`kind-worker1: ctr run of the agent -> first pod IP ${((Date.now() - starts[0]!.started) / 1000).toFixed(1)} s`)
+  // --- agents: healthy, conflists written ------------------------------------------------------
+  const timing: string[] = []
+  let firstPod: Pod | undefined
+  const starts = nodes.map((n) => startAgentOn(n, IMAGE))
+  t.equal(starts[0]!.env.KUBERNETES_SERVICE_HOST, WIRE_IP, 'the ConfigMap\'s API address wins over the Service variables')
+  for (const [i, n] of nodes.entries()) {
+    await waitHealthy(n)
+    timing.push(`${n.name}: ctr run -> healthy ${((Date.now() - starts[i]!.started) / 1000).toFixed(1)} s`)
+    const conf = await waitFor(`${n.name}'s conflist`, () => { const r = n.exec('cat', ['/etc/cni/net.d/10-pontoon.conflist']); return r.status === 0 && r.stdout })
+    const list = JSON.parse(conf)
+    t.equal(list.plugins[0].ipam.ranges[0][0].subnet, `10.244.${i + 1}.0/24`, `${n.name}: the conflist carries its podCIDR`)
+    t.equal(list.plugins[0].agentSocket, '/run/pontoon/cni.sock', `${n.name}: and the agent's socket`)
+    t.equal(list.plugins[0].mtu, 1450)
+    if (i === 0) {
+      firstPod = makePod(n, 'a')
+      timing.push(`${n.name}: ctr run of the agent -> first pod IP ${((Date.now() - starts[0]!.started) / 1000).toFixed(1)} s`)
+    }
+  }
+  const a = firstPod!
+
   const b = makePod(nodes[1]!, 'b')
   t.match(a.ip, /^10\.244\.1\.\d+$/, 'pod a has an IP from kind-worker1\'s podCIDR')
   t.match(b.ip, /^10\.244\.2\.\d+$/, 'pod b has an IP from kind-worker2\'s podCIDR')
@@ -234,11 +246,7 @@ t.test('the DaemonSet on two kind nodes: install, agents, pods across nodes and 
   await traffic('fresh', [a, b])
 
   // --- rolling upgrade: a second image, init re-run while the old agent serves ------------------
-  const nextBin = join(work, 'next-bin')
-  cpSync(BIN, nextBin, { recursive: true, filter: (s) => !s.includes('.compile-cache') })
-  appendFileSync(join(nextBin, 'pontoon.d/pontoon.mjs'), '\n// the next version\n')
-  const nextArchive = join(work, 'next.oci.tar')
-  const next = buildImage(nextArchive, ['--tag', NEXT_TAG, '--bin', nextBin])
+  const next = await nextBuild
   t.not(next.digest, first.digest, 'the next image is another image')
   for (const n of nodes) load(n, nextArchive, NEXT)
 

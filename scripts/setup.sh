@@ -64,4 +64,8 @@ fi
 # that boots it under qemu, cached in .tools/vm; the kernel is downloaded, never installed.
 bash scripts/vm/build-image.sh
 
+# The pinned Debian packages of the DaemonSet's image (npm run image), fetched once into
+# .tools/image/debs with apt-get download; never installed on the host.
+node scripts/image/build.mjs --fetch-only
+
 npm run --silent build

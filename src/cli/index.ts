@@ -9,6 +9,7 @@ import { labCommand } from './lab.ts'
 import { echoCommand } from './echo.ts'
 import { kubeletCommand } from './kubelet.ts'
 import { vmCommand } from './vm.ts'
+import { dnsCommand } from './dns.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, labCommand, vmCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, labCommand, vmCommand, dnsCommand]

@@ -111,6 +111,11 @@ const GROUPS = {
     mutate: ['src/proxy/userspace/picker.ts', 'src/proxy/userspace/decide.ts'],
     tests: ['test/unit/proxy-userspace-picker.test.ts', 'test/unit/proxy-userspace-rules.test.ts'],
   },
+  // The cluster DNS mapping and its normalisers; the wire decisions (respond.ts) with their unit test.
+  dns: {
+    mutate: ['src/dns/records.ts', 'src/dns/normalize.ts', 'src/dns/respond.ts'],
+    tests: ['test/unit/dns-records.test.ts', 'test/unit/dns-respond.test.ts'],
+  },
 }
 
 const THRESHOLD = 80

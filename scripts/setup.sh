@@ -16,6 +16,7 @@ KUBECTL_VERSION=v1.33.9
 TOOLS=.tools/bin # gitignored; test/run.sh puts it first on PATH
 
 pkgs=(iproute2 nftables iptables ipset conntrack containernetworking-plugins containerd runc busybox-static socat kmod gcc libc6-dev curl openssl ca-certificates unzip ethtool iperf3
+  bind9-dnsutils dnsperf dnsmasq-base # dig, the cluster DNS bench and its anchor
   qemu-system-x86 cpio ipvsadm python3 # the IPVS guest of `pontoon vm run` (scripts/vm/build-image.sh)
   vagrant) # `vagrant validate --ignore-provider` of the Vagrantfile (test/integration/vagrantfile.test.ts); no VM boots here
 # Debian's Node (18) and npm (9) only install the packages: the build and the tests run

@@ -10,6 +10,7 @@ import { echoCommand } from './echo.ts'
 import { kubeletCommand } from './kubelet.ts'
 import { vmCommand } from './vm.ts'
 import { installCommand, uninstallCommand } from './install.ts'
+import { dnsCommand } from './dns.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, labCommand, vmCommand, installCommand, uninstallCommand]
+export const commands: CommandModule<any, any>[] = [demoCommand, apiCommand, agentCommand, cniServerCommand, cleanupCommand, traceCommand, echoCommand, kubeletCommand, labCommand, vmCommand, installCommand, uninstallCommand, dnsCommand]

@@ -13,6 +13,9 @@ interface Args {
   'max-pods': number
   'log-cap-bytes': number
   'log-level': string
+  'cluster-dns': string[]
+  'cluster-domain': string
+  'resolv-conf': string
 }
 
 export const kubeletCommand: CommandModule<object, Args> = {
@@ -30,6 +33,9 @@ export const kubeletCommand: CommandModule<object, Args> = {
       .option('drain-delay-ms', { type: 'number', default: 2000, describe: 'after a deleted Pod left every EndpointSlice as ready, wait this long before SIGTERM (within its grace period)' })
       .option('max-pods', { type: 'number', default: 110, describe: 'pods beyond this are rejected (phase Failed, reason OutOfpods)' })
       .option('log-cap-bytes', { type: 'number', default: 10 << 20, describe: 'a container log past this is moved to <log>.1 and truncated' })
+      .option('cluster-dns', { type: 'string', array: true, default: [] as string[], describe: "DNS server IPs for the pods' resolv.conf (dnsPolicy ClusterFirst); none: the node's resolv.conf" })
+      .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "the cluster domain in the pods' search path" })
+      .option('resolv-conf', { type: 'string', default: '/etc/resolv.conf', describe: "the node's resolv.conf (dnsPolicy Default, and the search path ClusterFirst appends)" })
       .option('log-level', { type: 'string', default: 'info' }) as never,
   handler: async (a) => {
     const { default: pino } = await import('pino')
@@ -49,6 +55,10 @@ export const kubeletCommand: CommandModule<object, Args> = {
     }
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$/.test(a['netns-prefix'])) return fail('EFLAG', `--netns-prefix must be a short plain name, got ${JSON.stringify(a['netns-prefix'])}`)
     if (!Number.isInteger(a['max-pods']) || a['max-pods'] < 1) return fail('EFLAG', `--max-pods must be a positive integer, got ${a['max-pods']}`)
+    const { ipFamily } = await import('../net/address.ts')
+    const badDns = a['cluster-dns'].flatMap((s) => s.split(',')).filter(Boolean).find((s) => !ipFamily(s))
+    if (badDns !== undefined) return fail('EFLAG', `--cluster-dns must be IP addresses, got ${JSON.stringify(badDns)}`)
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(a['cluster-domain'])) return fail('EFLAG', `--cluster-domain must be a DNS name, got ${JSON.stringify(a['cluster-domain'])}`)
     if (!(a['drain-delay-ms'] >= 0)) return fail('EFLAG', `--drain-delay-ms must be >= 0, got ${a['drain-delay-ms']}`)
     let kubelet: Awaited<ReturnType<typeof startKubelet>>
     try {
@@ -57,6 +67,7 @@ export const kubeletCommand: CommandModule<object, Args> = {
         access, nodeName: a['node-name'], cniConfDir: a['cni-conf-dir'], cniBinDirs: a['cni-bin-dir'].split(':').filter(Boolean),
         netnsPrefix: a['netns-prefix'], stateDir: a['state-dir'], ...(healthz ? { healthz } : {}), drainDelayMs: a['drain-delay-ms'],
         maxPods: a['max-pods'], logCapBytes: a['log-cap-bytes'], log,
+        dns: { servers: a['cluster-dns'].flatMap((s) => s.split(',')).filter(Boolean), domain: a['cluster-domain'] }, resolvConf: a['resolv-conf'],
       })
     } catch (e) {
       const err = e as Error & { code?: string }

@@ -113,10 +113,10 @@ const kubeconfig: CommandModule<object, Common> = {
 
 const restart: CommandModule<object, Common & { what: string; node?: string }> = {
   command: 'restart <what>',
-  describe: 'restart one lab process (api, or agent/kubelet with --node node-N) with the command line up gave it',
+  describe: 'restart one lab process (api, or agent/kubelet/dns with --node node-N; dns runs on node-1) with the command line up gave it',
   builder: (y) => stateDir(y)
-    .positional('what', { type: 'string', choices: ['api', 'agent', 'kubelet'] })
-    .option('node', { type: 'string', describe: 'node-N, for agent and kubelet' }) as never,
+    .positional('what', { type: 'string', choices: ['api', 'agent', 'kubelet', 'dns'] })
+    .option('node', { type: 'string', describe: 'node-N, for agent, kubelet and dns' }) as never,
   handler: async (a) => {
     const { restartProcess } = await import('../lab/restart.ts')
     const { binDir } = await import('../demo/demo.ts')

@@ -21,6 +21,7 @@ export const serviceSchema = z.object({
     type: z.string().nullish(),
     clusterIP: z.string().nullish(),
     clusterIPs: z.array(z.string()).nullish(),
+    externalName: z.string().nullish(),
     ports: z.array(z.object({
       name: z.string().nullish(),
       protocol,
@@ -57,6 +58,7 @@ export const endpointSliceSchema = z.object({
       terminating: z.boolean().nullish(),
     }).nullish(),
     nodeName: z.string().nullish(),
+    hostname: z.string().nullish(),
     zone: z.string().nullish(),
     hints: z.object({
       forZones: z.array(z.object({ name: z.string() })).nullish(),

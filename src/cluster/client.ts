@@ -9,7 +9,8 @@ import { normalizeNode } from './normalize-node.ts'
 import { normalizeService } from './normalize-service.ts'
 import { Reflector, type ReflectorObserver, type ReflectorSink } from './reflector.ts'
 import { RESOURCE_NAMES, RESOURCES } from './resources.ts'
-import { SnapshotIndex, type ChangeSet, type ClusterSnapshot } from './snapshot.ts'
+import type { Normalized } from './normalized.ts'
+import { SnapshotIndex, type ChangeSet, type ClusterSnapshot, type SliceIdentity } from './snapshot.ts'
 import { ObjectStore, type StoreOutcome } from './store.ts'
 import type { Transport } from './transport.ts'
 
@@ -32,24 +33,34 @@ export interface ClusterClientOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
 
-export class ClusterClient {
-  readonly services: ObjectStore<Service>
-  readonly endpointSlices: ObjectStore<EndpointSlice>
+/** How raw Services and EndpointSlices become cache values; the proxy's by default. */
+export interface ClusterNormalizers<S, E> {
+  service(obj: unknown): Normalized<S>
+  endpointSlice(obj: unknown): Normalized<E>
+}
+
+const PROXY_NORMALIZERS: ClusterNormalizers<Service, EndpointSlice> = { service: normalizeService, endpointSlice: normalizeEndpointSlice }
+
+export class ClusterClient<S = Service, E extends SliceIdentity = EndpointSlice> {
+  readonly services: ObjectStore<S>
+  readonly endpointSlices: ObjectStore<E>
   readonly nodes: ObjectStore<Node>
   private readonly reflectors: Reflector[]
-  private readonly index = new SnapshotIndex()
+  private readonly index = new SnapshotIndex<S, E>()
   private readonly listed = new Set<ResourceName>()
   private readonly listeners: Array<() => void> = []
   private syncedWaiters: Array<() => void> = []
 
-  constructor(private readonly opts: ClusterClientOptions) {
+  constructor(private readonly opts: ClusterClientOptions, normalizers?: ClusterNormalizers<S, E>) {
     const obs = opts.observer
     const index = this.index
-    this.services = new ObjectStore(normalizeService, {
+    // Without normalisers S and E are the proxy's types (their defaults).
+    const norm = normalizers ?? (PROXY_NORMALIZERS as unknown as ClusterNormalizers<S, E>)
+    this.services = new ObjectStore((o) => norm.service(o), {
       malformed: (k, r) => obs.malformed('services', k, r),
       changed: (k, prev, cur) => index.service(k, prev, cur),
     })
-    this.endpointSlices = new ObjectStore(normalizeEndpointSlice, {
+    this.endpointSlices = new ObjectStore((o) => norm.endpointSlice(o), {
       malformed: (k, r) => obs.malformed('endpointslices', k, r),
       changed: (k, prev, cur) => index.endpointSlice(k, prev, cur),
     })
@@ -105,12 +116,12 @@ export class ClusterClient {
   }
 
   /** The cache as it is now, immutable: later events never change a snapshot already taken. O(1). */
-  snapshot(): ClusterSnapshot {
+  snapshot(): ClusterSnapshot<S, E> {
     return this.index.snapshot()
   }
 
   /** Every change since the last drain, with no-ops and flip-flops dropped. */
-  drainChanges(): ChangeSet {
+  drainChanges(): ChangeSet<S, E> {
     return {
       services: this.services.tracker.drain(),
       endpointSlices: this.endpointSlices.tracker.drain(),

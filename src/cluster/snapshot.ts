@@ -9,35 +9,42 @@ import type { Change } from './change-tracker.ts'
 import { objectKey, serviceKeyOf, type EndpointSlice, type Node, type Service } from './model.ts'
 import { PersistentMap } from './persistent-map.ts'
 
-export interface ClusterSnapshot {
+/** What the index needs of a slice: its name and its owning Service. */
+export type SliceIdentity = Pick<EndpointSlice, 'namespace' | 'name' | 'serviceName'>
+
+/**
+ * S and E are the proxy's Service and EndpointSlice unless a client was built
+ * with other normalisers (cluster DNS keeps headless and ExternalName Services).
+ */
+export interface ClusterSnapshot<S = Service, E extends SliceIdentity = EndpointSlice> {
   /** by "namespace/name" */
-  services: ReadonlyMap<string, Service>
+  services: ReadonlyMap<string, S>
   /** by the owning Service's "namespace/name"; each list sorted by slice name, never empty */
-  endpointSlicesByService: ReadonlyMap<string, readonly EndpointSlice[]>
+  endpointSlicesByService: ReadonlyMap<string, readonly E[]>
   /** by node name */
   nodes: ReadonlyMap<string, Node>
 }
 
-export interface ChangeSet {
-  services: Change<Service>[]
-  endpointSlices: Change<EndpointSlice>[]
+export interface ChangeSet<S = Service, E = EndpointSlice> {
+  services: Change<S>[]
+  endpointSlices: Change<E>[]
   nodes: Change<Node>[]
 }
 
-const byName = (a: EndpointSlice, b: EndpointSlice) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+const byName = (a: SliceIdentity, b: SliceIdentity) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
 /**
  * The snapshot, maintained from the stores' changes. Its maps are persistent
  * (set returns a new map sharing all untouched structure), so snapshot() is O(1)
  * and no snapshot handed out ever sees a later change.
  */
-export class SnapshotIndex {
-  private services = PersistentMap.of<Service>()
+export class SnapshotIndex<S = Service, E extends SliceIdentity = EndpointSlice> {
+  private services = PersistentMap.of<S>()
   private nodes = PersistentMap.of<Node>()
-  private slicesByService = PersistentMap.of<readonly EndpointSlice[]>()
-  private last: ClusterSnapshot | null = null
+  private slicesByService = PersistentMap.of<readonly E[]>()
+  private last: ClusterSnapshot<S, E> | null = null
 
-  service(key: string, _previous: Service | undefined, current: Service | undefined): void {
+  service(key: string, _previous: S | undefined, current: S | undefined): void {
     this.services = current === undefined ? this.services.delete(key) : this.services.set(key, current)
     this.last = null
   }
@@ -47,7 +54,7 @@ export class SnapshotIndex {
     this.last = null
   }
 
-  endpointSlice(key: string, previous: EndpointSlice | undefined, current: EndpointSlice | undefined): void {
+  endpointSlice(key: string, previous: E | undefined, current: E | undefined): void {
     // A relabelled slice moves from one Service to another: both lists change.
     const from = previous && serviceKeyOf(previous)
     const to = current && serviceKeyOf(current)
@@ -56,7 +63,7 @@ export class SnapshotIndex {
     this.last = null
   }
 
-  snapshot(): ClusterSnapshot {
+  snapshot(): ClusterSnapshot<S, E> {
     this.last ??= { services: this.services, endpointSlicesByService: this.slicesByService, nodes: this.nodes }
     return this.last
   }
@@ -65,7 +72,7 @@ export class SnapshotIndex {
    * A fresh list for one Service, built from its last one (a Service has a few
    * slices): lists already handed out are never changed.
    */
-  private republish(svc: string, key: string, slice: EndpointSlice | undefined): void {
+  private republish(svc: string, key: string, slice: E | undefined): void {
     const list = (this.slicesByService.get(svc) ?? []).filter((s) => objectKey(s.namespace, s.name) !== key)
     if (slice) list.push(slice)
     this.slicesByService = list.length === 0
@@ -75,12 +82,12 @@ export class SnapshotIndex {
 }
 
 /** A snapshot of whole collections at once (test fixtures, tools): the same index, fed every object. */
-export function buildSnapshot(
-  services: Iterable<[string, Service]>,
-  slices: Iterable<EndpointSlice>,
+export function buildSnapshot<S = Service, E extends SliceIdentity = EndpointSlice>(
+  services: Iterable<[string, S]>,
+  slices: Iterable<E>,
   nodes: Iterable<[string, Node]>,
-): ClusterSnapshot {
-  const index = new SnapshotIndex()
+): ClusterSnapshot<S, E> {
+  const index = new SnapshotIndex<S, E>()
   for (const [k, s] of services) index.service(k, undefined, s)
   for (const s of slices) index.endpointSlice(objectKey(s.namespace, s.name), undefined, s)
   for (const [k, n] of nodes) index.node(k, undefined, n)

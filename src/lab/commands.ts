@@ -3,7 +3,7 @@
 // node's namespace through `nsenter --net=` (which execs: the PID recorded is
 // the program's own; `ip netns exec` would also remount /sys).
 import { join } from 'node:path'
-import { AGENT_HEALTHZ_PORT, AGENT_METRICS_PORT, CLUSTER_CIDR, KUBELET_HEALTHZ_PORT, netnsPath, SERVICE_CIDR, WIRE_CIDR, type LabTopology, type NodePlan } from './topology.ts'
+import { AGENT_HEALTHZ_PORT, AGENT_METRICS_PORT, CLUSTER_CIDR, CLUSTER_DOMAIN, DNS_METRICS_PORT, DNS_PORT, DNS_SERVICE_IP, KUBELET_HEALTHZ_PORT, netnsPath, SERVICE_CIDR, WIRE_CIDR, type LabTopology, type NodePlan } from './topology.ts'
 
 export type ProxyMode = 'nftables' | 'iptables'
 export type OverlayMode = 'vxlan' | 'host-gw'
@@ -68,7 +68,14 @@ export function kubeletArgs(n: NodePlan, p: LabPaths, cniBinDir: string): string
   return ['kubelet', '--kubeconfig', p.nodeKubeconfig, '--node-name', n.name,
     '--cni-conf-dir', d.confDir, '--cni-bin-dir', cniBinDir,
     '--netns-prefix', n.podNetnsPrefix, '--state-dir', d.kubeletDir,
-    '--healthz', `127.0.0.1:${KUBELET_HEALTHZ_PORT}`]
+    '--healthz', `127.0.0.1:${KUBELET_HEALTHZ_PORT}`,
+    '--cluster-dns', DNS_SERVICE_IP, '--cluster-domain', CLUSTER_DOMAIN]
+}
+
+/** cluster DNS on a node's address (kube-dns's endpoint); /metrics only on that node's loopback */
+export function dnsArgs(n: NodePlan, p: LabPaths): string[] {
+  return ['dns', '--kubeconfig', p.nodeKubeconfig, '--listen', `${n.ip}:${DNS_PORT}`, '--cluster-domain', CLUSTER_DOMAIN,
+    '--metrics-bind-address', `127.0.0.1:${DNS_METRICS_PORT}`]
 }
 
 /** nsenter into the node's namespace, then the program. */

@@ -9,6 +9,8 @@ export interface MatrixWhere {
   /** the namespace file of a pod, by name */
   pod(name: string): string
   outside: string
+  /** a name resolved inside a pod (its resolv.conf, glibc) */
+  resolve(podNetns: string, name: string): Promise<{ ok: true; ip: string } | { ok: false; error: string }>
 }
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
@@ -17,7 +19,8 @@ export async function runCase(c: MatrixCase, where: MatrixWhere, deadlineMs: num
   const ns = 'pod' in c.from ? where.pod(c.from.pod) : where.outside
   const end = Date.now() + deadlineMs
   for (;;) {
-    const r = judge(c, await tcpFirstLine(ns, c.to.host, c.to.port, probeTimeoutMs))
+    const host = c.resolve ? await where.resolve(ns, c.to.host) : { ok: true as const, ip: c.to.host }
+    const r = judge(c, host.ok ? await tcpFirstLine(ns, host.ip, c.to.port, probeTimeoutMs) : host)
     if (r.pass || Date.now() >= end) return r
     await pause(100)
   }

@@ -20,14 +20,16 @@ export interface MatrixInput {
   relayPort: number
 }
 
-export type CaseKind = 'pod-pod-same-node' | 'pod-pod-cross-node' | 'container-localhost' | 'pod-clusterip' | 'outside-nodeport'
+export type CaseKind = 'pod-pod-same-node' | 'pod-pod-cross-node' | 'container-localhost' | 'pod-clusterip' | 'pod-service-name' | 'outside-nodeport'
 
 export interface MatrixCase {
   kind: CaseKind
   title: string
   /** a pod by name, or the outside client */
   from: { pod: string } | { outside: true }
+  /** host is a name when resolve is set: the pod resolves it (cluster DNS, its search path) before connecting */
   to: { host: string; port: number }
+  resolve?: true
   /** the answer must come from one of these pods */
   names: string[]
   /** and the server must have seen this client address (no NAT on the way) */
@@ -73,6 +75,14 @@ export function planMatrix(m: MatrixInput): MatrixCase[] {
     title: `pod -> ClusterIP ${m.service.name}`,
     from: fromClient,
     to: { host: m.service.clusterIP, port: m.service.port },
+    names: echoNames,
+  })
+  cases.push({
+    kind: 'pod-service-name',
+    title: `pod -> Service ${m.service.name} by its short name (cluster DNS)`,
+    from: fromClient,
+    to: { host: m.service.name, port: m.service.port },
+    resolve: true,
     names: echoNames,
   })
   for (const n of m.nodes) {

@@ -1,17 +1,17 @@
-// `pontoon lab restart api | agent NODE | kubelet NODE`: stop one recorded
+// `pontoon lab restart api | agent NODE | kubelet NODE | dns NODE`: stop one recorded
 // process by PID (SIGTERM, then SIGKILL after the grace), start it again with
 // the command line `up` gave it, and record the new PID. The restart tests
 // (an agent restart keeps connections and rules, an API restart reconverges)
 // and a user changing a binary both need it.
 import { join } from 'node:path'
-import { agentArgs, apiArgs, cniBinPath, inNode, kubeletArgs, labEnv, labPaths, type OverlayMode, type ProxyMode } from './commands.ts'
+import { agentArgs, apiArgs, cniBinPath, dnsArgs, inNode, kubeletArgs, labEnv, labPaths, type OverlayMode, type ProxyMode } from './commands.ts'
 import { spawnDetached, stopRecorded, type ProcRecord } from './procs.ts'
 import { writeState } from './state.ts'
 import { requireState } from './status.ts'
 import { labTopology } from './topology.ts'
 import { LabUpError } from './wait.ts'
 
-export const RESTARTABLE = ['api', 'agent', 'kubelet'] as const
+export const RESTARTABLE = ['api', 'agent', 'kubelet', 'dns'] as const
 
 export async function restartProcess(stateDir: string, role: string, node: string | undefined, binDir: string): Promise<{ old: number | undefined; now: ProcRecord }> {
   const state = requireState(stateDir)
@@ -30,6 +30,7 @@ export async function restartProcess(stateDir: string, role: string, node: strin
   let cmd: { cmd: string; args: string[] }
   if (role === 'api') cmd = { cmd: pontoon, args: apiArgs(topo, paths, state.apiPort!) }
   else if (role === 'agent') cmd = inNode(n!, pontoon, agentArgs(n!, paths, state.proxyMode as ProxyMode, state.overlay as OverlayMode))
+  else if (role === 'dns') cmd = inNode(n!, pontoon, dnsArgs(n!, paths))
   else cmd = inNode(n!, pontoon, kubeletArgs(n!, paths, cniBinPath(binDir)))
   const now = spawnDetached(role, cmd.cmd, cmd.args, paths.log(role, n?.name), env, n?.name)
   if (i >= 0) state.processes[i] = now

@@ -23,6 +23,11 @@ export const API_PORT = 6443
 export const AGENT_HEALTHZ_PORT = 10256
 export const AGENT_METRICS_PORT = 10249
 export const KUBELET_HEALTHZ_PORT = 10248
+/** cluster DNS: kube-dns's ClusterIP and domain (kind's), the server on the first node, its metrics on that node's loopback */
+export const DNS_SERVICE_IP = '10.96.0.10'
+export const CLUSTER_DOMAIN = 'cluster.local'
+export const DNS_PORT = 53
+export const DNS_METRICS_PORT = 9153
 /** node addresses are .11 .. .(10+MAX_NODES); .200 is the outside client */
 export const MAX_NODES = 100
 const OUTSIDE_HOST = 200n

@@ -14,6 +14,8 @@ import { runMatrix } from './matrix-run.ts'
 import { buildNodes, buildWire } from './netns-build.ts'
 import { httpGetInNetns } from './ns-probe.ts'
 import { podNetnsName } from './pod-netns.ts'
+import { startClusterDns } from './cluster-dns.ts'
+import { resolveInPod } from './pod-resolve.ts'
 import { spawnDetached, type ProcRecord } from './procs.ts'
 import { addProcess, checkStateDir, writeState, type LabState } from './state.ts'
 import { cleanLab } from './teardown.ts'
@@ -103,6 +105,8 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
       await setNodeReady(api, n)
     }))
     progress(`${procs.length} nodes healthy`)
+    await startClusterDns(api, topo, paths, pontoon, start)
+    progress(`cluster DNS: kube-system/kube-dns 10.96.0.10 -> pontoon dns on ${topo.nodes[0]!.name}`)
     writeState(o.stateDir, state)
     if (!o.demo) {
       state.complete = true
@@ -115,6 +119,7 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
     const where = {
       pod: (name: string) => netnsPath(podNetns.get(name) ?? `${o.prefix}-unknown-pod`),
       outside: netnsPath(topo.outside.netns),
+      resolve: resolveInPod,
     }
     const results = await runMatrix(planMatrix(input), where)
     const matrix = renderMatrix(results)

@@ -41,10 +41,11 @@ t.test('lab up: 3 nodes, the demo, and a traffic matrix that passes', async (t) 
     /pod -> pod across nodes \(node-1 -> node-3\).*PASS/,
     /container -> container over localhost \(duo\).*duo 127\.0\.0\.1:\d+.*PASS/,
     /pod -> ClusterIP echo.*PASS/,
+    /pod -> Service echo by its short name \(cluster DNS\).*echo:80.*PASS/,
     /outside -> NodePort on node-1.*PASS/,
     /outside -> NodePort on node-2.*PASS/,
     /outside -> NodePort on node-3.*PASS/,
-    /^8\/8 passed$/m,
+    /^9\/9 passed$/m,
   ]) t.match(upOut, want)
   t.notMatch(upOut, /FAIL/)
   t.match(upOut, /\[\s*\d+\.\ds\] .*waiting for them to be Ready/, 'progress lines for the long steps')

@@ -8,7 +8,7 @@ t.test('lab up --proxy-mode iptables --overlay host-gw passes the matrix; down l
   const r = await lab(l, ['up', '--nodes', '2', '--proxy-mode', 'iptables', '--overlay', 'host-gw'])
   t.equal(r.status, 0, r.stdout + r.stderr)
   t.match(r.stdout, /pod -> pod across nodes \(node-1 -> node-2\).*PASS/)
-  t.match(r.stdout, /^6\/6 passed$/m)
+  t.match(r.stdout, /^7\/7 passed$/m)
   // host-gw: the route to node-2's pods goes straight via node-2's address, no VXLAN device
   const routes = inNs(`${l.prefix}-node-1`, 'ip', ['route'])
   t.match(routes, /10\.244\.\d+\.0\/24 via 172\.18\.0\.12 dev eth0/)

@@ -19,7 +19,7 @@ t.test('the plan has every case of the issue, in order', async (t) => {
   const cases = planMatrix(input)
   t.same(cases.map((c) => c.kind), [
     'pod-pod-same-node', 'pod-pod-cross-node', 'pod-pod-cross-node',
-    'container-localhost', 'pod-clusterip',
+    'container-localhost', 'pod-clusterip', 'pod-service-name',
     'outside-nodeport', 'outside-nodeport', 'outside-nodeport',
   ])
   const same = cases[0]!
@@ -37,7 +37,14 @@ t.test('the plan has every case of the issue, in order', async (t) => {
   t.same(cip.to, { host: '10.96.0.20', port: 80 })
   t.same(cip.names, ['echo-node-1', 'echo-node-2', 'echo-node-3'])
   t.equal(cip.peer, undefined)
-  const np = cases.slice(5)
+  const byName = cases[5]!
+  t.same(byName.to, { host: 'echo', port: 80 }, 'the Service by its short name: the pod resolves it')
+  t.equal(byName.resolve, true)
+  t.same(byName.from, { pod: 'client' })
+  t.same(byName.names, ['echo-node-1', 'echo-node-2', 'echo-node-3'])
+  t.equal(byName.title, 'pod -> Service echo by its short name (cluster DNS)')
+  t.equal(cip.resolve, undefined, 'the ClusterIP case connects to the address as is')
+  const np = cases.slice(6)
   t.same(np.map((c) => c.to), [{ host: '172.18.0.11', port: 30080 }, { host: '172.18.0.12', port: 30080 }, { host: '172.18.0.13', port: 30080 }])
   t.ok(np.every((c) => 'outside' in c.from && c.peer === undefined))
   t.equal(np[1]!.title, 'outside -> NodePort on node-2')
@@ -45,7 +52,7 @@ t.test('the plan has every case of the issue, in order', async (t) => {
 
 t.test('one node: the same-node case only, no cross-node case', async (t) => {
   const one = planMatrix({ ...input, echo: [input.echo[0]!], nodes: [input.nodes[0]!] })
-  t.same(one.map((c) => c.kind), ['pod-pod-same-node', 'container-localhost', 'pod-clusterip', 'outside-nodeport'])
+  t.same(one.map((c) => c.kind), ['pod-pod-same-node', 'container-localhost', 'pod-clusterip', 'pod-service-name', 'outside-nodeport'])
 })
 
 t.test('echo lines parse, IPv4 and IPv6, and bad ones do not', async (t) => {
@@ -97,8 +104,9 @@ t.test('the table shows each case with its result and a count', async (t) => {
   t.equal(lines.length, 1 + cases.length + 1)
   t.match(lines[1], /^pod -> pod same node \(node-1 -> node-1\)\s+pod\/client\s+10\.244\.0\.5:8080\s+echo-node-1 10\.244\.0\.7:1\s+PASS$/)
   t.match(lines[3], /ETIMEDOUT\s+FAIL$/)
-  t.match(lines[6], /^outside -> NodePort on node-1\s+outside\s+172\.18\.0\.11:30080/)
-  t.equal(lines.at(-1), '7/8 passed')
+  t.match(lines[6], /^pod -> Service echo by its short name \(cluster DNS\)\s+pod\/client\s+echo:80\s/)
+  t.match(lines[7], /^outside -> NodePort on node-1\s+outside\s+172\.18\.0\.11:30080/)
+  t.equal(lines.at(-1), '8/9 passed')
   const col = lines[0]!.indexOf('RESULT')
   t.ok(lines.slice(1, -1).every((l) => /^(PASS|FAIL)$/.test(l.slice(col))), 'columns line up')
 })
@@ -107,7 +115,7 @@ t.test('what mutation testing found unpinned: titles, the outside flag, anchors,
   const cases = planMatrix(input)
   t.equal(cases[3]!.title, 'container -> container over localhost (duo)')
   t.equal(cases[4]!.title, 'pod -> ClusterIP echo')
-  t.same(cases[5]!.from, { outside: true })
+  t.same(cases[6]!.from, { outside: true })
   t.equal(parseEchoLine('x p 10.0.0.1:80'), undefined, 'anchored at the start')
   t.equal(parseEchoLine('p 10.0.0.1:80 extra'), undefined, 'anchored at the end')
   t.equal(parseEchoLine('p x[fd00::7]:80'), undefined, 'brackets only around the whole address')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import { checkPrefix, isLabNetns, labTopology, LabConfigError } from '../../src/lab/topology.ts'
-import { agentArgs, apiArgs, inNode, kubeletArgs, labPaths } from '../../src/lab/commands.ts'
+import { agentArgs, apiArgs, dnsArgs, inNode, kubeletArgs, labPaths } from '../../src/lab/commands.ts'
 import { podNetnsName } from '../../src/lab/pod-netns.ts'
 import { fixedTarget } from '../../src/lab/exec.ts'
 
@@ -65,6 +65,14 @@ t.test('command lines follow the contracts', async (t) => {
   t.equal(flag(k, '--netns-prefix'), 'plab-n2')
   t.equal(flag(k, '--state-dir'), '/var/lib/pontoon-lab/nodes/node-2/kubelet')
   t.equal(flag(k, '--cni-bin-dir'), '/opt/bin:/usr/lib/cni')
+  t.equal(flag(k, '--cluster-dns'), '10.96.0.10', "pods' resolv.conf names kube-dns's ClusterIP")
+  t.equal(flag(k, '--cluster-domain'), 'cluster.local')
+  const d = dnsArgs(n2, p)
+  t.equal(d[0], 'dns')
+  t.equal(flag(d, '--listen'), '172.18.0.12:53', "on the node's address: kube-dns's endpoint")
+  t.equal(flag(d, '--metrics-bind-address'), '127.0.0.1:9153', "metrics only on the node's loopback")
+  t.equal(flag(d, '--kubeconfig'), flag(k, '--kubeconfig'))
+  t.equal(flag(d, '--cluster-domain'), 'cluster.local')
   t.same(inNode(n2, '/x/pontoon', ['agent']), { cmd: 'nsenter', args: ['--net=/run/netns/plab-node-2', '--', '/x/pontoon', 'agent'] })
 })
 

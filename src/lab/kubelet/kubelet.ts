@@ -18,6 +18,7 @@ import { PodWorker, type PodObject, type WorkerContext } from './pod-worker.ts'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './restart-backoff.ts'
 import { serviceEnv, serviceFromObject, type ServiceLike } from './service-env.ts'
 import { StateDir, type PodRecord } from './state.ts'
+import type { ClusterDns } from './resolv-conf.ts'
 
 export interface KubeletOptions {
   access: ClusterAccess
@@ -31,6 +32,10 @@ export interface KubeletOptions {
   maxPods: number
   logCapBytes: number
   backoff?: BackoffPolicy
+  /** --cluster-dns / --cluster-domain: the pods' resolv.conf (no servers: the node's file) */
+  dns?: ClusterDns
+  /** --resolv-conf: the node's file, for dnsPolicy Default and the node's search path */
+  resolvConf?: string
   log: Logger
 }
 
@@ -86,6 +91,8 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
     drainDelayMs: o.drainDelayMs, backoff: o.backoff ?? DEFAULT_BACKOFF, state, api, log,
     hostIP: () => hostIP,
     serviceEnv: (ns, links) => serviceEnv(services.values(), ns, links),
+    dns: o.dns ?? { servers: [], domain: 'cluster.local' },
+    resolvConfPath: o.resolvConf ?? '/etc/resolv.conf',
     finished: (uid) => { workers.delete(uid) },
   }
 

@@ -16,13 +16,17 @@ import { podStatus, type Condition, type ContainerView, type Terminated } from '
 import { nextRestartDelay, shouldRestart, type BackoffPolicy } from './restart-backoff.ts'
 import { cniAdd, cniDel, createNetns, loadConflist, removeNetns } from './sandbox.ts'
 import type { EnvPair } from './service-env.ts'
+import { PodDnsError, podResolvConf, type ClusterDns } from './resolv-conf.ts'
+import { writeFileAtomic } from '../../sys/atomic-write.ts'
+import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import type { ContainerRecord, PodRecord, StateDir } from './state.ts'
 import type { KubeletApi } from './api.ts'
 
 /** The Pod as the API sends it; read defensively. */
 export interface PodObject {
   metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; deletionGracePeriodSeconds?: number; labels?: Record<string, string>; annotations?: Record<string, string> }
-  spec: { nodeName?: string; restartPolicy?: string; terminationGracePeriodSeconds?: number; enableServiceLinks?: boolean; serviceAccountName?: string; containers: ContainerSpec[] }
+  spec: { nodeName?: string; dnsPolicy?: string; dnsConfig?: unknown; hostNetwork?: boolean; restartPolicy?: string; terminationGracePeriodSeconds?: number; enableServiceLinks?: boolean; serviceAccountName?: string; containers: ContainerSpec[] }
   status?: { conditions?: Condition[] }
 }
 
@@ -49,6 +53,9 @@ export interface WorkerContext {
   log: Logger
   hostIP(): string | undefined
   serviceEnv(namespace: string, enableServiceLinks: boolean): EnvPair[]
+  dns: ClusterDns
+  /** the node's resolv.conf, read at each container start (it may change) */
+  resolvConfPath: string
   /** called once the pod is torn down and its record removed */
   finished(uid: string): void
 }
@@ -244,14 +251,27 @@ export class PodWorker {
 
   // ---- containers ----
 
+  /** The pod's resolv.conf, written into its state directory; undefined when it keeps the node's. */
+  private resolvConf(pod: PodObject): string | undefined {
+    let node = ''
+    try { node = readFileSync(this.ctx.resolvConfPath, 'utf8') } catch { /* no node file: ClusterFirst needs none */ }
+    const text = podResolvConf(pod.spec, pod.metadata.namespace, this.ctx.dns, node)
+    if (text === null) return undefined
+    const path = join(this.ctx.state.podDir(this.rec!.uid), 'resolv.conf')
+    writeFileAtomic(path, text)
+    return path
+  }
+
   /** Start one container; false when it cannot run (the reason is in its waiting state). */
   private start(pod: PodObject, c: Container): boolean {
     const rec = this.rec!
     let spec
+    let resolvConf: string | undefined
     try {
       spec = launchSpec(this.facts(pod), c.spec, this.ctx.serviceEnv(pod.metadata.namespace, pod.spec.enableServiceLinks !== false), this.ctx.launcherDir)
+      resolvConf = this.resolvConf(pod)
     } catch (e) {
-      if (!(e instanceof ContainerConfigError)) throw e
+      if (!(e instanceof ContainerConfigError) && !(e instanceof PodDnsError)) throw e
       c.blocked = true
       c.waiting = { reason: e.reason, message: e.message }
       this.log.warn({ container: c.spec.name, code: e.code, err: e.message }, 'container cannot start')
@@ -259,7 +279,7 @@ export class PodWorker {
     }
     let l
     try {
-      l = launch(rec.netnsPath, spec.argv, spec.env, this.ctx.state.logPath(rec.uid, c.spec.name))
+      l = launch(rec.netnsPath, spec.argv, spec.env, this.ctx.state.logPath(rec.uid, c.spec.name), resolvConf)
     } catch (e) {
       c.waiting = { reason: 'StartError', message: (e as Error).message }
       c.blocked = true

@@ -39,11 +39,20 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try { process.kill(-pid, signal) } catch { /* ESRCH: nothing left */ }
 }
 
-export function launch(netnsPath: string, argv: string[], env: Record<string, string>, logPath: string): Launched {
+/**
+ * With a resolv.conf, the container gets a mount namespace of its own (private
+ * propagation: nothing leaks back to the host) with that file bound over
+ * /etc/resolv.conf. unshare and sh both exec, so the pid is still the
+ * container's; the script is fixed and the file and argv are its arguments.
+ */
+const BIND_RESOLV_CONF = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
+
+export function launch(netnsPath: string, argv: string[], env: Record<string, string>, logPath: string, resolvConf?: string): Launched {
   const fd = openSync(logPath, 'a', 0o600)
   let child: ChildProcess
+  const inner = resolvConf === undefined ? argv : ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', BIND_RESOLV_CONF, 'pontoon-resolv-conf', resolvConf, ...argv]
   try {
-    child = spawn('nsenter', [`--net=${netnsPath}`, '--', ...argv], { detached: true, stdio: ['ignore', fd, fd], env, cwd: '/' })
+    child = spawn('nsenter', [`--net=${netnsPath}`, '--', ...inner], { detached: true, stdio: ['ignore', fd, fd], env, cwd: '/' })
   } finally {
     closeSync(fd)
   }

@@ -1,0 +1,171 @@
+// The thin adapter: UDP and TCP listeners around respond(). Every query reads
+// the newest snapshot (O(1)), so answers follow the watch as soon as the cache
+// does. Bounds: TCP connections (maxConnections), one message per frame
+// (<= 65535 bytes by the framing itself), bytes queued to a slow TCP reader,
+// idle TCP connections, and forwards in flight.
+import { createSocket } from 'node:dgram'
+import { createServer, type Socket } from 'node:net'
+import type { Logger } from 'pino'
+import { ipFamily } from '../net/address.ts'
+import { queryTypeLabel, type DnsMetrics } from '../metrics/dns-metrics.ts'
+import type { DnsSnapshot, ZoneConfig } from './records.ts'
+import { outsideFailure, rcodeOf, respond, type Transport } from './respond.ts'
+import { forward, type Upstream } from './upstream.ts'
+
+export interface DnsServerOptions {
+  host: string
+  port: number
+  snapshot: () => DnsSnapshot
+  zone: ZoneConfig
+  upstreams: readonly Upstream[]
+  metrics: DnsMetrics
+  log: Logger
+  maxTcpConnections?: number
+  tcpIdleMs?: number
+  /** bytes of answers queued to one TCP client that does not read; past this it is cut off */
+  maxTcpBacklog?: number
+  maxForwardsInFlight?: number
+  forwardTimeoutMs?: number
+}
+
+export interface RunningDnsServer {
+  port: number
+  close(): Promise<void>
+}
+
+export async function startDnsServer(o: DnsServerOptions): Promise<RunningDnsServer> {
+  const idleMs = o.tcpIdleMs ?? 10_000
+  const backlog = o.maxTcpBacklog ?? 256 * 1024
+  const maxForwards = o.maxForwardsInFlight ?? 1024
+  const forwardTimeoutMs = o.forwardTimeoutMs ?? 2000
+  let forwarding = 0
+
+  /** One query -> its answer, or null for silence. Never throws. */
+  const answer = async (msg: Buffer, transport: Transport): Promise<Buffer | null> => {
+    const t0 = performance.now()
+    let d
+    try {
+      d = respond(msg, transport, o.snapshot(), o.zone)
+    } catch (e) {
+      // a bug in the mapping must cost one answer, not the server
+      o.log.error({ err: (e as Error).message }, 'answering a query failed')
+      o.metrics.dropped.inc({ transport, reason: 'internal-error' })
+      return null
+    }
+    if (d.kind === 'drop') {
+      o.metrics.dropped.inc({ transport, reason: d.reason })
+      return null
+    }
+    let bytes: Buffer
+    let rcode: string
+    if (d.kind === 'reply') {
+      bytes = d.bytes
+      rcode = d.rcode
+    } else if (o.upstreams.length === 0) {
+      const r = outsideFailure(d, 'REFUSED')
+      bytes = r.bytes
+      rcode = r.rcode
+    } else if (forwarding >= maxForwards) {
+      o.metrics.forwarded.inc({ result: 'over-limit' })
+      const r = outsideFailure(d, 'SERVFAIL')
+      bytes = r.bytes
+      rcode = r.rcode
+    } else {
+      forwarding++
+      try {
+        bytes = await forward(msg, transport, o.upstreams, forwardTimeoutMs)
+        rcode = rcodeOf(bytes)
+        o.metrics.forwarded.inc({ result: 'answered' })
+      } catch (e) {
+        o.log.warn({ err: (e as Error).message }, 'forwarding failed')
+        o.metrics.forwarded.inc({ result: 'failed' })
+        const r = outsideFailure(d, 'SERVFAIL')
+        bytes = r.bytes
+        rcode = r.rcode
+      } finally {
+        forwarding--
+      }
+    }
+    o.metrics.queries.inc({ transport, type: queryTypeLabel(d.qtype), rcode })
+    o.metrics.duration.observe({ transport }, (performance.now() - t0) / 1000)
+    return bytes
+  }
+
+  const udp = createSocket({ type: ipFamily(o.host) === 'IPv6' ? 'udp6' : 'udp4' })
+  udp.on('message', (msg, rinfo) => {
+    void answer(msg, 'udp').then((out) => { if (out) udp.send(out, rinfo.port, rinfo.address) })
+  })
+  udp.on('error', (e) => o.log.warn({ err: e.message }, 'udp socket error'))
+
+  const conns = new Set<Socket>()
+  const tcp = createServer({ noDelay: true }, (sock) => {
+    conns.add(sock)
+    sock.on('close', () => conns.delete(sock))
+    serveTcp(sock, answer, idleMs, backlog, o.metrics)
+  })
+  tcp.maxConnections = o.maxTcpConnections ?? 256
+  tcp.on('error', (e) => o.log.warn({ err: e.message }, 'tcp listener error'))
+
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject)
+    udp.bind(o.port, o.host, () => { udp.off('error', reject); resolve() })
+  })
+  const port = udp.address().port
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject)
+      tcp.listen(port, o.host, () => { tcp.off('error', reject); resolve() })
+    })
+  } catch (e) {
+    udp.close()
+    throw e
+  }
+  return {
+    port,
+    close: () => new Promise((resolve) => {
+      udp.close()
+      tcp.close(() => resolve())
+      // open connections would hold close() back
+      for (const c of conns) c.destroy()
+    }),
+  }
+}
+
+const MAX_PIPELINED = 128
+
+/** RFC 7766: length-prefixed messages, pipelined, answered in order. */
+function serveTcp(sock: Socket, answer: (m: Buffer, t: Transport) => Promise<Buffer | null>, idleMs: number, backlog: number, metrics: DnsMetrics): void {
+  let buf: Buffer = Buffer.alloc(0)
+  let chain: Promise<void> = Promise.resolve()
+  let pending = 0
+  sock.setTimeout(idleMs, () => sock.destroy())
+  sock.on('error', () => sock.destroy())
+  sock.on('data', (chunk: Buffer) => {
+    // A frame is at most 2 + 65535 bytes: a peer that sends more than one frame's worth unanswered waits for us.
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
+    while (buf.length >= 2) {
+      const n = buf.readUInt16BE(0)
+      if (buf.length < n + 2) break
+      const msg = buf.subarray(2, n + 2)
+      buf = buf.subarray(n + 2)
+      if (++pending > MAX_PIPELINED) {
+        metrics.dropped.inc({ transport: 'tcp', reason: 'too-many-pipelined' })
+        sock.destroy()
+        return
+      }
+      chain = chain.then(async () => {
+        pending--
+        const out = await answer(Buffer.from(msg), 'tcp')
+        if (!out || sock.destroyed) return
+        if (sock.writableLength > backlog) {
+          metrics.dropped.inc({ transport: 'tcp', reason: 'client-not-reading' })
+          sock.destroy()
+          return
+        }
+        const len = Buffer.alloc(2)
+        len.writeUInt16BE(out.length)
+        sock.write(Buffer.concat([len, out]))
+      })
+    }
+  })
+}

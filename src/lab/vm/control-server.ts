@@ -96,18 +96,24 @@ async function handle(o: ControlOptions, req: IncomingMessage, res: ServerRespon
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) { res.destroy(); return }
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+  const close = status >= 400 ? { connection: 'close' } : {}
+  res.writeHead(status, { 'content-type': 'application/json', ...close }).end(JSON.stringify(body))
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (d: Buffer) => {
+    const onData = (d: Buffer) => {
       size += d.length
-      if (size > MAX_BODY) { reject(new LabVmError('EVMBODY', `the request body is larger than ${MAX_BODY} bytes`)); req.destroy(); return }
-      chunks.push(d)
-    })
+      if (size <= MAX_BODY) { chunks.push(d); return }
+      // answer, then drop the connection: the rest of the body is read and discarded, never kept
+      req.off('data', onData)
+      req.resume()
+      chunks.length = 0
+      reject(new LabVmError('EVMBODY', `the request body is larger than ${MAX_BODY} bytes`))
+    }
+    req.on('data', onData)
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     req.on('error', reject)
   })

@@ -85,7 +85,7 @@ async function inGuest(): Promise<void> {
   console.log(renderTable(rows))
 }
 
-function benchPod(i: number): unknown {
+function benchPod(i: number): Record<string, unknown> {
   return {
     apiVersion: 'v1', kind: 'Pod', metadata: { name: `ep-${i}`, labels: { app: 'bench' } },
     spec: {

@@ -6,7 +6,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { alivePid, apply, kubectl, kubectlJson, lab, leftovers, newLab, netnsWithPrefix, podReady, readLabState, rootNetworkView } from '../lib/lab.ts'
+import { alivePid, apply, kubectlJson, lab, leftovers, newLab, netnsWithPrefix, podReady, readLabState, rootNetworkView } from '../lib/lab.ts'
 import { waitFor } from '../lib/wait.ts'
 import { procStat } from '../../src/lab/procs.ts'
 

@@ -33,7 +33,8 @@ t.teardown(async () => {
 t.test('lab up --vm: a stale VM stopped, the lab in a guest, the VM recorded by PID, an owner-only control token', async (t) => {
   // a VM an earlier lab left: a process naming the state dir, recorded as the vm
   mkdirSync(l.stateDir, { recursive: true })
-  const stale = spawn('bash', ['-c', 'sleep 600', l.stateDir], { stdio: 'ignore', detached: true })
+  // (node, not `sh -c 'sleep N'`: a shell execs a lone command, and the state dir would leave the command line)
+  const stale = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600_000)', l.stateDir], { stdio: 'ignore', detached: true })
   t.teardown(() => { try { process.kill(stale.pid!, 'SIGKILL') } catch { /* gone */ } })
   const st = await waitFor('the stale process to show in /proc', () => procStat(stale.pid!))
   writeFileSync(join(l.stateDir, 'lab.json'), JSON.stringify({ version: 1, prefix: l.prefix, nodes: 1, proxyMode: 'nftables', overlay: 'vxlan', processes: [{ role: 'vm', pid: stale.pid, startTime: st.startTime, log: '/dev/null' }], complete: true, vm: { controlPort: 1, mem: 2048 } }))

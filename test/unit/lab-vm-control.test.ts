@@ -55,3 +55,10 @@ t.test('bad words and oversized bodies are coded errors', async (t) => {
   await t.rejects(good.call('POST', '/v1/run', JSON.stringify({ args: ['status', 'x'.repeat(MAX_BODY)] })), { code: 'EVMBODY' })
   await t.rejects(good.call('GET', '/v1/nothing'), { code: 'EVMNOTFOUND' })
 })
+
+t.test('a VM that no longer answers is EVMDOWN, not a bare socket error', async (t) => {
+  const gone = await startControl({ token, host: '127.0.0.1', port: 0, log, kubeconfig: () => undefined, pontoon: '/nonexistent', env: {} })
+  const p = (gone.address() as AddressInfo).port
+  await new Promise<void>((r) => gone.close(() => r()))
+  await t.rejects(new ControlClient(p, token).run(['status']), { code: 'EVMDOWN', message: /does not answer on 127\.0\.0\.1:\d+/ })
+})

@@ -53,7 +53,8 @@ export class ControlClient {
         res.on('error', reject)
       })
       if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new LabVmError('EVMCONTROL', `no answer from the guest to ${method} ${path} within ${timeoutMs} ms`)))
-      req.on('error', reject)
+      req.on('error', (e: Error & { code?: string }) => reject(e instanceof LabVmError ? e
+        : new LabVmError('EVMDOWN', `the lab's VM does not answer on 127.0.0.1:${this.port} (${e.code ?? e.message}): is it still running? pontoon lab up --vm starts it again`, { cause: e })))
       req.end(body)
     })
   }

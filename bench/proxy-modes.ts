@@ -52,7 +52,9 @@ async function inGuest(): Promise<void> {
       await labUp({ nodes: 1, proxyMode: mode as 'nftables', overlay: 'vxlan', prefix, stateDir, demo: false, binDir, log })
     } catch (e) {
       const err = e as Error & { code?: string }
-      rows.push({ mode, na: `${err.code ?? 'ERROR'}: ${err.message.split('\n')[0]}` })
+      // the first line says what failed, the last one (a log's tail) usually why
+      const lines = err.message.split('\n').map((x) => x.trim()).filter(Boolean)
+      rows.push({ mode, na: `${err.code ?? 'ERROR'}: ${lines[0]}${lines.length > 1 ? ` ... ${lines.at(-1)}` : ''}` })
       await cleanLab(stateDir, prefix)
       continue
     }
@@ -123,7 +125,7 @@ export function renderTable(rows: Row[]): string {
     `| mode | TCP connect p50 (ms) | TCP connect p99 (ms) | short connections/s | bulk (MiB/s) |`,
     '|---|---:|---:|---:|---:|',
     ...rows.map((r) => r.figures
-      ? `| ${r.mode} | ${r.figures.connectP50.toFixed(2)} | ${r.figures.connectP99.toFixed(2)} | ${r.figures.rps.toFixed(0)} | ${r.figures.mibps.toFixed(0)} |`
+      ? `| ${r.mode} | ${r.figures.connectP50.toFixed(2)} | ${r.figures.connectP99.toFixed(2)} | ${r.figures.rps.toFixed(1)} | ${r.figures.mibps.toFixed(1)} |`
       : `| ${r.mode} | n/a: ${r.na!.replace(/\|/g, '/')} | | | |`),
   ]
   return lines.join('\n')

@@ -77,7 +77,7 @@ mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh ip_vs_sed ip
  ip_set ip_set_hash_ip ip_set_hash_ipport ip_set_hash_ipportip ip_set_hash_ipportnet ip_set_hash_net
  ip_set_bitmap_port ip_set_hash_netport
  vxlan veth bridge br_netfilter dummy macvlan ipvlan tun
- virtio_pci 9p 9pnet_virtio overlay"
+ virtio_pci 9p 9pnet_virtio overlay virtio_net"
 for m in $mods; do
   modprobe -d "$kroot" -S "$kver" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}'
 done | sort -u | while read -r ko; do

@@ -14,28 +14,67 @@ async function fail(e: unknown, what: string): Promise<void> {
   process.exitCode = 1
 }
 
-const up: CommandModule<object, Common & { nodes: number; 'proxy-mode': string; overlay: string; prefix: string; demo: boolean }> = {
+interface LabFlags { nodes: number; 'proxy-mode': string; overlay: string; prefix: string; demo: boolean }
+
+const labFlags = <T>(y: Argv<T>) => y
+  .option('nodes', { type: 'number', default: 3, describe: 'how many nodes' })
+  .option('proxy-mode', { type: 'string', default: 'nftables', choices: ['nftables', 'iptables', 'userspace', 'ipvs'] })
+  .option('overlay', { type: 'string', default: 'vxlan', choices: ['vxlan', 'host-gw'] })
+  .option('prefix', { type: 'string', default: DEFAULT_PREFIX, describe: 'every namespace of the lab is named <prefix>-...' })
+  .option('demo', { type: 'boolean', default: true, describe: 'deploy the demo and run the matrix (--no-demo: an empty cluster)' })
+
+const up: CommandModule<object, Common & LabFlags & { vm: boolean; 'vm-mem'?: number; 'vm-timeout'?: number }> = {
   command: 'up',
   describe: 'build the lab (wire, N nodes with agent and kubelet, the API, an outside client), deploy the demo and run the traffic matrix; exit 0 iff it passed',
-  builder: (y) => stateDir(y)
-    .option('nodes', { type: 'number', default: 3, describe: 'how many nodes' })
-    .option('proxy-mode', { type: 'string', default: 'nftables', choices: ['nftables', 'iptables'] })
-    .option('overlay', { type: 'string', default: 'vxlan', choices: ['vxlan', 'host-gw'] })
-    .option('prefix', { type: 'string', default: DEFAULT_PREFIX, describe: 'every namespace of the lab is named <prefix>-...' })
-    .option('demo', { type: 'boolean', default: true, describe: 'deploy the demo and run the matrix (--no-demo: an empty cluster)' }) as never,
+  builder: (y) => labFlags(stateDir(y))
+    .option('vm', { type: 'boolean', default: false, describe: "run the whole lab inside one qemu guest with Debian's kernel (IPVS, dummy); kubectl, exec, status and down work from here" })
+    .option('vm-mem', { type: 'number', describe: 'with --vm: guest memory in MiB (default 2048)' })
+    .option('vm-timeout', { type: 'number', describe: "with --vm: seconds for the guest's lab to come up (default 900)" }) as never,
   handler: async (a) => {
     const { labUp } = await import('../lab/up.ts')
     const { binDir } = await import('../demo/demo.ts')
     try {
-      const r = await labUp({
+      const o = {
         nodes: a.nodes, proxyMode: a['proxy-mode'] as 'nftables', overlay: a.overlay as 'vxlan', prefix: a.prefix,
-        stateDir: a['state-dir'], demo: a.demo, binDir: binDir(), log: (s) => console.log(s),
-      })
+        stateDir: a['state-dir'], demo: a.demo, binDir: binDir(), log: (s: string) => console.log(s),
+      }
+      const r = a.vm
+        ? await (await import('../lab/vm/host-up.ts')).labUpVm({ ...o, mem: a['vm-mem'], timeout: a['vm-timeout'] })
+        : await labUp(o)
       process.exitCode = r.passed ? 0 : 1
     } catch (e) {
       await fail(e, 'up')
     }
   },
+}
+
+// The VM's init runs this in the guest of `up --vm`: the lab there, and the control listener.
+const guest: CommandModule<object, Common & LabFlags & { 'token-file': string }> = {
+  command: 'guest',
+  describe: false,
+  builder: (y) => labFlags(stateDir(y)).option('token-file', { type: 'string', demandOption: true }) as never,
+  handler: async (a) => {
+    const { runGuest } = await import('../lab/vm/guest.ts')
+    const { binDir } = await import('../demo/demo.ts')
+    try {
+      await runGuest({
+        nodes: a.nodes, proxyMode: a['proxy-mode'] as 'nftables', overlay: a.overlay as 'vxlan', prefix: a.prefix,
+        stateDir: a['state-dir'], demo: a.demo, binDir: binDir(), tokenFile: a['token-file'],
+      })
+    } catch (e) {
+      await fail(e, 'guest')
+    }
+  },
+}
+
+/** For a lab in a VM, run the same lab command in the guest; false for a namespace lab. */
+async function inVm(stateDir: string, args: string[], what: string): Promise<boolean> {
+  const { vmLab, forwardToGuest } = await import('../lab/vm/forward.ts')
+  let client
+  try { client = vmLab(stateDir) } catch (e) { await fail(e, what); return true }
+  if (!client) return false
+  try { process.exitCode = await forwardToGuest(client, args) } catch (e) { await fail(e, what) }
+  return true
 }
 
 const down: CommandModule<object, Common & { prefix: string }> = {
@@ -62,6 +101,7 @@ const status: CommandModule<object, Common> = {
   describe: 'nodes, pods, services and agent/kubelet health as tables',
   builder: (y) => stateDir(y) as never,
   handler: async (a) => {
+    if (await inVm(a['state-dir'], ['status'], 'status')) return
     const { gatherStatus, statusTables } = await import('../lab/status.ts')
     try {
       const d = await gatherStatus(a['state-dir'])
@@ -81,12 +121,13 @@ const exec: CommandModule<object, Common & { target: string; namespace: string; 
     .positional('cmd', { type: 'string', array: true })
     .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: "the pod's namespace" }) as never,
   handler: async (a) => {
+    // everything after the first "--" is the command, verbatim (yargs would parse its flags)
+    const dd = process.argv.indexOf('--')
+    const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String)
+    if (await inVm(a['state-dir'], ['exec', a.target, '--namespace', a.namespace, '--', ...cmd], 'exec')) return
     const { resolveTarget, execIn } = await import('../lab/exec.ts')
     try {
       const ns = await resolveTarget(a['state-dir'], a.target, a.namespace)
-      // everything after the first "--" is the command, verbatim (yargs would parse its flags)
-      const dd = process.argv.indexOf('--')
-      const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String)
       process.exitCode = await execIn(ns, cmd)
     } catch (e) {
       await fail(e, 'exec')
@@ -118,6 +159,7 @@ const restart: CommandModule<object, Common & { what: string; node?: string }> =
     .positional('what', { type: 'string', choices: ['api', 'agent', 'kubelet', 'dns'] })
     .option('node', { type: 'string', describe: 'node-N, for agent, kubelet and dns' }) as never,
   handler: async (a) => {
+    if (await inVm(a['state-dir'], ['restart', a.what, ...(a.node ? ['--node', a.node] : [])], 'restart')) return
     const { restartProcess } = await import('../lab/restart.ts')
     const { binDir } = await import('../demo/demo.ts')
     try {
@@ -132,6 +174,6 @@ const restart: CommandModule<object, Common & { what: string; node?: string }> =
 export const labCommand: CommandModule = {
   command: 'lab <command>',
   describe: 'a multi-node cluster of network namespaces on this machine, driven with kubectl',
-  builder: (y) => y.command([up, down, status, exec, kubeconfig, restart] as CommandModule[]).demandCommand(1),
+  builder: (y) => y.command([up, down, status, exec, kubeconfig, restart, guest] as CommandModule[]).demandCommand(1),
   handler: () => { /* a subcommand runs */ },
 }

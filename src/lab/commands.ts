@@ -5,9 +5,9 @@
 import { join } from 'node:path'
 import { AGENT_HEALTHZ_PORT, AGENT_METRICS_PORT, CLUSTER_CIDR, CLUSTER_DOMAIN, DNS_METRICS_PORT, DNS_PORT, DNS_SERVICE_IP, KUBELET_HEALTHZ_PORT, netnsPath, SERVICE_CIDR, WIRE_CIDR, type LabTopology, type NodePlan } from './topology.ts'
 
-export type ProxyMode = 'nftables' | 'iptables'
+export type ProxyMode = 'nftables' | 'iptables' | 'userspace' | 'ipvs'
 export type OverlayMode = 'vxlan' | 'host-gw'
-export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'iptables']
+export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'iptables', 'userspace', 'ipvs']
 export const OVERLAY_MODES: readonly OverlayMode[] = ['vxlan', 'host-gw']
 /** the underlay veths' MTU, and what VXLAN's 50 bytes of headers leave for pods */
 export const UNDERLAY_MTU = 1500

@@ -36,6 +36,8 @@ const stateSchema = z.object({
   /** the API's listener in the root namespace, for kubectl */
   apiPort: z.number().int().positive().optional(),
   processes: z.array(procSchema),
+  /** a lab inside a qemu guest (up --vm): the VM is the process with role vm; the control listener's host port */
+  vm: z.object({ controlPort: z.number().int().positive(), mem: z.number().int().positive() }).optional(),
   /** up finished: topology, processes and the demo are in place */
   complete: z.boolean(),
 })

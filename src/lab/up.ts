@@ -9,6 +9,7 @@ import { parseKubeconfig } from '../cluster/kubeconfig.ts'
 import { LabApi, type Obj } from './api-client.ts'
 import { agentArgs, apiArgs, cniBinPath, inNode, kubeletArgs, labEnv, labPaths, type OverlayMode, type ProxyMode } from './commands.ts'
 import { clientPod, CLIENT_POD, DUO_POD, duoPod, ECHO_PORT, echoPod, echoPodName, echoService, RELAY_PORT, SERVICE_NAME } from './demo-objects.ts'
+import { requireProxyKernel } from './kernel-probe.ts'
 import { matrixPassed, planMatrix, renderMatrix, type MatrixInput } from './matrix.ts'
 import { runMatrix } from './matrix-run.ts'
 import { buildNodes, buildWire } from './netns-build.ts'
@@ -40,7 +41,7 @@ export interface UpResult {
   matrix?: string
 }
 
-function freeLoopbackPort(): Promise<number> {
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
@@ -61,6 +62,7 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   const progress = (s: string) => o.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${s}`)
   const topo = labTopology(o.prefix, o.nodes)
   checkStateDir(o.stateDir)
+  await requireProxyKernel(o.proxyMode)
   const cleaned = await cleanLab(o.stateDir, o.prefix)
   if (cleaned.stopped.length || cleaned.killed.length || cleaned.netns.length) {
     progress(`cleaned an earlier lab: ${cleaned.stopped.length + cleaned.killed.length} processes, ${cleaned.netns.length} namespaces`)

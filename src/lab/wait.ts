@@ -33,7 +33,16 @@ export function tailFile(path: string, bytes = 2048): string {
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+// The lab's deadlines are sized for a host; a lab inside a TCG guest (`up --vm`) runs each
+// step several times slower and stretches them all by this factor.
+let patience = 1
+export function setLabPatience(factor: number): void {
+  if (!Number.isFinite(factor) || factor < 1) throw new LabUpError('EPATIENCE', `patience ${factor} must be a number >= 1`)
+  patience = factor
+}
+
 export async function waitUntil<T>(what: string, probe: () => T | false | undefined | Promise<T | false | undefined>, proc: ProcRecord | undefined, timeoutMs: number, everyMs = 50): Promise<T> {
+  timeoutMs *= patience
   const end = Date.now() + timeoutMs
   let last: unknown
   for (;;) {

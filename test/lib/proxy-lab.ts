@@ -435,7 +435,7 @@ export interface LabApi extends ApiEndpoint {
  * `pontoon api` (from dist/) with a loopback listener for the test and one inside
  * the node namespace for the agent, as the lab runs it.
  */
-export async function startLabApi(t: Teardown, node: Netns, opts: { serviceCidr?: string; dataDir?: string } = {}): Promise<LabApi> {
+export async function startLabApi(t: Teardown, node: Netns, opts: { serviceCidr?: string; dataDir?: string; readyTimeoutMs?: number } = {}): Promise<LabApi> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pontoon-lab-api-'))
   if (!opts.dataDir) t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const port = await freePort()
@@ -449,7 +449,7 @@ export async function startLabApi(t: Teardown, node: Netns, opts: { serviceCidr?
   const ep = await waitFor('pontoon api to answer', async () => {
     const e = { ...endpointOf(kubeconfig), url: `https://127.0.0.1:${port}` }
     return (await request(e, 'GET', '/version')).status === 200 && e
-  }, { timeoutMs: 60_000, everyMs: 50, abandon: () => proc.exitCode !== null })
+  }, { timeoutMs: opts.readyTimeoutMs ?? 60_000, everyMs: 50, abandon: () => proc.exitCode !== null })
   const kc = JSON.parse(readFileSync(kubeconfig, 'utf8'))
   kc.clusters[0].cluster.server = `https://127.0.0.1:${NODE_API_PORT}`
   const nodeKubeconfig = join(dataDir, 'kubeconfig-node')
@@ -563,7 +563,7 @@ export interface AgentProc {
 }
 
 export interface AgentOptions {
-  mode: 'nftables' | 'iptables' | 'userspace'
+  mode: 'nftables' | 'iptables' | 'ipvs' | 'userspace'
   clusterCidrs?: string[]
   nodePortAddresses?: string
   masqueradeAll?: boolean

@@ -89,6 +89,7 @@ export interface IpvsPlanOptions {
 
 export class IpvsPlanError extends Error {
   readonly code = 'IPVS_BAD_PLAN'
+  override readonly name = 'IpvsPlanError'
 }
 
 const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`)

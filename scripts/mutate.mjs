@@ -103,6 +103,11 @@ const GROUPS = {
     mutate: ['src/proxy/userspace/picker.ts', 'src/proxy/userspace/decide.ts'],
     tests: ['test/unit/proxy-userspace-picker.test.ts', 'test/unit/proxy-userspace-rules.test.ts'],
   },
+  // the IPVS planner and its diff against the kernel (the rules file is pinned by its golden dumps)
+  'proxy-ipvs': {
+    mutate: ['src/proxy/ipvs/desired.ts', 'src/proxy/ipvs/diff.ts', 'src/proxy/ipvs/drain.ts'],
+    tests: ['test/unit/proxy-ipvs-plan.test.ts'],
+  },
 }
 
 const THRESHOLD = 80

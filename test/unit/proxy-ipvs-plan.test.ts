@@ -27,7 +27,6 @@ function golden(t: Test, name: string, text: string): void {
 const ep = (ip: string, port = 8080, local = false): EndpointTarget => ({ ip, port, local })
 const A = ep('10.244.1.5', 8080, true)
 const B = ep('10.244.2.5')
-const C = ep('10.244.3.5')
 
 function intent(over: Partial<PortIntent> = {}): PortIntent {
   const base: PortIntent = {

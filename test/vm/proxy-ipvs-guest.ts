@@ -51,7 +51,13 @@ try {
     mode: 'ipvs', syncPeriodS: 6,
     extra: ['--ipvs-scheduler', 'rr', '--ipvs-tcpfin-timeout', '2', '--ipvs-tcp-timeout', '900', '--ipvs-udp-timeout', '30'],
   }))
-  await agentHealthy(agent, 300_000)
+  // progress for whoever watches the guest's stderr: the agent's last lines while it comes up
+  const progress = setInterval(() => step(`waiting: ${agentTail(agent, 3)}`), 20_000)
+  try {
+    await agentHealthy(agent, 300_000)
+  } finally {
+    clearInterval(progress)
+  }
   await waitFor('the first Service', async () => (await tcpAsk(client.ns, s.web, 80, 1000)).ok, { timeoutMs: 30_000, everyMs: 100 })
 
   step('cluster ip')

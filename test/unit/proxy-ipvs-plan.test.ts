@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EndpointTarget, FamilyGlobals, PortIntent, ProxyGlobals, ProxyPlan } from '../../src/proxy/plan/intent.ts'
 import type { IpvsDest, IpvsService } from '../../src/netlink/index.ts'
-import { nodePortAddresses, OUR_SET, planAll, planIntent, serverKey, setName, SET_BASES, type IpvsDesired, type IpvsPlanOptions, type VirtualServer } from '../../src/proxy/ipvs/desired.ts'
+import { nodePortAddresses, OUR_SET, twinName, planAll, planIntent, serverKey, setName, SET_BASES, type IpvsDesired, type IpvsPlanOptions, type VirtualServer } from '../../src/proxy/ipvs/desired.ts'
 import { diffServers, isOurServer, observedKey, type ObservedServer } from '../../src/proxy/ipvs/diff.ts'
 import { connReuseMode, DrainQueue, drainKey, drainVerdict } from '../../src/proxy/ipvs/drain.ts'
 
@@ -65,8 +65,9 @@ t.test('set names are kube-proxy\'s for IPv4, KUBE6- for IPv6, all within ipset\
   t.equal(setName('CLUSTER-IP', 4), 'KUBE-CLUSTER-IP')
   t.equal(setName('CLUSTER-IP', 6), 'KUBE6-CLUSTER-IP')
   for (const b of SET_BASES) for (const f of [4, 6] as const) {
-    t.ok(setName(b, f).length <= 31, `${setName(b, f)} fits`)
-    t.ok(OUR_SET.test(setName(b, f)) && OUR_SET.test(`${setName(b, f)}-T`), `${setName(b, f)} is recognised as ours`)
+    t.ok(setName(b, f).length <= 31 && twinName(setName(b, f)).length <= 31, `${setName(b, f)} and its twin fit`)
+    t.not(twinName(setName(b, f)), setName(b, f))
+    t.ok(OUR_SET.test(setName(b, f)) && OUR_SET.test(twinName(setName(b, f))), `${setName(b, f)} and its twin are recognised as ours`)
   }
   t.notOk(OUR_SET.test('FOREIGN-SET'))
   t.notOk(OUR_SET.test('KUBE-CLUSTER-IPX'))

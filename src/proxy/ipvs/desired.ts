@@ -51,7 +51,15 @@ export function setName(base: SetBase, family: Family): string {
   return `${family === 4 ? 'KUBE-' : 'KUBE6-'}${base}`
 }
 
-export const OUR_SET = /^KUBE6?-(CLUSTER-IP|LOOP-BACK|EXTERNAL-IP(-LOCAL)?|LOAD-BALANCER(-LOCAL|-FW|-SOURCE-CIDR)?|NODE-PORT(-LOCAL)?-(TCP|UDP|SCTP)|IPVS-(IPS|REJECT|DROP))(-T)?$/
+/**
+ * The twin a full sync fills and swaps in: "KUBT" for "KUBE", since a suffix would
+ * take the longest names past ipset's limit.
+ */
+export function twinName(name: string): string {
+  return name.replace(/^KUBE/, 'KUBT')
+}
+
+export const OUR_SET = /^KUB[ET]6?-(CLUSTER-IP|LOOP-BACK|EXTERNAL-IP(-LOCAL)?|LOAD-BALANCER(-LOCAL|-FW|-SOURCE-CIDR)?|NODE-PORT(-LOCAL)?-(TCP|UDP|SCTP)|IPVS-(IPS|REJECT|DROP))$/
 
 export interface RealServer { address: string; port: number; weight: number }
 

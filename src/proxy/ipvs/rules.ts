@@ -16,7 +16,7 @@ import type { Family } from '../../net/address.ts'
 import type { FamilyGlobals, ProxyGlobals } from '../plan/intent.ts'
 import { parseSave } from '../iptables/observe.ts'
 import { MASQ_MARK, ruleLine, validateGlobals, type Rule } from '../iptables/render.ts'
-import { OUR_SET, SET_BASES, SET_TYPES, setName, type IpvsDesired, type SetBase } from './desired.ts'
+import { OUR_SET, SET_BASES, SET_TYPES, setName, twinName, type IpvsDesired, type SetBase } from './desired.ts'
 
 export const IPVS_MARK = 'pontoon-ipvs'
 export type IpvsTable = 'nat' | 'filter'
@@ -174,7 +174,7 @@ export function renderSetsFull(desired: Pick<IpvsDesired, 'sets'>, families: rea
   for (const f of families) {
     for (const base of SET_BASES) {
       const name = setName(base, f)
-      const tmp = `${name}-T`
+      const tmp = twinName(name)
       lines.push(createLine(name, base, f), createLine(tmp, base, f), `flush ${tmp}`)
       for (const e of [...(desired.sets.get(name) ?? [])].sort()) lines.push(`add ${tmp} ${e}`)
       lines.push(`swap ${tmp} ${name}`, `destroy ${tmp}`)

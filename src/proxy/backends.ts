@@ -28,7 +28,7 @@ export async function openBackend(mode: SupportedMode, opts: BackendOptions = {}
     }
     case 'ipvs': {
       const { IpvsBackend } = await import('./ipvs/backend.ts')
-      return new IpvsBackend({
+      return IpvsBackend.open({
         ...(opts.netns ? { netnsPath: opts.netns } : {}), ...(opts.iptablesBackend ? { iptablesBackend: opts.iptablesBackend } : {}),
         ...(opts.ipvs ? { scheduler: opts.ipvs.scheduler, strictARP: opts.ipvs.strictARP, timeouts: opts.ipvs.timeouts } : {}),
       })
@@ -56,7 +56,10 @@ export async function cleanupAll(opts: BackendOptions = {}): Promise<{ mode: str
   for (const t of targets) {
     let backend: ProxyBackend | undefined
     try {
-      backend = await openBackend(t.mode, t.opts)
+      // the ipvs cleanup must run where IPVS is missing too (it then has no virtual servers to remove)
+      backend = t.mode === 'ipvs'
+        ? new (await import('./ipvs/backend.ts')).IpvsBackend({ ...(t.opts.netns ? { netnsPath: t.opts.netns } : {}) })
+        : await openBackend(t.mode, t.opts)
       await backend.cleanup()
       out.push({ mode: t.label })
     } catch (e) {

@@ -103,6 +103,13 @@ export class IpvsBackend implements ProxyBackend {
     this.drains = new DrainQueue(MAX_DRAINS, opts.drainDeadlineMs ?? DRAIN_DEADLINE_MS)
   }
 
+  /** For the agent: a kernel without IPVS is refused at start (ENOIPVS, naming `pontoon vm run`), not at every sync. */
+  static async open(opts: IpvsBackendOptions = {}): Promise<IpvsBackend> {
+    const b = new IpvsBackend(opts)
+    await b.getIpvs()
+    return b
+  }
+
   private async getTools(): Promise<Tools> {
     this.tools ??= new Tools(await resolveFlavour(this.opts.iptablesBackend ?? 'auto', this.opts.netnsPath), this.opts.netnsPath)
     return this.tools

@@ -11,6 +11,10 @@ import {
 } from '../lib/proxy-lab.ts'
 import { applyV4Services, EXTERNAL_IP, LB_IP } from '../lib/proxy-scenarios.ts'
 import { waitFor } from '../lib/wait.ts'
+import { execFileSync } from 'node:child_process'
+import { release } from 'node:os'
+import { join } from 'node:path'
+import { vmDir } from '../../src/vm/image.ts'
 
 const out: Record<string, unknown> = {}
 const step = (s: string) => process.stderr.write(`guest ${new Date().toISOString()}: ${s}\n`)
@@ -20,6 +24,16 @@ const teardowns: Array<() => unknown> = []
 const t = { teardown: (fn: () => unknown) => { teardowns.push(fn) } }
 const FOREIGN_VS = '198.51.100.50:80'
 
+// The REJECT target (no-endpoint and unallocated-port rejects): an image built before
+// scripts/vm/build-image.sh listed it lacks it in its initramfs; the full module tree of
+// the guest's kernel is in the image cache on the host root, which the guest sees.
+for (const m of ['ipt_REJECT', 'ip6t_REJECT']) {
+  try {
+    execFileSync('modprobe', [m], { stdio: 'ignore' })
+  } catch {
+    execFileSync('modprobe', ['-d', join(vmDir(), `kroot-${release()}`), m], { stdio: 'ignore' })
+  }
+}
 const lab = await makeProxyLab({ backends: 3, clients: 1 })
 try {
   const [b0, b1, b2] = lab.backends as [Pod, Pod, Pod]

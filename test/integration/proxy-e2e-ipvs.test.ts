@@ -69,8 +69,9 @@ t.test('IPVS mode in the guest: every frontend, TCP and UDP, affinity, eTP Local
 
   // graceful termination
   if (t.ok(Array.isArray(o.drainWeight), `the removed endpoint is still a real server: ${o.drainWeight}`)) {
-    t.equal(o.drainWeight[2], '0', `at weight 0 while its connection lives: ${o.drainWeight.join(' ')}`)
-    t.ok(Number(o.drainWeight[3]) >= 1, 'with that connection counted active')
+    // ipvsadm -Ln columns: -> address:port forward weight active inactive
+    t.equal(o.drainWeight[3], '0', `at weight 0 while its connection lives: ${o.drainWeight.join(' ')}`)
+    t.ok(Number(o.drainWeight[4]) >= 1, 'with that connection counted active')
   }
   t.equal(o.drainHeldAnswers, `${b0}:8081 saw ${client}`, 'the established connection still answers')
   t.ok(o.drainNewConnections.every((x: string) => x.startsWith(`${b2}:`)), `new connections go to the remaining endpoint: ${o.drainNewConnections}`)

@@ -199,6 +199,8 @@ export interface HeldTcp {
   /** ask again over the same connection */
   ask(timeoutMs?: number): Promise<Outcome>
   close(): void
+  /** end it with a TCP reset (no FIN, no TIME_WAIT on the way) */
+  reset(): void
 }
 
 /** A TCP connection kept open: asks again over the same flow (e.g. across an agent restart). */
@@ -260,6 +262,7 @@ export function tcpHold(from: Netns, host: string, port: number, timeoutMs = 200
         return nextLine(ms)
       },
       close: () => sock.destroy(),
+      reset: () => sock.resetAndDestroy(),
     }
   })
 }

@@ -6,7 +6,10 @@
 // as a bare weight edit, against one `ipvsadm -e` exec. Prints figures, judges nothing. Run from the host: `node --import tsx bench/ipvs-program.ts` (it boots the
 // guest itself; BENCH_SERVICES=10000 BENCH_ENDPOINTS=10 BENCH_CHANGES=200 by default).
 import { execFileSync, spawnSync } from 'node:child_process'
+import { release } from 'node:os'
+import { join } from 'node:path'
 import { Ipvs } from '../src/netlink/index.ts'
+import { vmDir } from '../src/vm/image.ts'
 import { IpvsBackend } from '../src/proxy/ipvs/backend.ts'
 import type { EndpointTarget, PlanDelta, PortIntent, ProxyPlan } from '../src/proxy/plan/intent.ts'
 
@@ -30,6 +33,8 @@ const vip = (i: number) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`
 const ep = (i: number, j: number) => `10.${128 + (i >> 14)}.${(i >> 6) & 255}.${((i & 63) << 2) + (j & 3)}`
 const epPort = (j: number) => 8000 + j
 
+// the backend's rejects need ipt_REJECT: an image built before build-image.sh listed it has it only in the cache's module tree
+try { execFileSync('modprobe', ['ipt_REJECT'], { stdio: 'ignore' }) } catch { execFileSync('modprobe', ['-d', join(vmDir(), `kroot-${release()}`), 'ipt_REJECT'], { stdio: 'ignore' }) }
 for (const ns of ['bench-nl', 'bench-adm', 'bench-be']) { ip('netns', 'add', ns); ip('-n', ns, 'link', 'set', 'lo', 'up') }
 const items = Array.from({ length: N }, (_, i) => ({
   service: { protocol: 'tcp' as const, address: vip(i), port: 80 },

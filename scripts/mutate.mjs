@@ -116,6 +116,11 @@ const GROUPS = {
     mutate: ['src/dns/records.ts', 'src/dns/normalize.ts', 'src/dns/respond.ts'],
     tests: ['test/unit/dns-records.test.ts', 'test/unit/dns-respond.test.ts'],
   },
+  // the IPVS planner and its diff against the kernel (the rules file is pinned by its golden dumps)
+  'proxy-ipvs': {
+    mutate: ['src/proxy/ipvs/desired.ts', 'src/proxy/ipvs/diff.ts', 'src/proxy/ipvs/drain.ts'],
+    tests: ['test/unit/proxy-ipvs-plan.test.ts'],
+  },
 }
 
 const THRESHOLD = 80

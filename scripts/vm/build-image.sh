@@ -71,7 +71,7 @@ for a in $("$st/bin/busybox" --list); do [ -e "$st/bin/$a" ] || ln -s busybox "$
 mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh ip_vs_sed ip_vs_nq ip_vs_ftp
  nf_conntrack nf_conntrack_netlink nf_nat nf_defrag_ipv4 nf_defrag_ipv6 libcrc32c crc32c_generic
  xt_ipvs xt_conntrack xt_MASQUERADE xt_mark xt_comment xt_addrtype xt_multiport xt_nat xt_set
- xt_statistic xt_physdev xt_tcpudp xt_REDIRECT xt_recent xt_state
+ xt_statistic xt_physdev xt_tcpudp xt_REDIRECT xt_recent xt_state ipt_REJECT ip6t_REJECT
  ip_tables iptable_nat iptable_filter iptable_mangle iptable_raw ip6_tables ip6table_nat ip6table_filter
  nf_tables nft_chain_nat nft_ct nft_masq nft_nat nft_compat nft_numgen nft_reject_inet nft_fib_inet nft_redir
  ip_set ip_set_hash_ip ip_set_hash_ipport ip_set_hash_ipportip ip_set_hash_ipportnet ip_set_hash_net

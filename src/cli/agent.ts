@@ -20,6 +20,11 @@ interface AgentArgs {
   'masquerade-all': boolean
   'nodeport-addresses': string
   'iptables-backend': string
+  'ipvs-scheduler': string
+  'ipvs-strict-arp': boolean
+  'ipvs-tcp-timeout': number
+  'ipvs-tcpfin-timeout': number
+  'ipvs-udp-timeout': number
   overlay: string
   'vxlan-tx-checksum-offload': boolean
   iface?: string
@@ -42,7 +47,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('cni-conf-dir', { type: 'string', describe: "write this node's conflist (from its podCIDRs) into this directory, e.g. /etc/cni/net.d" })
       .option('cni-ipam-data-dir', { type: 'string', describe: "pontoon-ipam's reservation directory written into the conflist (default /var/lib/cni/networks); the lab gives each node its own" })
       .option('cni-mtu', { type: 'number', describe: 'pod MTU written into the conflist (the underlay MTU minus the overlay header)' })
-      .option('proxy-mode', { type: 'string', default: 'nftables', describe: 'service proxy: nftables, iptables, userspace (a local socket per Service port, iptables REDIRECT), or none (no Service rules)' })
+      .option('proxy-mode', { type: 'string', default: 'nftables', describe: 'service proxy: nftables, iptables, ipvs (IPVS virtual servers over netlink, kube-ipvs0, ipset), userspace (a local socket per Service port, iptables REDIRECT), or none (no Service rules)' })
+      .option('ipvs-scheduler', { type: 'string', default: 'rr', describe: 'with --proxy-mode ipvs: rr, wrr, lc, sh or mh' })
+      .option('ipvs-strict-arp', { type: 'boolean', default: false, describe: 'with --proxy-mode ipvs: arp_ignore=1, arp_announce=2, so the node does not answer ARP for the VIPs on kube-ipvs0' })
+      .option('ipvs-tcp-timeout', { type: 'number', default: 0, describe: 'with --proxy-mode ipvs: idle timeout of established TCP connections, seconds (0: the kernel\'s)' })
+      .option('ipvs-tcpfin-timeout', { type: 'number', default: 0, describe: 'with --proxy-mode ipvs: timeout of TCP connections after a FIN, seconds (0: the kernel\'s)' })
+      .option('ipvs-udp-timeout', { type: 'number', default: 0, describe: 'with --proxy-mode ipvs: UDP idle timeout, seconds (0: the kernel\'s)' })
       .option('cluster-cidr', { type: 'string', describe: 'pod CIDRs, comma-separated: traffic from outside them to a clusterIP is masqueraded' })
       .option('masquerade-all', { type: 'boolean', default: false, describe: 'masquerade all traffic to clusterIPs' })
       .option('iptables-backend', { type: 'string', default: 'auto', describe: "with --proxy-mode iptables or userspace: nft, legacy, or auto (whatever the system's iptables is)" })
@@ -57,7 +67,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const { default: pino } = await import('pino')
     const log = pino({ name: 'pontoon-agent', level: args['log-level'] })
     let healthz, metrics
-    let proxyFlags: { clusterCIDRs: string[]; nodePortAddresses: import('../proxy/nodeport-addresses.ts').NodePortAddressesFlag } | undefined
+    let proxyFlags: { clusterCIDRs: string[]; nodePortAddresses: import('../proxy/nodeport-addresses.ts').NodePortAddressesFlag; ipvs?: import('../proxy/flags.ts').IpvsFlags } | undefined
     let overlayFlags: import('../overlay/start.ts').OverlayFlags | undefined
     try {
       if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(args['node-name'])) {
@@ -66,16 +76,19 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       if (!(args['min-sync-period'] >= 0) || !(args['sync-period'] >= args['min-sync-period']) || args['sync-period'] <= 0) {
         throw new FlagError('--sync-period', 'need 0 <= --min-sync-period <= --sync-period, and --sync-period > 0')
       }
-      if (!['nftables', 'iptables', 'userspace', 'none'].includes(args['proxy-mode'])) {
-        throw new FlagError('--proxy-mode', `"${args['proxy-mode']}" is not one of nftables, iptables, userspace, none`)
+      if (!['nftables', 'iptables', 'ipvs', 'userspace', 'none'].includes(args['proxy-mode'])) {
+        throw new FlagError('--proxy-mode', `"${args['proxy-mode']}" is not one of nftables, iptables, ipvs, userspace, none`)
       }
       if (!['nft', 'legacy', 'auto'].includes(args['iptables-backend'])) {
         throw new FlagError('--iptables-backend', `"${args['iptables-backend']}" is not one of nft, legacy, auto`)
       }
       if (args['proxy-mode'] !== 'none') {
-        const { parseClusterCIDRs } = await import('../proxy/flags.ts')
+        const { parseClusterCIDRs, parseIpvsFlags } = await import('../proxy/flags.ts')
         const { parseNodePortAddresses } = await import('../proxy/nodeport-addresses.ts')
         proxyFlags = { clusterCIDRs: parseClusterCIDRs(args['cluster-cidr']), nodePortAddresses: parseNodePortAddresses(args['nodeport-addresses']) }
+        if (args['proxy-mode'] === 'ipvs') {
+          proxyFlags.ipvs = parseIpvsFlags({ scheduler: args['ipvs-scheduler'], strictARP: args['ipvs-strict-arp'], tcp: args['ipvs-tcp-timeout'], tcpFin: args['ipvs-tcpfin-timeout'], udp: args['ipvs-udp-timeout'] })
+        }
       }
       const { parseOverlayMode, parseUnderlayFlags } = await import('../overlay/flags.ts')
       const overlay = parseOverlayMode(args.overlay)
@@ -114,7 +127,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       if (proxyFlags) {
         const { startProxy } = await import('../proxy/start.ts')
         const started = await startProxy({
-          mode: args['proxy-mode'] as 'nftables' | 'iptables' | 'userspace',
+          mode: args['proxy-mode'] as 'nftables' | 'iptables' | 'ipvs' | 'userspace',
+          ...(proxyFlags.ipvs ? { ipvs: proxyFlags.ipvs } : {}),
           nodeName: args['node-name'],
           clusterCIDRs: proxyFlags.clusterCIDRs,
           masqueradeAll: args['masquerade-all'],

@@ -39,6 +39,7 @@ const linkinfo = (kind: string, data?: Buffer[]): Buffer =>
   nested(C.IFLA_LINKINFO, [attr(C.IFLA_INFO_KIND, str(kind)), ...(data ? [nested(C.IFLA_INFO_DATA, data)] : [])])
 
 export const newBridge = (a: CommonLinkAttrs): Buffer[] => [ifinfomsg(C.AF_UNSPEC, 0), ...common(a), linkinfo('bridge')]
+export const newDummy = (a: CommonLinkAttrs): Buffer[] => [ifinfomsg(C.AF_UNSPEC, 0), ...common(a), linkinfo('dummy')]
 
 /** A veth pair whose peer is created straight in the namespace behind peerNsFd. */
 export function newVeth(a: CommonLinkAttrs, peer: CommonLinkAttrs & { nsFd?: number }): Buffer[] {

@@ -79,6 +79,13 @@ export class Rtnl {
     return this.expectKind(op, name, 'bridge')
   }
 
+  /** Create a dummy device (IPVS mode's kube-ipvs0 holds the VIPs), or return the existing one. A non-dummy of that name is an error. */
+  async addDummy(name: string, opts: { alias?: string } = {}): Promise<Link> {
+    const op = 'addDummy'
+    await this.create(op, L.newDummy(this.commonAttrs(op, name, opts)))
+    return this.expectKind(op, name, 'dummy')
+  }
+
   /**
    * Create a veth pair: `name` here, `peerName` in the namespace behind peerNsFd
    * (here if omitted). Unlike other creates, EEXIST is an error: either name may be

@@ -81,6 +81,8 @@ export class NlSocket {
   private closed = false
   /** Dump runs the kernel marked NLM_F_DUMP_INTR and this socket threw away. */
   interruptedDumps = 0
+  /** quiet batches in flight: errors of their unacknowledged messages, by sequence number */
+  private readonly quiet: Array<{ first: number; count: number; errors: Map<number, NetlinkError>; op: string }> = []
 
   /** Creates the socket in the calling thread's current network namespace, synchronously. */
   constructor(opts: NlSocketOptions = {}) {
@@ -124,6 +126,45 @@ export class NlSocket {
       if (s.reason instanceof NetlinkError) return s.reason
       throw s.reason
     })
+  }
+
+  /**
+   * Like batch, for many changes whose success needs no reply: only the last message
+   * asks for an ack. The kernel handles a sendmsg's messages in order and answers any
+   * failed one with an error even unasked, so once the last ack is in, every error of
+   * the batch is too. Saves the kernel an ack per message (each echoes its request)
+   * and this process a timer and a promise per message; a batch is bounded by the
+   * send buffer alone, since errors are the only replies. Each result in order:
+   * undefined (done) or that message's error.
+   */
+  async quietBatch(op: string, msgs: NlMessage[], opts: RequestOptions = {}): Promise<Array<NetlinkError | undefined>> {
+    if (msgs.length === 0) return []
+    if (msgs.some((m) => (m.flags & NLM_F_DUMP) === NLM_F_DUMP)) throw new NetlinkInputError(op, 'batch', 'dump', 'a dump cannot be batched')
+    const frames = msgs.map((m, i) => this.frame(m, i === msgs.length - 1 ? opts : { ...opts, ack: false }))
+    const size = frames.reduce((n, f) => n + f.buf.length, 0)
+    if (size > MAX_BATCH_BYTES) throw new NetlinkInputError(op, 'batch', `${size} bytes`, `larger than ${MAX_BATCH_BYTES} bytes`)
+    const entry = { first: frames[0]!.seq, count: frames.length - 1, errors: new Map<number, NetlinkError>(), op }
+    this.quiet.push(entry)
+    const last = frames[frames.length - 1]!
+    const done = this.track(op, last.seq, false, opts)
+    this.transmit(op, Buffer.concat(frames.map((f) => f.buf)), [last.seq])
+    let lastError: NetlinkError | undefined
+    try {
+      await done
+    } catch (e) {
+      if (!(e instanceof NetlinkError) || e instanceof NetlinkTimeoutError || e.code === 'EBADF') {
+        this.quiet.splice(this.quiet.indexOf(entry), 1)
+        throw e
+      }
+      lastError = e
+    }
+    this.quiet.splice(this.quiet.indexOf(entry), 1)
+    return frames.map((f, i) => (i === frames.length - 1 ? lastError : entry.errors.get(f.seq)))
+  }
+
+  /** frames needed for msgs, for callers that split a long list into quiet batches */
+  static frameBytes(m: NlMessage): number {
+    return 16 + m.payload.reduce((n, b) => n + b.length, 0)
   }
 
   close(): void {
@@ -189,7 +230,10 @@ export class NlSocket {
       const data = buf.subarray(off + 16, off + len)
       off += (len + 3) & ~3
       const p = this.pending.get(seq)
-      if (!p) continue // a late ack after a dump's DONE, or a reply to a request we gave up on
+      if (!p) {
+        if (type === NLMSG_ERROR && data.length >= 4) this.quietError(seq, -data.readInt32LE(0))
+        continue // a late ack after a dump's DONE, or a reply to a request we gave up on
+      }
       if (flags & NLM_F_DUMP_INTR) p.intr = true
       if (type === NLMSG_ERROR) {
         const errno = data.length >= 4 ? -data.readInt32LE(0) : 0
@@ -202,6 +246,16 @@ export class NlSocket {
         p.parts.push(Buffer.from(data)) // copy: the receive buffer is reused
         // Without an ack to wait for, a single (non-multipart) reply is the whole answer.
         if (!p.ack && !p.dump && !(flags & NLM_F_MULTI)) this.settle(seq, undefined)
+      }
+    }
+  }
+
+  private quietError(seq: number, errno: number): void {
+    if (errno === 0) return
+    for (const q of this.quiet) {
+      if (((seq - q.first) >>> 0) < q.count) {
+        q.errors.set(seq, new NetlinkError(q.op, errno))
+        return
       }
     }
   }

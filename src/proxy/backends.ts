@@ -1,8 +1,9 @@
 // One place that maps --proxy-mode to a backend, loading only the chosen one.
 import type { ProxyBackend } from './backend.ts'
 import { assertNotHostNetns } from './host-netns-guard.ts'
+import type { IpvsFlags } from './flags.ts'
 
-export const PROXY_MODES = ['nftables', 'iptables', 'userspace'] as const
+export const PROXY_MODES = ['nftables', 'iptables', 'ipvs', 'userspace'] as const
 export type SupportedMode = typeof PROXY_MODES[number]
 
 export interface BackendOptions {
@@ -10,6 +11,8 @@ export interface BackendOptions {
   netns?: string
   /** iptables mode: nft, legacy or auto (what the system's `iptables` is) */
   iptablesBackend?: 'nft' | 'legacy' | 'auto'
+  /** ipvs mode: --ipvs-scheduler, --ipvs-strict-arp, --ipvs-*-timeout */
+  ipvs?: IpvsFlags
 }
 
 export async function openBackend(mode: SupportedMode, opts: BackendOptions = {}): Promise<ProxyBackend> {
@@ -22,6 +25,13 @@ export async function openBackend(mode: SupportedMode, opts: BackendOptions = {}
     case 'iptables': {
       const { IptablesBackend } = await import('./iptables/backend.ts')
       return new IptablesBackend({ ...(opts.netns ? { netnsPath: opts.netns } : {}), ...(opts.iptablesBackend ? { iptablesBackend: opts.iptablesBackend } : {}) })
+    }
+    case 'ipvs': {
+      const { IpvsBackend } = await import('./ipvs/backend.ts')
+      return IpvsBackend.open({
+        ...(opts.netns ? { netnsPath: opts.netns } : {}), ...(opts.iptablesBackend ? { iptablesBackend: opts.iptablesBackend } : {}),
+        ...(opts.ipvs ? { scheduler: opts.ipvs.scheduler, strictARP: opts.ipvs.strictARP, timeouts: opts.ipvs.timeouts } : {}),
+      })
     }
     case 'userspace': {
       const { UserspaceBackend } = await import('./userspace/backend.ts')
@@ -39,12 +49,17 @@ export async function cleanupAll(opts: BackendOptions = {}): Promise<{ mode: str
     { label: 'iptables (legacy)', mode: 'iptables', opts: { ...opts, iptablesBackend: 'legacy' } },
     // both flavours in one: its cleanup reads each flavour's dump itself
     { label: 'userspace', mode: 'userspace', opts: { ...opts, iptablesBackend: 'nft' } },
+    // both flavours too; its virtual servers, sets and kube-ipvs0 (a kernel without IPVS has none)
+    { label: 'ipvs', mode: 'ipvs', opts: { ...opts, iptablesBackend: 'nft' } },
   ]
   const out: { mode: string; error?: string }[] = []
   for (const t of targets) {
     let backend: ProxyBackend | undefined
     try {
-      backend = await openBackend(t.mode, t.opts)
+      // the ipvs cleanup must run where IPVS is missing too (it then has no virtual servers to remove)
+      backend = t.mode === 'ipvs'
+        ? new (await import('./ipvs/backend.ts')).IpvsBackend({ ...(t.opts.netns ? { netnsPath: t.opts.netns } : {}) })
+        : await openBackend(t.mode, t.opts)
       await backend.cleanup()
       out.push({ mode: t.label })
     } catch (e) {

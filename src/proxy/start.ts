@@ -11,6 +11,7 @@ import { parseCidr, type Family } from '../net/address.ts'
 import { Rtnl } from '../netlink/index.ts'
 import { createProxyMetrics } from '../metrics/proxy-metrics.ts'
 import type { ProxyBackend } from './backend.ts'
+import type { IpvsFlags } from './flags.ts'
 import { openBackend, type SupportedMode } from './backends.ts'
 import { proxyConsumer, type AfterApply } from './consumer.ts'
 import { conntrackFollowUp, healthCheckFollowUp } from './follow-ups.ts'
@@ -26,6 +27,7 @@ export interface ProxyFlags {
   nodePortAddresses: NodePortAddressesFlag
   syncPeriodMs: number
   iptablesBackend?: 'nft' | 'legacy' | 'auto'
+  ipvs?: IpvsFlags
 }
 
 export interface StartedProxy {
@@ -35,7 +37,7 @@ export interface StartedProxy {
 }
 
 export async function startProxy(flags: ProxyFlags, deps: { registry: Registry; clock: Clock; log: Logger; after?: AfterApply[] }): Promise<StartedProxy> {
-  const backend = await openBackend(flags.mode, flags.iptablesBackend ? { iptablesBackend: flags.iptablesBackend } : {})
+  const backend = await openBackend(flags.mode, { ...(flags.iptablesBackend ? { iptablesBackend: flags.iptablesBackend } : {}), ...(flags.ipvs ? { ipvs: flags.ipvs } : {}) })
   const rtnl = flags.nodePortAddresses.kind === 'cidrs' ? await Rtnl.open() : null
   const notes = new Set<string>()
   const globals = async (snapshot: ClusterSnapshot): Promise<ProxyGlobals> => {

@@ -199,6 +199,8 @@ export interface HeldTcp {
   /** ask again over the same connection */
   ask(timeoutMs?: number): Promise<Outcome>
   close(): void
+  /** end it with a TCP reset (no FIN, no TIME_WAIT on the way) */
+  reset(): void
 }
 
 /** A TCP connection kept open: asks again over the same flow (e.g. across an agent restart). */
@@ -260,6 +262,7 @@ export function tcpHold(from: Netns, host: string, port: number, timeoutMs = 200
         return nextLine(ms)
       },
       close: () => sock.destroy(),
+      reset: () => sock.resetAndDestroy(),
     }
   })
 }
@@ -435,7 +438,7 @@ export interface LabApi extends ApiEndpoint {
  * `pontoon api` (from dist/) with a loopback listener for the test and one inside
  * the node namespace for the agent, as the lab runs it.
  */
-export async function startLabApi(t: Teardown, node: Netns, opts: { serviceCidr?: string; dataDir?: string } = {}): Promise<LabApi> {
+export async function startLabApi(t: Teardown, node: Netns, opts: { serviceCidr?: string; dataDir?: string; readyTimeoutMs?: number } = {}): Promise<LabApi> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pontoon-lab-api-'))
   if (!opts.dataDir) t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const port = await freePort()
@@ -449,7 +452,7 @@ export async function startLabApi(t: Teardown, node: Netns, opts: { serviceCidr?
   const ep = await waitFor('pontoon api to answer', async () => {
     const e = { ...endpointOf(kubeconfig), url: `https://127.0.0.1:${port}` }
     return (await request(e, 'GET', '/version')).status === 200 && e
-  }, { timeoutMs: 60_000, everyMs: 50, abandon: () => proc.exitCode !== null })
+  }, { timeoutMs: opts.readyTimeoutMs ?? 60_000, everyMs: 50, abandon: () => proc.exitCode !== null })
   const kc = JSON.parse(readFileSync(kubeconfig, 'utf8'))
   kc.clusters[0].cluster.server = `https://127.0.0.1:${NODE_API_PORT}`
   const nodeKubeconfig = join(dataDir, 'kubeconfig-node')
@@ -563,7 +566,7 @@ export interface AgentProc {
 }
 
 export interface AgentOptions {
-  mode: 'nftables' | 'iptables' | 'userspace'
+  mode: 'nftables' | 'iptables' | 'ipvs' | 'userspace'
   clusterCidrs?: string[]
   nodePortAddresses?: string
   masqueradeAll?: boolean

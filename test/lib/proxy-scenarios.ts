@@ -23,8 +23,8 @@ const SYNC_PERIOD_S = 6
 const GRACE_MS = 3000
 /** below the kernel's first SYN retransmit (1 s): a connect refused later was refused by a rate-limited ICMP error, not at once */
 const REFUSED_AT_ONCE_MS = 900
-const LB_IP = '192.168.60.10'
-const EXTERNAL_IP = '192.168.60.20'
+export const LB_IP = '192.168.60.10'
+export const EXTERNAL_IP = '192.168.60.20'
 
 /** How each mode's table is flushed behind the agent's back. */
 const FLUSH: Record<Mode, [string, string[]]> = {
@@ -61,7 +61,7 @@ function foreignRules(lab: ProxyLab): string {
   ].join('\n---\n')
 }
 
-interface V4Services {
+export interface V4Services {
   web: string
   np: number
   npUdp: number
@@ -75,7 +75,7 @@ interface V4Services {
 }
 
 /** Every v4 Service of the scenarios, with its EndpointSlices (selectorless: the test writes the slices). */
-async function applyV4Services(api: LabApi, b: Pod[]): Promise<V4Services> {
+export async function applyV4Services(api: LabApi, b: Pod[]): Promise<V4Services> {
   const [b0, b1, b2] = b as [Pod, Pod, Pod]
   const web = await applyService(api, 'web', { ports: [
     { name: 'http', port: 80, targetPort: 8080 },

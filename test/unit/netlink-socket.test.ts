@@ -174,3 +174,24 @@ t.test('big-endian helpers', async (t) => {
   t.equal(getU32be(Buffer.from([1, 2, 3])), undefined, 'short input is undefined, not a read past the end')
   t.equal(getU64be(undefined), undefined)
 })
+
+t.test('a quiet batch: one sendmsg, only the last message acked, unasked errors mapped to their messages', async (t) => {
+  const k = new ScriptedKernel()
+  const s = new NlSocket({ raw: k })
+  const p = s.quietBatch('many', [{ type: 30, flags: 0, payload: [Buffer.alloc(8)] }, { type: 30, flags: 0, payload: [Buffer.alloc(8)] }, { type: 30, flags: 0, payload: [Buffer.alloc(8)] }])
+  await tick()
+  t.equal(k.sent.length, 1, 'one sendmsg')
+  const r = k.requests()
+  t.same(r.map((x) => x.flags & NLM_F_ACK), [0, 0, NLM_F_ACK], 'only the last asks for an ack')
+  // the kernel answers a failed message even unasked, before the last one's ack
+  k.reply(frame(NLMSG_ERROR, 0, r[1]!.seq, errno(17)), frame(NLMSG_ERROR, 0, r[2]!.seq, errno(0)))
+  const out = await p
+  t.same(out.map((e) => e?.code), [undefined, 'EEXIST', undefined])
+  t.equal(out[1]!.op, 'many')
+  const q = s.quietBatch('last', [{ type: 30, flags: 0, payload: [] }, { type: 30, flags: 0, payload: [] }])
+  await tick()
+  k.reply(frame(NLMSG_ERROR, 0, k.requests()[4]!.seq, errno(2)))
+  t.same((await q).map((e) => e?.code), [undefined, 'ENOENT'], "the last message's own error")
+  t.same(await s.quietBatch('none', []), [])
+  await t.rejects(s.quietBatch('big', [{ type: 30, flags: 0, payload: [Buffer.alloc(MAX_BATCH_BYTES)] }]), { code: 'EINVAL_BATCH' })
+})

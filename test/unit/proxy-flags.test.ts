@@ -46,3 +46,14 @@ t.test('the guard refuses the namespace it was told to keep clean, and only that
   t.throws(() => assertNotHostNetns('proxy', { PONTOON_FORBID_NETNS: here }), { code: 'HOST_NETNS_FORBIDDEN', message: /^proxy: refusing/ })
   t.doesNotThrow(() => assertNotHostNetns('x', { PONTOON_FORBID_NETNS: 'net:[1]' }))
 })
+
+t.test('--ipvs-* flags: scheduler names and whole seconds, refused with the flag named', async (t) => {
+  const { parseIpvsFlags } = await import('../../src/proxy/flags.ts')
+  const ok = { scheduler: 'mh', strictARP: true, tcp: 900, tcpFin: 120, udp: 0 }
+  t.same(parseIpvsFlags(ok), { scheduler: 'mh', strictARP: true, timeouts: { tcp: 900, tcpFin: 120, udp: 0 } })
+  for (const s of ['rr', 'wrr', 'lc', 'sh', 'mh']) t.equal(parseIpvsFlags({ ...ok, scheduler: s }).scheduler, s)
+  t.throws(() => parseIpvsFlags({ ...ok, scheduler: 'dh' }), { code: 'BAD_PROXY_FLAG', message: /--ipvs-scheduler: "dh" is not one of rr, wrr, lc, sh, mh/ })
+  t.throws(() => parseIpvsFlags({ ...ok, tcp: -1 }), { code: 'BAD_PROXY_FLAG', message: /--ipvs-tcp-timeout/ })
+  t.throws(() => parseIpvsFlags({ ...ok, tcpFin: 1.5 }), { code: 'BAD_PROXY_FLAG', message: /--ipvs-tcpfin-timeout/ })
+  t.throws(() => parseIpvsFlags({ ...ok, udp: Number.NaN }), { code: 'BAD_PROXY_FLAG', message: /--ipvs-udp-timeout/ })
+})

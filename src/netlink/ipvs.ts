@@ -9,6 +9,7 @@ import * as V from './codec-ipvs.ts'
 import { NetlinkError, NetlinkInputError } from './errors.ts'
 import { checkU32, parseIp } from './input.ts'
 import { NlSocket, type NlMessage } from './socket.ts'
+import { WRITES_PER_BATCH } from './writes.ts'
 
 export type { IpvsDest, IpvsForward, IpvsProtocol, IpvsService, IpvsTimeouts } from './codec-ipvs.ts'
 
@@ -52,6 +53,13 @@ const GONE = new Set(['ESRCH', 'ENOENT'])
 const SCHEDULER = /^[a-z]{1,15}$/
 // below the socket's MAX_BATCH_BYTES (the default send buffer), with room for the kernel's own copy
 const BATCH_BYTES = 192 * 1024
+/**
+ * Messages per quiet batch at most. A batch whose every message fails (a second
+ * addMany of the same services: all EEXIST) makes the kernel queue one error
+ * message per request, about 1 KiB of receive buffer each; past the buffer's
+ * ~208 KiB the kernel drops them (ENOBUFS) and a real error could go unseen.
+ */
+const BATCH_MESSAGES = WRITES_PER_BATCH
 
 export class Ipvs {
   private constructor(private readonly sock: NlSocket, readonly family: number, readonly nsPath: string | undefined) {}
@@ -169,13 +177,13 @@ export class Ipvs {
       }
     })
     const out: Array<NetlinkError | undefined> = []
-    // Quiet batches (only the last message acked, errors come unasked) as large as one
-    // sendmsg takes: the ~110,000 messages of 10,000 Services x 10 endpoints in ~60 sends,
-    // with no ack per message for the kernel to build and this process to match.
+    // Quiet batches (only the last message acked, errors come unasked) of up to
+    // BATCH_MESSAGES: the ~110,000 messages of 10,000 Services x 10 endpoints in ~860
+    // sends, with no ack per message for the kernel to build and this process to match.
     for (let i = 0; i < msgs.length;) {
       let bytes = 0
       let j = i
-      while (j < msgs.length && bytes + NlSocket.frameBytes(msgs[j]!) <= BATCH_BYTES) bytes += NlSocket.frameBytes(msgs[j++]!)
+      while (j < msgs.length && j - i < BATCH_MESSAGES && bytes + NlSocket.frameBytes(msgs[j]!) <= BATCH_BYTES) bytes += NlSocket.frameBytes(msgs[j++]!)
       if (j === i) j++ // one message larger than a batch: the socket says so
       const results = await this.sock.quietBatch(op, msgs.slice(i, j))
       results.forEach((r, k) => {

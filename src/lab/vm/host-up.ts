@@ -43,7 +43,9 @@ export async function labUpVm(o: VmUpOptions): Promise<UpResult> {
   const image = o.image ?? findImage()
   const topo = labTopology(o.prefix, o.nodes)
   const guestCmd = guestArgv(join(o.binDir, 'pontoon'), o)
-  const job = encodeJob({ argv: guestCmd, env: guestEnv(process.env), cwd: '/' })
+  // The bin directory as the working directory: the guest keeps the host's copy of
+  // it even under /tmp or /run (a CI checkout), which the guest otherwise mounts afresh.
+  const job = encodeJob({ argv: guestCmd, env: guestEnv(process.env), cwd: o.binDir })
   const vp = vmPaths(o.stateDir)
   const [apiPort, controlPort] = await twoPorts()
   // refuses bad memory sizes, paths and ports before anything is cleaned or started

@@ -1,6 +1,7 @@
 // Pod and node churn, restarts and repairs on one 3-node lab (no demo: the
 // subtests make what they need), driven through kubectl and `pontoon lab`.
 import t from 'tap'
+import { join } from 'node:path'
 import { netnsPath, labTopology } from '../../src/lab/topology.ts'
 import { podNetnsName } from '../../src/lab/pod-netns.ts'
 import { connectInNetns, tcpFirstLine } from '../../src/lab/ns-probe.ts'
@@ -216,7 +217,12 @@ t.test('routes, FDB entries and rules deleted by hand come back', async (t) => {
   await waitFor('the route, the FDB entry and the table to come back', () => route() && fdb() && hasTable(), { timeoutMs: 45_000, everyMs: 250 })
   t.pass('repaired')
   const late = kubectlJson(l, ['get', 'svc', 'late']).spec.clusterIP
-  await waitFor('the Service answers again through node-1', async () => (await ask(podNs('client'), late, 80)).startsWith('late '), { timeoutMs: 30_000, everyMs: 250 })
+  await waitFor('the Service answers again through node-1', async () => (await ask(podNs('client'), late, 80)).startsWith('late '), { timeoutMs: 30_000, everyMs: 250 }).catch((e) => {
+    // what node-1 had when it did not answer: its service map and its agent's last words
+    t.comment(inNs(ns(1), 'nft', ['list', 'table', 'inet', 'pontoon']).slice(0, 8000))
+    t.comment(inNs(ns(1), 'sh', ['-c', `tail -n 30 ${join(l.stateDir, 'logs', 'agent-node-1.log')}`]))
+    throw e
+  })
 })
 
 t.test('down leaves nothing', async (t) => {

@@ -70,10 +70,6 @@ const GROUPS = {
     mutate: ['src/proxy/nftables/render.ts', 'src/proxy/nftables/ledger.ts', 'src/proxy/nftables/sticky.ts'],
     tests: ['test/unit/proxy-nft-render.test.ts', 'test/unit/proxy-nft-ledger.test.ts'],
   },
-  'proxy-nft-raw': {
-    mutate: ['src/proxy/nftables/element-batch.ts'],
-    tests: ['test/unit/proxy-nft-element-batch.test.ts'],
-  },
   'proxy-wiring': {
     mutate: ['src/proxy/nodeport-addresses.ts', 'src/proxy/flags.ts', 'src/proxy/consumer.ts', 'src/proxy/plan/delta.ts'],
     tests: ['test/unit/proxy-flags.test.ts', 'test/unit/proxy-consumer.test.ts', 'test/unit/proxy-plan-delta.test.ts'],

@@ -1,7 +1,6 @@
 // The few libc calls Node does not expose: setns(2) to enter a network namespace
 // on the current thread, flock(2), which interoperates with host-local's lock, and
-// socket/bind/listen to open a listener while inside another netns, and
-// send/recv for a netlink socket whose buffers node cannot size (SO_SNDBUFFORCE).
+// socket/bind/listen to open a listener while inside another netns.
 // koffi is loaded lazily so that commands which need neither (VERSION) do not pay for it.
 import { createRequire } from 'node:module'
 import { constants } from 'node:os'
@@ -19,9 +18,6 @@ interface Libc {
   bind(fd: number, addr: Buffer, len: number): number
   listen(fd: number, backlog: number): number
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number
-  send(fd: number, buf: Buffer, len: number, flags: number): number
-  recv(fd: number, buf: Buffer, len: number, flags: number): number
-  strerror(errno: number): string
   close(fd: number): number
   mallocTrim(pad: number): number
   errno(): number
@@ -40,9 +36,6 @@ function load(): Libc {
   const bind = lib.func('int bind(int fd, const void *addr, uint32_t len)')
   const listen = lib.func('int listen(int fd, int backlog)')
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)')
-  const send = lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)')
-  const recv = lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)')
-  const strerror = lib.func('const char *strerror(int errnum)')
   const close = lib.func('int close(int fd)')
   const mallocTrim = lib.func('int malloc_trim(size_t pad)')
   libc = {
@@ -52,9 +45,6 @@ function load(): Libc {
     bind: (fd, a, l) => bind(fd, a, l) as number,
     listen: (fd, b) => listen(fd, b) as number,
     setsockopt: (fd, l, n, v, len) => setsockopt(fd, l, n, v, len) as number,
-    send: (fd, b, len, f) => Number(send(fd, b, len, f)),
-    recv: (fd, b, len, f) => Number(recv(fd, b, len, f)),
-    strerror: (e) => String(strerror(e)),
     close: (fd) => close(fd) as number,
     mallocTrim: (pad) => mallocTrim(pad) as number,
     errno: () => koffi.errno() as number,

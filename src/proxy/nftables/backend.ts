@@ -1,21 +1,15 @@
 // The nftables backend: renders intents (render.ts) and applies them through
-// one long-lived libnftables context for the skeleton (table, chains, rules,
-// set definitions) and one nfnetlink socket of our own for the elements of
-// every set whose layout render.ts declares (element-batch.ts): at 10,000
-// Services libnftables' parsing of the element text was most of a cold sync.
-// The elements of one sync are one transaction. It writes only into its own
-// `inet pontoon` table, so other tables survive every sync.
-import { NfnlBatchSocket, NfnlTransactionError } from '../../netlink/nfnl-batch.ts'
+// one long-lived libnftables context, each sync one transaction. It writes only
+// into its own `inet pontoon` table, so other tables survive every sync.
 import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.ts'
 import type { PlanDelta, ProxyPlan } from '../plan/intent.ts'
 import { NftCanary } from './canary.ts'
-import { ElementEncodeError, encodeChanges, setChanges, type ElementLayout, type WireMessage } from './element-batch.ts'
 import { ElementLedger } from './ledger.ts'
 import { Nft, NftError } from './libnftables.ts'
 import { staleStickyKeys, stickyTargets } from './sticky.ts'
 import {
-  FAMILY, TABLE, elementCommands, fullScript, objectCommands, renderIntent, renderPlan, staleCommands,
-  type IntentRender, type NftElement, type NftObject,
+  FAMILY, TABLE, elementCommands, fullScript, objectCommands, renderIntent, renderPlan,
+  type IntentRender, type NftObject,
 } from './render.ts'
 
 /** The rule whose absence means our table was flushed or deleted by someone else. */
@@ -23,8 +17,6 @@ const CANARY_CHAIN = 'nat-prerouting'
 const CANARY_JUMP = 'services'
 /** on-demand chains: what an earlier run may have left that no intent needs now */
 const ON_DEMAND = /^(lb-|sticky-update-)/
-/** NFPROTO_INET: the family of our table */
-const NFPROTO_INET = 1
 
 export interface NftablesBackendOptions {
   /** the node's network namespace (a /run/netns path); the current one when undefined */
@@ -34,7 +26,6 @@ export interface NftablesBackendOptions {
 export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables' as const
   readonly #nft: Nft
-  readonly #sock: NfnlBatchSocket
   #ledger = new ElementLedger()
   /** every chain and map the kernel has from us, by name */
   #objects = new Map<string, NftObject>()
@@ -47,44 +38,19 @@ export class NftablesBackend implements ProxyBackend {
   /** the canary is one filtered rule dump (canary.ts): cheap enough to ask at every sync */
   readonly canaryIntervalMs = 0
 
-  constructor(nft: Nft, canary: NftCanary, sock: NfnlBatchSocket) {
+  constructor(nft: Nft, canary: NftCanary) {
     this.#nft = nft
     this.#canary = canary
-    this.#sock = sock
   }
 
   static open(o: NftablesBackendOptions = {}): NftablesBackend {
     let nft: Nft | undefined
-    let sock: NfnlBatchSocket | undefined
     try {
       nft = Nft.open(o.netns)
-      sock = NfnlBatchSocket.open(o.netns)
-      return new NftablesBackend(nft, NftCanary.open({ table: TABLE, chain: CANARY_CHAIN, jumpTo: CANARY_JUMP }, o.netns), sock)
+      return new NftablesBackend(nft, NftCanary.open({ table: TABLE, chain: CANARY_CHAIN, jumpTo: CANARY_JUMP }, o.netns))
     } catch (e) {
       nft?.close()
-      sock?.close()
       throw new ProxyApplyError('nftables', (e as Error).message, { cause: e })
-    }
-  }
-
-  /**
-   * Write element changes over nfnetlink as one transaction. A refusal aborts
-   * all of it; the error names the set and carries the kernel's errno.
-   */
-  #writeElements(layouts: ReadonlyMap<string, ElementLayout>, o: { flush?: Iterable<string>; delete?: NftElement[]; add?: NftElement[] }): void {
-    let msgs: WireMessage[]
-    try {
-      msgs = encodeChanges({ family: NFPROTO_INET, table: TABLE }, setChanges(layouts, o))
-    } catch (e) {
-      if (e instanceof ElementEncodeError) throw new ProxyApplyError('nftables', e.message, { cause: e })
-      throw e
-    }
-    try {
-      this.#sock.transact('nft elements', msgs)
-    } catch (e) {
-      if (!(e instanceof NfnlTransactionError)) throw new ProxyApplyError('nftables', (e as Error).message, { cause: e })
-      const sets = [...new Set(e.failures.map((f) => msgs[f.index]?.set ?? 'the batch'))]
-      throw new ProxyApplyError('nftables', `elements of ${sets.join(', ')} refused: ${e.message}`, { cause: e })
     }
   }
 
@@ -118,14 +84,8 @@ export class NftablesBackend implements ProxyBackend {
     const wanted = new Set(r.objects.map((o) => o.name))
     const known = this.#firstSync ? this.#leftovers() : [...this.#objects.values()]
     const stale = known.filter((o) => !wanted.has(o.name))
-    const layouts = layoutsOf(r.objects)
-    // Three steps, each atomic, each leaving a table that forwards: the skeleton
-    // (rules re-added over the maps as they are), then every element in one
-    // transaction (flush and refill), then the chains nothing points at any more.
-    this.#run(fullScript(r, [], new Set(layouts.keys())))
+    this.#run(fullScript(r, stale))
     this.#nft.renew()
-    this.#writeElements(layouts, { flush: layouts.keys(), add: r.elements.filter((e) => layouts.has(e.set)) })
-    if (stale.length > 0) this.#run(staleCommands(stale).join('\n') + '\n')
     this.#ledger = ElementLedger.from(r.byIntent)
     this.#objects.clear()
     this.#chains = 0
@@ -145,17 +105,12 @@ export class NftablesBackend implements ProxyBackend {
     const change = this.#ledger.replace(changes)
     const fresh = new Map<string, NftObject>()
     for (const r of changes.values()) for (const o of r?.objects ?? []) if (!this.#objects.has(o.name)) fresh.set(o.name, o)
-    const layouts = layoutsOf(this.#objects.values())
-    const raw = (e: NftElement) => layouts.has(e.set)
-    // New chains first (the elements name them), with the elements that stay text.
-    const lines = [...objectCommands([...fresh.values()]),
-      ...elementCommands('delete', change.delete.filter((e) => !raw(e))), ...elementCommands('add', change.add.filter((e) => !raw(e)))]
+    const lines = [...objectCommands([...fresh.values()]), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
     if (lines.length > 0) this.#run(lines.join('\n') + '\n')
-    for (const o of fresh.values()) this.#addObject(o)
-    this.#writeElements(layouts, { delete: change.delete.filter(raw), add: change.add.filter(raw) })
     const touchesAffinity = [...changes].some(([key, r]) =>
       [r, this.#ledger.get(key)].some((x) => x?.elements.some((e) => e.set.startsWith('affinity-'))))
     change.commit()
+    for (const o of fresh.values()) this.#addObject(o)
     if (touchesAffinity) this.#pruneSticky()
     return this.#stats()
   }
@@ -221,13 +176,5 @@ export class NftablesBackend implements ProxyBackend {
   close(): void {
     this.#nft.close()
     this.#canary.close()
-    this.#sock.close()
   }
-}
-
-/** set name -> element layout, for the sets written over nfnetlink */
-function layoutsOf(objects: Iterable<NftObject>): Map<string, ElementLayout> {
-  const out = new Map<string, ElementLayout>()
-  for (const o of objects) if (o.wire) out.set(o.name, o.wire)
-  return out
 }

@@ -21,7 +21,6 @@
 import type { Family } from '../../net/address.ts'
 import type { EndpointTarget, FamilyGlobals, PortIntent, ProxyGlobals, ProxyPlan, L4Protocol } from '../plan/intent.ts'
 import { routePacket, type FrontendKind, type PacketSource, type Route } from '../plan/route.ts'
-import type { ElementLayout } from './element-batch.ts'
 
 export const TABLE = 'pontoon'
 export const FAMILY = 'inet'
@@ -56,8 +55,6 @@ export interface NftObject {
   rules: readonly string[]
   /** maps filled by the kernel (affinity): never flushed by a full sync */
   dynamic?: boolean
-  /** how the kernel stores its elements, for the sets and maps written over raw nfnetlink (element-batch.ts) */
-  wire?: ElementLayout
 }
 
 /** What one intent puts in the table. */
@@ -135,11 +132,11 @@ function anon(items: readonly string[]): string {
 
 // ---------------------------------------------------------------- the skeleton
 
-function fixedMap(name: string, spec: string, wire?: ElementLayout): NftObject {
-  return wire ? { kind: 'map', name, spec, rules: [], wire } : { kind: 'map', name, spec, rules: [] }
+function fixedMap(name: string, spec: string): NftObject {
+  return { kind: 'map', name, spec, rules: [] }
 }
-function fixedSet(name: string, spec: string, wire?: ElementLayout): NftObject {
-  return wire ? { kind: 'set', name, spec, rules: [], wire } : { kind: 'set', name, spec, rules: [] }
+function fixedSet(name: string, spec: string): NftObject {
+  return { kind: 'set', name, spec, rules: [] }
 }
 function chain(name: string, rules: readonly string[], spec = ''): NftObject {
   return { kind: 'chain', name, spec, rules }
@@ -180,14 +177,11 @@ function familyMaps(fam: Fam): NftObject[] {
   const out: NftObject[] = []
   const ipKey = `${fam.addrType} . inet_proto . inet_service`
   const npKey = 'inet_proto . inet_service'
-  const a = fam.f === 4 ? 'addr4' : 'addr6'
-  const ipWire: ElementLayout = { key: [a, 'proto', 'port'], data: 'verdict' }
-  const npWire: ElementLayout = { key: ['proto', 'port'], data: 'verdict' }
   for (const c of ['other', 'pod', 'node'] as SourceClass[]) {
-    out.push(fixedMap(dispatchMap('ip', c, fam), `type ${ipKey} : verdict ;`, ipWire))
-    out.push(fixedMap(dispatchMap('np', c, fam), `type ${npKey} : verdict ;`, npWire))
-    out.push(fixedMap(verdictMap('ip', c, fam), `type ${ipKey} : verdict ;`, ipWire))
-    out.push(fixedMap(verdictMap('np', c, fam), `type ${npKey} : verdict ;`, npWire))
+    out.push(fixedMap(dispatchMap('ip', c, fam), `type ${ipKey} : verdict ;`))
+    out.push(fixedMap(dispatchMap('np', c, fam), `type ${npKey} : verdict ;`))
+    out.push(fixedMap(verdictMap('ip', c, fam), `type ${ipKey} : verdict ;`))
+    out.push(fixedMap(verdictMap('np', c, fam), `type ${npKey} : verdict ;`))
   }
   // One backends map per protocol. The data cannot be `th dport` (nft 1.0.6 then
   // refuses later rules: research, finding 2), and with `tcp dport` for all, nft
@@ -196,20 +190,17 @@ function familyMaps(fam: Fam): NftObject[] {
   for (const proto of PROTOCOLS) {
     const data = `${fam.nf} daddr . ${proto} dport`
     for (const slot of ['main', 'alt'] as ListSlot[]) {
-      out.push(fixedMap(backendsMap('ip', slot, fam, proto), `typeof ${fam.nf} daddr . meta l4proto . th dport . numgen random mod 65536 : ${data} ;`,
-        { key: [a, 'proto', 'port', 'slot'], data: [a, 'port'] }))
-      out.push(fixedMap(backendsMap('np', slot, fam, proto), `typeof meta l4proto . th dport . numgen random mod 65536 : ${data} ;`,
-        { key: ['proto', 'port', 'slot'], data: [a, 'port'] }))
+      out.push(fixedMap(backendsMap('ip', slot, fam, proto), `typeof ${fam.nf} daddr . meta l4proto . th dport . numgen random mod 65536 : ${data} ;`))
+      out.push(fixedMap(backendsMap('np', slot, fam, proto), `typeof meta l4proto . th dport . numgen random mod 65536 : ${data} ;`))
     }
   }
-  out.push(fixedMap(`${FRONT_MAPS.ip.affinity}-${fam.v}`, `type ${ipKey} : verdict ;`, ipWire))
-  out.push(fixedMap(`${FRONT_MAPS.np.affinity}-${fam.v}`, `type ${npKey} : verdict ;`, npWire))
-  out.push(fixedSet(`cluster-ips-${fam.v}`, `type ${fam.addrType} ;`, { key: [a] }))
-  out.push(fixedSet(`cluster-ports-${fam.v}`, `type ${ipKey} ;`, { key: [a, 'proto', 'port'] }))
-  out.push(fixedSet(`firewall-${fam.v}`, `type ${ipKey} ;`, { key: [a, 'proto', 'port'] }))
-  // an interval set's elements are ranges (a key and a key end): they stay nft text
+  out.push(fixedMap(`${FRONT_MAPS.ip.affinity}-${fam.v}`, `type ${ipKey} : verdict ;`))
+  out.push(fixedMap(`${FRONT_MAPS.np.affinity}-${fam.v}`, `type ${npKey} : verdict ;`))
+  out.push(fixedSet(`cluster-ips-${fam.v}`, `type ${fam.addrType} ;`))
+  out.push(fixedSet(`cluster-ports-${fam.v}`, `type ${ipKey} ;`))
+  out.push(fixedSet(`firewall-${fam.v}`, `type ${ipKey} ;`))
   out.push(fixedSet(`source-ranges-${fam.v}`, `type ${ipKey} . ${fam.addrType} ; flags interval ;`))
-  out.push(fixedSet(`hairpin-${fam.v}`, `type ${fam.addrType} . ${fam.addrType} ;`, { key: [a, a] }))
+  out.push(fixedSet(`hairpin-${fam.v}`, `type ${fam.addrType} . ${fam.addrType} ;`))
   return out
 }
 
@@ -559,28 +550,17 @@ export function renderPlan(plan: ProxyPlan): FullRender {
  * table is created if missing, every rule is flushed and re-added, every map that
  * is ours to fill is flushed and refilled. Affinity maps keep their entries.
  * `stale` are on-demand objects of an earlier sync that nothing refers to any
- * more. The sets named in `raw` are left alone (neither flushed nor filled):
- * the applier writes those over nfnetlink (element-batch.ts).
+ * more; chains go before maps, since a chain may name a map.
  */
-export function fullScript(r: FullRender, stale: readonly NftObject[] = [], raw: ReadonlySet<string> = new Set()): string {
+export function fullScript(r: FullRender, stale: readonly NftObject[] = []): string {
   const lines = [`add table ${T}`, `flush table ${T}`]
   for (const o of r.objects) lines.push(defineObject(o).trimEnd())
-  for (const o of r.objects) if (o.kind !== 'chain' && !o.dynamic && !raw.has(o.name)) lines.push(`flush ${o.kind} ${T} ${o.name}`)
+  for (const o of r.objects) if (o.kind !== 'chain' && !o.dynamic) lines.push(`flush ${o.kind} ${T} ${o.name}`)
   for (const o of r.objects) for (const rule of o.rules) lines.push(`add rule ${T} ${o.name} ${rule}`)
-  lines.push(...elementCommands('add', raw.size === 0 ? r.elements : r.elements.filter((e) => !raw.has(e.set))))
-  lines.push(...staleCommands(stale))
-  return lines.join('\n') + '\n'
-}
-
-/**
- * Deletes of on-demand objects nothing refers to any more; chains go before
- * maps, since a chain may name a map. Each is (re)declared first, so that the
- * delete holds when someone already removed it.
- */
-export function staleCommands(stale: readonly NftObject[]): string[] {
-  const lines: string[] = []
+  lines.push(...elementCommands('add', r.elements))
+  // Each is (re)declared first, so that the delete holds when someone already removed it.
   for (const o of stale) lines.push(defineObject(o).trimEnd())
   for (const o of stale) if (o.kind === 'chain') lines.push(`delete chain ${T} ${o.name}`)
   for (const o of stale) if (o.kind !== 'chain') lines.push(`delete ${o.kind} ${T} ${o.name}`)
-  return lines
+  return lines.join('\n') + '\n'
 }

@@ -117,6 +117,16 @@ const GROUPS = {
     mutate: ['src/proxy/ipvs/desired.ts', 'src/proxy/ipvs/diff.ts', 'src/proxy/ipvs/drain.ts'],
     tests: ['test/unit/proxy-ipvs-plan.test.ts'],
   },
+  // what `pontoon install` would write and remove, decided before anything is touched
+  install: {
+    mutate: ['src/install/plan.ts'],
+    tests: ['test/unit/install-plan.test.ts'],
+  },
+  // the guest's command line, disk and forwards for `lab up --vm`
+  'lab-vm': {
+    mutate: ['src/lab/vm/plan.ts', 'src/lab/vm/control-auth.ts'],
+    tests: ['test/unit/lab-vm-plan.test.ts', 'test/unit/lab-vm-control.test.ts'],
+  },
 }
 
 const THRESHOLD = 80

@@ -49,6 +49,30 @@ const builtinsByRequire = {
   },
 }
 
+// yargs imports cliui and string-width only to render help, but their module
+// init builds an Intl.Segmenter and Unicode-property regexes (RGI_Emoji): ~60 ms
+// of CPU at every start of every command (issue 7). Each import of these
+// packages gets a stand-in whose default export loads the real package on first
+// call (esbuild then wraps the real module in a lazy init). Only packages used
+// through a callable default export belong here.
+const lazyDefault = new Set(['cliui', 'string-width'])
+const lazyDefaultExports = {
+  name: 'lazy-default-exports',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z-]+$/ }, async (args) => {
+      if (!lazyDefault.has(args.path) || args.pluginData?.lazyReal) return undefined
+      const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { lazyReal: true } })
+      if (real.errors.length > 0) return { errors: real.errors }
+      return { path: real.path, namespace: 'lazy-default' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'lazy-default' }, (args) => ({
+      contents: `export default function lazyDefault(...a) { return require(${JSON.stringify(args.path)}).default(...a) }`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }))
+  },
+}
+
 await build({
   entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
   outdir: lib,
@@ -62,7 +86,7 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   external: native,
-  plugins: [builtinsByRequire],
+  plugins: [builtinsByRequire, lazyDefaultExports],
   logLevel: 'warning',
   // Some CJS deps call require() on node builtins; give the ESM bundle one.
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },

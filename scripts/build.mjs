@@ -16,7 +16,8 @@ const bin = join(stage, 'bin')
 const lib = join(bin, 'pontoon.d')
 
 const entries = {
-  pontoon: 'cmd/pontoon.ts',
+  pontoon: 'cmd/pontoon-boot.ts', // turns on the compile cache, then loads pontoon-cli
+  'pontoon-cli': 'cmd/pontoon.ts',
   'pontoon-cni': 'cmd/pontoon-cni.ts',
   'pontoon-ipam': 'cmd/pontoon-ipam.ts',
   'pontoon-cni-local': 'cmd/pontoon-cni-local.ts', // no launcher: pontoon-cni imports it
@@ -108,6 +109,13 @@ chmodSync(nodeDst, 0o755)
 // Services (bench/api-sync.ts) at a small cost in scavenges.
 const nodeFlags = { pontoon: '--max-semi-space-size=4', 'pontoon-cni': '', 'pontoon-ipam': '' }
 
+// V8 code cache: skips re-compiling the bundle at every start. pontoon (root
+// daemons) turns it on itself in a private directory (cmd/pontoon-boot.ts); the
+// plugins keep theirs beside them, silently unused if not writable.
+const pluginCache = `# V8 code cache: skips re-compiling the bundle at every start; silently unused if not writable.
+NODE_COMPILE_CACHE=\${NODE_COMPILE_CACHE:-$d/pontoon.d/.compile-cache} `
+const cacheLines = { pontoon: '', 'pontoon-cni': pluginCache, 'pontoon-ipam': pluginCache }
+
 for (const name of launchers) {
   const launcher = `#!/bin/sh
 # pontoon launcher: runs ${name} on the Node shipped beside it (pontoon.d/).
@@ -115,8 +123,7 @@ for (const name of launchers) {
 p=$0
 [ -L "$p" ] && p=$(readlink -f "$p")
 case "$p" in */*) d=\${p%/*} ;; *) d=$(dirname "$(command -v "$p")") ;; esac
-# V8 code cache: skips re-compiling the bundle at every start; silently unused if not writable.
-NODE_COMPILE_CACHE=\${NODE_COMPILE_CACHE:-$d/pontoon.d/.compile-cache} exec "$d/pontoon.d/node" --no-warnings ${nodeFlags[name]} "$d/pontoon.d/${name}.mjs" "$@"
+${cacheLines[name]}exec "$d/pontoon.d/node" --no-warnings ${nodeFlags[name]} "$d/pontoon.d/${name}.mjs" "$@"
 `
   const p = join(bin, name)
   writeFileSync(p, launcher)

@@ -1,7 +1,6 @@
 // The pontoon launcher's first module: turns on Node's compile cache in a private
 // directory, then loads the CLI (pontoon-cli.mjs, cmd/pontoon.ts). The cache must
 // be on before the 2 MB bundle is compiled, so this stays a separate, tiny module.
-import * as nodeModule from 'node:module'
 import { DEFAULT_COMPILE_CACHE_DIR, preparePrivateDir } from '../src/sys/compile-cache.ts'
 
 // Node 22.1+ (the shipped Node is 24); @types/node is 20's, hence the shape here.
@@ -10,7 +9,8 @@ interface CompileCacheApi {
   flushCompileCache?: () => void
   constants?: { compileCacheStatus?: { FAILED: number } }
 }
-const { enableCompileCache, flushCompileCache, constants: moduleConstants } = nodeModule as unknown as CompileCacheApi
+// getBuiltinModule, not an import: the bundler's ESM wrapper around a builtin copies all its exports.
+const { enableCompileCache, flushCompileCache, constants: moduleConstants } = process.getBuiltinModule('node:module') as unknown as CompileCacheApi
 
 /** One pino-shaped line on stderr (pino itself is in the bundle this module loads). */
 const warn = (code: string, msg: string) =>

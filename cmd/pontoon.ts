@@ -2,14 +2,16 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { commands } from '../src/cli/index.ts'
+import { renderHelpOnlyWhenShown } from '../src/cli/help-cache.ts'
 
-await yargs(hideBin(process.argv))
+const cli = yargs(hideBin(process.argv))
   .scriptName('pontoon')
-  // yargs renders the help of the command it runs before that command's handler
-  // goes on (usage.cacheHelpMessage), at every start; unwrapped, that costs half the CPU.
+  // Help text is rendered only when it is printed (see help-cache.ts); unwrapped,
+  // it also skips measuring the terminal and re-flowing every line.
   .wrap(null)
   .command(commands)
   .demandCommand(1, 'name a command: pontoon --help lists them')
   .strict()
   .help()
-  .parseAsync()
+renderHelpOnlyWhenShown(cli)
+await cli.parseAsync()

@@ -16,7 +16,8 @@ const bin = join(stage, 'bin')
 const lib = join(bin, 'pontoon.d')
 
 const entries = {
-  pontoon: 'cmd/pontoon.ts',
+  pontoon: 'cmd/pontoon-boot.ts', // turns on the compile cache, then loads pontoon-cli
+  'pontoon-cli': 'cmd/pontoon.ts',
   'pontoon-cni': 'cmd/pontoon-cni.ts',
   'pontoon-ipam': 'cmd/pontoon-ipam.ts',
   'pontoon-cni-local': 'cmd/pontoon-cni-local.ts', // no launcher: pontoon-cni imports it
@@ -49,6 +50,30 @@ const builtinsByRequire = {
   },
 }
 
+// yargs imports cliui and string-width only to render help, but their module
+// init builds an Intl.Segmenter and Unicode-property regexes (RGI_Emoji): ~60 ms
+// of CPU at every start of every command (issue 7). Each import of these
+// packages gets a stand-in whose default export loads the real package on first
+// call (esbuild then wraps the real module in a lazy init). Only packages used
+// through a callable default export belong here.
+const lazyDefault = new Set(['cliui', 'string-width'])
+const lazyDefaultExports = {
+  name: 'lazy-default-exports',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z-]+$/ }, async (args) => {
+      if (!lazyDefault.has(args.path) || args.pluginData?.lazyReal) return undefined
+      const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { lazyReal: true } })
+      if (real.errors.length > 0) return { errors: real.errors }
+      return { path: real.path, namespace: 'lazy-default' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'lazy-default' }, (args) => ({
+      contents: `export default function lazyDefault(...a) { return require(${JSON.stringify(args.path)}).default(...a) }`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }))
+  },
+}
+
 await build({
   entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
   outdir: lib,
@@ -62,7 +87,7 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   external: native,
-  plugins: [builtinsByRequire],
+  plugins: [builtinsByRequire, lazyDefaultExports],
   logLevel: 'warning',
   // Some CJS deps call require() on node builtins; give the ESM bundle one.
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
@@ -84,6 +109,13 @@ chmodSync(nodeDst, 0o755)
 // Services (bench/api-sync.ts) at a small cost in scavenges.
 const nodeFlags = { pontoon: '--max-semi-space-size=4', 'pontoon-cni': '', 'pontoon-ipam': '' }
 
+// V8 code cache: skips re-compiling the bundle at every start. pontoon (root
+// daemons) turns it on itself in a private directory (cmd/pontoon-boot.ts); the
+// plugins keep theirs beside them, silently unused if not writable.
+const pluginCache = `# V8 code cache: skips re-compiling the bundle at every start; silently unused if not writable.
+NODE_COMPILE_CACHE=\${NODE_COMPILE_CACHE:-$d/pontoon.d/.compile-cache} `
+const cacheLines = { pontoon: '', 'pontoon-cni': pluginCache, 'pontoon-ipam': pluginCache }
+
 for (const name of launchers) {
   const launcher = `#!/bin/sh
 # pontoon launcher: runs ${name} on the Node shipped beside it (pontoon.d/).
@@ -91,8 +123,7 @@ for (const name of launchers) {
 p=$0
 [ -L "$p" ] && p=$(readlink -f "$p")
 case "$p" in */*) d=\${p%/*} ;; *) d=$(dirname "$(command -v "$p")") ;; esac
-# V8 code cache: skips re-compiling the bundle at every start; silently unused if not writable.
-NODE_COMPILE_CACHE=\${NODE_COMPILE_CACHE:-$d/pontoon.d/.compile-cache} exec "$d/pontoon.d/node" --no-warnings ${nodeFlags[name]} "$d/pontoon.d/${name}.mjs" "$@"
+${cacheLines[name]}exec "$d/pontoon.d/node" --no-warnings ${nodeFlags[name]} "$d/pontoon.d/${name}.mjs" "$@"
 `
   const p = join(bin, name)
   writeFileSync(p, launcher)

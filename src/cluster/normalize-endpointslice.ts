@@ -16,10 +16,10 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
 // to the runtime parser for the same issues; it parses a cold list of 10,000
 // slices in a fraction of the time. Compiled at first use, not at import: an
 // agent pays for it only once it has slices to read.
-let schema: typeof endpointSliceSchema | undefined
+let schema: ReturnType<typeof endpointSliceSchema> | undefined
 
 export function normalizeEndpointSlice(obj: unknown): Normalized<EndpointSlice> {
-  const parsed = (schema ??= z.compile(endpointSliceSchema)).safeParse(obj)
+  const parsed = (schema ??= z.compile(endpointSliceSchema())).safeParse(obj)
   if (!parsed.success) return malformed(rawObjectKey(obj), describeZodError(parsed.error))
   const es = parsed.data
   const key = objectKey(es.metadata.namespace, es.metadata.name)

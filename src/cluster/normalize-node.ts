@@ -9,7 +9,7 @@ const ANNOTATION_PREFIX = 'pontoon.io/'
 export const ZONE_LABEL = 'topology.kubernetes.io/zone'
 
 export function normalizeNode(obj: unknown): Normalized<Node> {
-  const parsed = nodeSchema.safeParse(obj)
+  const parsed = nodeSchema().safeParse(obj)
   if (!parsed.success) return malformed(rawObjectKey(obj), describeZodError(parsed.error))
   const node = parsed.data
   const key = node.metadata.name

@@ -13,10 +13,10 @@ export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-nam
 const DEFAULT_AFFINITY_TIMEOUT = 10800
 const PROXIED_TYPES = new Set<string>(['ClusterIP', 'NodePort', 'LoadBalancer'])
 // zod's compiled parser, built at first use (see normalize-endpointslice.ts).
-let schema: typeof serviceSchema | undefined
+let schema: ReturnType<typeof serviceSchema> | undefined
 
 export function normalizeService(obj: unknown): Normalized<Service> {
-  const parsed = (schema ??= z.compile(serviceSchema)).safeParse(obj)
+  const parsed = (schema ??= z.compile(serviceSchema())).safeParse(obj)
   if (!parsed.success) return malformed(rawObjectKey(obj), describeZodError(parsed.error))
   const svc = parsed.data
   const key = objectKey(svc.metadata.namespace, svc.metadata.name)

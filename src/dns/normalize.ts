@@ -13,11 +13,11 @@ import type { DnsEndpoint, DnsEndpointSlice, DnsPort, DnsService } from './model
 // RFC 1123 labels (kube-apiserver validates externalName as a DNS-1123 subdomain); a trailing dot is allowed.
 const HOSTNAME_RE = /^(?=.{1,253}\.?$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i
 const LABEL_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
-let serviceParser: typeof serviceSchema | undefined
-let sliceParser: typeof endpointSliceSchema | undefined
+let serviceParser: ReturnType<typeof serviceSchema> | undefined
+let sliceParser: ReturnType<typeof endpointSliceSchema> | undefined
 
 export function normalizeDnsService(obj: unknown): Normalized<DnsService> {
-  const parsed = (serviceParser ??= z.compile(serviceSchema)).safeParse(obj)
+  const parsed = (serviceParser ??= z.compile(serviceSchema())).safeParse(obj)
   if (!parsed.success) return malformed(rawObjectKey(obj), describeZodError(parsed.error))
   const { metadata, spec } = parsed.data
   const key = objectKey(metadata.namespace, metadata.name)
@@ -38,7 +38,7 @@ export function normalizeDnsService(obj: unknown): Normalized<DnsService> {
 }
 
 export function normalizeDnsEndpointSlice(obj: unknown): Normalized<DnsEndpointSlice> {
-  const parsed = (sliceParser ??= z.compile(endpointSliceSchema)).safeParse(obj)
+  const parsed = (sliceParser ??= z.compile(endpointSliceSchema())).safeParse(obj)
   if (!parsed.success) return malformed(rawObjectKey(obj), describeZodError(parsed.error))
   const es = parsed.data
   const key = objectKey(es.metadata.namespace, es.metadata.name)

@@ -110,6 +110,9 @@ t.test('bounds: entries and bytes, the oldest stored going first', async (t) => 
   const none = new AnswerCache<number>({ maxEntries: 0, maxBytes: 1 << 20, maxQueryBytes: 512 })
   none.set(names[0]!, 'udp', snap, fakeReply(names[0]!, 0), 0)
   t.equal(none.size, 0, 'maxEntries 0: off')
+  const one = new AnswerCache<number>({ maxEntries: 1, maxBytes: 1 << 20, maxQueryBytes: 512 })
+  names.forEach((n, i) => one.set(n, 'udp', snap, fakeReply(n, i), i))
+  t.same(names.map((n) => one.get(n, 'udp', snap)?.meta), [undefined, undefined, undefined, undefined, 4], 'maxEntries 1: the newest')
 })
 
 t.test('storing the same key again replaces it and counts its bytes once', async (t) => {
@@ -141,6 +144,9 @@ t.test('what is never stored: short messages, long queries, short replies', asyn
   const header = Buffer.alloc(12, 1)
   c.set(header, 'udp', snap, Buffer.alloc(12), 1)
   t.equal(c.size, 1, 'exactly a header is')
+  const sameHeader = Buffer.alloc(12, 1)
+  sameHeader.writeUInt16BE(0x0202, 0)
+  t.equal(c.get(sameHeader, 'udp', snap)!.bytes.readUInt16BE(0), 0x0202, 'and found again')
   const long = Buffer.concat([header, Buffer.alloc(88)])
   c.set(long, 'udp', snap, Buffer.alloc(12), 2)
   t.equal(c.size, 2, 'maxQueryBytes exactly is')

@@ -46,7 +46,7 @@ export class AnswerCache<M> {
 
   /** The answer to this query under this snapshot, a fresh buffer carrying the query's ID; undefined on a miss. */
   get(query: Buffer, transport: Transport, snapshot: object): { bytes: Buffer; meta: M } | undefined {
-    if (query.length < 12) return undefined
+    // (a message too short to carry an ID is never stored, so it misses like any other)
     this.follow(snapshot)
     const hit = this.entries.get(keyOf(query, transport))
     if (!hit) return undefined

@@ -116,22 +116,20 @@ t.test('bounds: entries and bytes, the oldest stored going first', async (t) => 
 })
 
 t.test('storing the same key again replaces it and counts its bytes once', async (t) => {
-  const c = new AnswerCache<number>({ maxEntries: 2, maxBytes: 1 << 20, maxQueryBytes: 512 })
+  const c = new AnswerCache<number>({ maxEntries: 3, maxBytes: 1 << 20, maxQueryBytes: 512 })
   const snap = {}
-  const a = q(1, 'a.default.svc.cluster.local')
-  const b = q(2, 'b.default.svc.cluster.local')
+  const [a, b, d, e] = ['a', 'b', 'd', 'e'].map((n, i) => q(i, `${n}.default.svc.cluster.local`)) as [Buffer, Buffer, Buffer, Buffer]
   c.set(a, 'udp', snap, fakeReply(a, 1, 30), 1)
   c.set(b, 'udp', snap, fakeReply(b, 2), 2)
   const before = c.bytes
   c.set(a, 'udp', snap, fakeReply(a, 3, 20), 3)
-  t.equal(c.size, 2, 'no eviction for a replacement')
+  t.equal(c.size, 2, 'still two entries')
   t.equal(c.bytes, before - 10, 'the old reply\'s bytes given back')
   t.equal(c.get(a, 'udp', snap)!.meta, 3)
   t.equal(c.get(b, 'udp', snap)!.meta, 2, 'the other one stays')
-  const d = q(4, 'd.default.svc.cluster.local')
   c.set(d, 'udp', snap, fakeReply(d, 4), 4)
-  t.equal(c.get(b, 'udp', snap), undefined, 'a replaced entry counts as newest: b is now the oldest')
-  t.equal(c.get(a, 'udp', snap)!.meta, 3)
+  c.set(e, 'udp', snap, fakeReply(e, 5), 5)
+  t.same([a, b, d, e].map((x) => c.get(x, 'udp', snap)?.meta), [3, undefined, 4, 5], 'a replaced entry counts as newest: b was the oldest')
 })
 
 t.test('what is never stored: short messages, long queries, short replies', async (t) => {
@@ -156,6 +154,9 @@ t.test('what is never stored: short messages, long queries, short replies', asyn
   c.set(q(1, 'x.cluster.local'), 'udp', snap, Buffer.alloc(11), 4)
   t.equal(c.size, 2, 'a reply under a header is not')
   t.ok(DEFAULT_ANSWER_CACHE_LIMITS.maxEntries >= 10_000, 'the default holds a 10k-Service zone')
+  t.ok(DEFAULT_ANSWER_CACHE_LIMITS.maxBytes >= 10_000 * 256, 'in entries and in bytes (10k answers of 256 bytes)')
+  t.ok(DEFAULT_ANSWER_CACHE_LIMITS.maxBytes <= 32 * 1024 * 1024, 'and stays well inside issue 12\'s 60 MB')
+  t.ok(DEFAULT_ANSWER_CACHE_LIMITS.maxQueryBytes >= 300, 'a query with EDNS options still fits')
 })
 
 t.test('in front of respond(): a hit equals what respond() gives the new ID', async (t) => {

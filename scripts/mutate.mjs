@@ -112,6 +112,11 @@ const GROUPS = {
     mutate: ['src/dns/records.ts', 'src/dns/normalize.ts', 'src/dns/respond.ts'],
     tests: ['test/unit/dns-records.test.ts', 'test/unit/dns-respond.test.ts'],
   },
+  // the answer cache in front of respond(): keys, ID rewrite, snapshot identity, bounds
+  'dns-cache': {
+    mutate: ['src/dns/answer-cache.ts'],
+    tests: ['test/unit/dns-answer-cache.test.ts'],
+  },
   // the IPVS planner and its diff against the kernel (the rules file is pinned by its golden dumps)
   'proxy-ipvs': {
     mutate: ['src/proxy/ipvs/desired.ts', 'src/proxy/ipvs/diff.ts', 'src/proxy/ipvs/drain.ts'],

@@ -6,10 +6,12 @@
 import { createSocket } from 'node:dgram'
 import { createServer, type Socket } from 'node:net'
 import type { Logger } from 'pino'
+import type { Counter } from 'prom-client'
 import { ipFamily } from '../net/address.ts'
 import { queryTypeLabel, type DnsMetrics } from '../metrics/dns-metrics.ts'
 import type { DnsSnapshot, ZoneConfig } from './records.ts'
-import { outsideFailure, rcodeOf, respond, type Transport } from './respond.ts'
+import { AnswerCache, type AnswerCacheLimits } from './answer-cache.ts'
+import { outsideFailure, rcodeOf, respond, type Decision, type Transport } from './respond.ts'
 import { forward, type Upstream } from './upstream.ts'
 
 export interface DnsServerOptions {
@@ -26,6 +28,8 @@ export interface DnsServerOptions {
   maxTcpBacklog?: number
   maxForwardsInFlight?: number
   forwardTimeoutMs?: number
+  /** the in-zone answer cache's bounds (answer-cache.ts's defaults otherwise) */
+  answerCache?: AnswerCacheLimits
 }
 
 export interface RunningDnsServer {
@@ -40,12 +44,39 @@ export async function startDnsServer(o: DnsServerOptions): Promise<RunningDnsSer
   const forwardTimeoutMs = o.forwardTimeoutMs ?? 2000
   let forwarding = 0
 
-  /** One query -> its answer, or null for silence. Never throws. */
-  const answer = async (msg: Buffer, transport: Transport): Promise<Buffer | null> => {
+  const cache = new AnswerCache<Counter.Internal>(o.answerCache)
+  // prom-client hashes a label object on every inc(): bind each series once
+  const answered = new Map<string, Counter.Internal>()
+  const answeredSeries = (transport: Transport, qtype: string, rcode: string) => {
+    // the type label, not the wire's type: a fixed set, so this map stays small whatever clients send
+    const type = queryTypeLabel(qtype)
+    const key = `${transport} ${type} ${rcode}`
+    let c = answered.get(key)
+    if (!c) answered.set(key, (c = o.metrics.queries.labels({ transport, type, rcode })))
+    return c
+  }
+  const durations = { udp: o.metrics.duration.labels({ transport: 'udp' }), tcp: o.metrics.duration.labels({ transport: 'tcp' }) }
+  const done = (transport: Transport, series: Counter.Internal, t0: number) => {
+    series.inc()
+    durations[transport].observe((performance.now() - t0) / 1000)
+  }
+
+  /**
+   * One query -> its answer, or null for silence. Never throws. In-zone answers
+   * (cached or not) return synchronously: only forwarding pays for a promise.
+   */
+  const answer = (msg: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> => {
     const t0 = performance.now()
+    const snap = o.snapshot()
+    const hit = cache.get(msg, transport, snap)
+    if (hit) {
+      o.metrics.answerCacheHits.inc()
+      done(transport, hit.meta, t0)
+      return hit.bytes
+    }
     let d
     try {
-      d = respond(msg, transport, o.snapshot(), o.zone)
+      d = respond(msg, transport, snap, o.zone)
     } catch (e) {
       // a bug in the mapping must cost one answer, not the server
       o.log.error({ err: (e as Error).message }, 'answering a query failed')
@@ -56,44 +87,52 @@ export async function startDnsServer(o: DnsServerOptions): Promise<RunningDnsSer
       o.metrics.dropped.inc({ transport, reason: d.reason })
       return null
     }
+    if (d.kind === 'reply') {
+      const series = answeredSeries(transport, d.qtype, d.rcode)
+      cache.set(msg, transport, snap, d.bytes, series)
+      done(transport, series, t0)
+      return d.bytes
+    }
+    // outside the zone: never cached (a forwarded answer is the upstream's, with its TTLs)
+    if (o.upstreams.length === 0 || forwarding >= maxForwards) {
+      if (o.upstreams.length !== 0) o.metrics.forwarded.inc({ result: 'over-limit' })
+      const r = outsideFailure(d, o.upstreams.length === 0 ? 'REFUSED' : 'SERVFAIL')
+      done(transport, answeredSeries(transport, d.qtype, r.rcode), t0)
+      return r.bytes
+    }
+    return forwardOne(msg, transport, d, t0)
+  }
+
+  const forwardOne = async (msg: Buffer, transport: Transport, d: Extract<Decision, { kind: 'outside' }>, t0: number): Promise<Buffer> => {
     let bytes: Buffer
     let rcode: string
-    if (d.kind === 'reply') {
-      bytes = d.bytes
-      rcode = d.rcode
-    } else if (o.upstreams.length === 0) {
-      const r = outsideFailure(d, 'REFUSED')
-      bytes = r.bytes
-      rcode = r.rcode
-    } else if (forwarding >= maxForwards) {
-      o.metrics.forwarded.inc({ result: 'over-limit' })
+    forwarding++
+    try {
+      bytes = await forward(msg, transport, o.upstreams, forwardTimeoutMs)
+      rcode = rcodeOf(bytes)
+      o.metrics.forwarded.inc({ result: 'answered' })
+    } catch (e) {
+      o.log.warn({ err: (e as Error).message }, 'forwarding failed')
+      o.metrics.forwarded.inc({ result: 'failed' })
       const r = outsideFailure(d, 'SERVFAIL')
       bytes = r.bytes
       rcode = r.rcode
-    } else {
-      forwarding++
-      try {
-        bytes = await forward(msg, transport, o.upstreams, forwardTimeoutMs)
-        rcode = rcodeOf(bytes)
-        o.metrics.forwarded.inc({ result: 'answered' })
-      } catch (e) {
-        o.log.warn({ err: (e as Error).message }, 'forwarding failed')
-        o.metrics.forwarded.inc({ result: 'failed' })
-        const r = outsideFailure(d, 'SERVFAIL')
-        bytes = r.bytes
-        rcode = r.rcode
-      } finally {
-        forwarding--
-      }
+    } finally {
+      forwarding--
     }
-    o.metrics.queries.inc({ transport, type: queryTypeLabel(d.qtype), rcode })
-    o.metrics.duration.observe({ transport }, (performance.now() - t0) / 1000)
+    done(transport, answeredSeries(transport, d.qtype, rcode), t0)
     return bytes
   }
 
-  const udp = createSocket({ type: ipFamily(o.host) === 'IPv6' ? 'udp6' : 'udp4' })
+  const v6 = ipFamily(o.host) === 'IPv6'
+  // Replies go to rinfo.address, always an address literal: dgram's default lookup
+  // would still defer every send by a tick (dns.lookup's nextTick), so answer at once.
+  const literal = (host: string, _opts: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void) => cb(null, host, v6 ? 6 : 4)
+  const udp = createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literal })
   udp.on('message', (msg, rinfo) => {
-    void answer(msg, 'udp').then((out) => { if (out) udp.send(out, rinfo.port, rinfo.address) })
+    const out = answer(msg, 'udp')
+    if (out instanceof Promise) void out.then((b) => { if (b) udp.send(b, rinfo.port, rinfo.address) })
+    else if (out) udp.send(out, rinfo.port, rinfo.address)
   })
   udp.on('error', (e) => o.log.warn({ err: e.message }, 'udp socket error'))
 
@@ -134,7 +173,7 @@ export async function startDnsServer(o: DnsServerOptions): Promise<RunningDnsSer
 const MAX_PIPELINED = 128
 
 /** RFC 7766: length-prefixed messages, pipelined, answered in order. */
-function serveTcp(sock: Socket, answer: (m: Buffer, t: Transport) => Promise<Buffer | null>, idleMs: number, backlog: number, metrics: DnsMetrics): void {
+function serveTcp(sock: Socket, answer: (m: Buffer, t: Transport) => Buffer | null | Promise<Buffer | null>, idleMs: number, backlog: number, metrics: DnsMetrics): void {
   let buf: Buffer = Buffer.alloc(0)
   let chain: Promise<void> = Promise.resolve()
   let pending = 0

@@ -38,6 +38,8 @@ async function dig(d: Dns, ...args: string[]): Promise<string> {
   return stdout
 }
 const short = async (d: Dns, ...args: string[]) => (await dig(d, '+short', ...args)).trim().split('\n').filter((l) => l !== '').sort()
+const metricsText = async (d: Dns) => (await fetch(`http://127.0.0.1:${d.metricsPort}/metrics`)).text()
+const cacheHits = (metrics: string) => Number(/^pontoon_dns_answer_cache_hits_total (\d+)/m.exec(metrics)?.[1] ?? NaN)
 const status = (out: string) => /status: (\w+)/.exec(out)?.[1]
 
 async function create(api: ApiProc, path: string, obj: unknown) {
@@ -183,16 +185,25 @@ t.test('pontoon dns with dig, against a live API', async (t) => {
   t.match(await dig(dns, '+ignore', '+bufsize=4096', 'big.default.svc.cluster.local', 'A'), /flags: qr aa tc rd;/, '60 records pass 1232 bytes too: TC with EDNS')
   t.match(await dig(dns, '+bufsize=4096', 'db.default.svc.cluster.local', 'A'), /udp: 1232/, 'EDNS answered with our payload size')
 
-  // follows the API: a Service created now resolves, a deleted endpoint disappears, a type change shows
+  // follows the API: a Service created now resolves, a deleted endpoint disappears, a type change shows.
+  // Each name is asked twice first (the second from the answer cache, the same bytes bar the ID): a change must reach past the cache.
+  // +nocookie: dig's random EDNS client cookie would make every query's bytes new (real stub resolvers send none).
+  const hitsBefore = cacheHits(await metricsText(dns))
+  const dbTwice = [await short(dns, '+nocookie', 'db.default.svc.cluster.local', 'A'), await short(dns, '+nocookie', 'db.default.svc.cluster.local', 'A')]
+  t.same(dbTwice, [['10.244.1.5', '10.244.2.6'], ['10.244.1.5', '10.244.2.6']], 'asked twice, answered the same')
+  t.equal(status(await dig(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')), 'NXDOMAIN', 'not yet created')
+  t.equal(status(await dig(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')), 'NXDOMAIN', 'not yet created, asked again')
+  t.equal(cacheHits(await metricsText(dns)) - hitsBefore, 2, 'the second asks (and only those) came from the answer cache')
   await create(api, services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'late' }, spec: { ports: [{ port: 80 }] } })
-  await waitFor('a new Service to resolve', async () => (await short(dns, 'late.default.svc.cluster.local', 'A')).length === 1, { timeoutMs: 10_000 })
+  await waitFor('a new Service to resolve', async () => (await short(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')).length === 1, { timeoutMs: 10_000 })
+  t.same(await short(dns, '+nocookie', 'late.default.svc.cluster.local', 'A'), await short(dns, '+nocookie', 'late.default.svc.cluster.local', 'A'), 'and again, twice, before it goes')
   const r = await call(api, 'PUT', `${slices}/db-v4`, { ...slice('db-v4', 'db', 'IPv4', [{ addresses: ['10.244.1.5'], hostname: 'db-0', conditions: { ready: true } }], [{ name: 'pg', port: 5432, protocol: 'TCP' }]) })
   t.equal(r.status, 200)
-  await waitFor('the endpoint to leave', async () => (await short(dns, 'db.default.svc.cluster.local', 'A')).join() === '10.244.1.5', { timeoutMs: 10_000 })
+  await waitFor('the endpoint to leave', async () => (await short(dns, '+nocookie', 'db.default.svc.cluster.local', 'A')).join() === '10.244.1.5', { timeoutMs: 10_000 })
   t.equal((await call(api, 'DELETE', `${services}/late`)).status, 200)
-  await waitFor('a deleted Service to be NXDOMAIN', async () => status(await dig(dns, 'late.default.svc.cluster.local', 'A')) === 'NXDOMAIN', { timeoutMs: 10_000 })
+  await waitFor('a deleted Service to be NXDOMAIN', async () => status(await dig(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')) === 'NXDOMAIN', { timeoutMs: 10_000 })
 
-  const metrics = await (await fetch(`http://127.0.0.1:${dns.metricsPort}/metrics`)).text()
+  const metrics = await metricsText(dns)
   t.match(metrics, /pontoon_dns_queries_total\{transport="udp",type="A",rcode="NOERROR"\} \d+/, 'queries by type and rcode')
   t.match(metrics, /pontoon_dns_queries_total\{transport="udp",type="A",rcode="REFUSED"\} \d+/)
   t.match(metrics, /pontoon_dns_queries_total\{transport="tcp",type="A",rcode="NOERROR"\} \d+/)

@@ -217,3 +217,28 @@ t.test('normalisers: what DNS keeps and what it refuses, each with the field', a
   t.match(s({ addressType: 'IPv4', ports: [{ name: 'p' }, { port: 5, protocol: 'UDP' }] }), { kind: 'ok', value: { endpoints: [], ports: [{ name: '', protocol: 'UDP', port: 5 }] } })
   t.match(s({ addressType: 7 }), { kind: 'malformed', reason: /^addressType/ })
 })
+
+t.test('normalisers, exactly: DNS names and labels at their edges, defaults, and every reason', async (t) => {
+  const ext = (externalName: string) => normalizeDnsService({ metadata: { namespace: 'd', name: 'x' }, spec: { type: 'ExternalName', externalName } })
+  const label63 = 'a'.repeat(63)
+  t.same(value(ext('A.example.com.')), { namespace: 'd', name: 'x', ports: [], kind: 'ExternalName', clusterIPs: [], externalName: 'a.example.com' }, 'one-letter first label, lower-cased, trailing dot dropped')
+  t.equal(value(ext('x.a')).externalName, 'x.a', 'a one-letter later label')
+  t.equal(ext('_a.example.com').kind, 'malformed', 'a bad first character')
+  t.equal(ext('example.com_').kind, 'malformed', 'a bad last character')
+  t.equal(ext([label63, label63, label63, label63].join('.')).kind, 'malformed', 'over 253 characters')
+  t.equal(ext([label63, label63, label63, 'a'.repeat(61)].join('.')).kind, 'ok', '253 characters')
+  t.same(normalizeDnsService({ metadata: { namespace: 'd', name: 'x' }, spec: { type: 'ExternalName' } }), { kind: 'malformed', key: 'd/x', reason: 'spec.externalName: "" is not a DNS name' })
+  t.same(value(normalizeDnsService({ metadata: { namespace: 'd', name: 'h' }, spec: { clusterIP: 'None' } })), { namespace: 'd', name: 'h', ports: [], kind: 'Headless', clusterIPs: [], externalName: '' })
+  t.same(normalizeDnsService({ metadata: { namespace: 'd', name: 'x' }, spec: {} }), { kind: 'ignored', key: 'd/x', reason: 'no clusterIP allocated yet' })
+  t.same(value(normalizeDnsService({ metadata: { namespace: 'd', name: 'c' }, spec: { clusterIP: '10.96.0.9' } })), { namespace: 'd', name: 'c', ports: [], kind: 'ClusterIP', clusterIPs: ['10.96.0.9'], externalName: '' }, 'no clusterIPs: the clusterIP alone')
+  t.same(normalizeDnsService({ metadata: { namespace: 'd', name: 'x' }, spec: { clusterIP: 'nope', clusterIPs: ['nope'] } }), { kind: 'malformed', key: 'd/x', reason: 'spec.clusterIPs[0]: "nope" is not an IP address' })
+
+  const slice = (obj: Obj) => normalizeDnsEndpointSlice({ metadata: { namespace: 'd', name: 's', labels: { 'kubernetes.io/service-name': 'x' } }, ...obj })
+  const host = (hostname: string) => slice({ addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], hostname }] }).kind
+  t.equal(host('a'), 'ok', 'a one-letter hostname')
+  t.equal(host('-web'), 'malformed', 'a leading dash')
+  t.equal(host('web-'), 'malformed', 'a trailing dash')
+  t.same(value(slice({ addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: false } }] })), { namespace: 'd', name: 's', serviceName: 'x', addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], ready: false, hostname: null }], ports: [] })
+  t.same(normalizeDnsEndpointSlice({ metadata: { namespace: 'd', name: 's' }, addressType: 'IPv4' }), { kind: 'ignored', key: 'd/s', reason: 'no kubernetes.io/service-name label' })
+  t.same(slice({ addressType: 'FQDN' }), { kind: 'ignored', key: 'd/s', reason: 'addressType FQDN has no address records' })
+})

@@ -55,6 +55,23 @@ unrun=$(awk '
   }
   /^ +1\.\.0( |$)/ { print file ": reports no tests" }
 ' "$out" | sort -u)
+# The failures again, at the end: a CI reader may see only the output's tail, and a
+# failure that does not name itself there cannot be mended. Each "not ok" with its file,
+# then its diagnostic block (tap's YAML between --- and ...), bounded so a broken suite
+# cannot bury the summary.
+failures=$(awk '
+  /^# Subtest: / { file = $3 }
+  /^not ok [0-9]+ - / { print; yaml = 0; keep = 1; next }
+  /^ +not ok [0-9]+ - / { print file ": " $0; yaml = 0; keep = 1; next }
+  keep && /^ *---$/ { yaml = 1; print; next }
+  keep && yaml { print; if ($0 ~ /^ *\.\.\.$/) { yaml = 0; keep = 0 } ; next }
+  { keep = 0 }
+' "$out" | head -n 200)
+if [ -n "$failures" ]; then
+  echo
+  echo "failures (the first 200 lines):"
+  printf '%s\n' "$failures"
+fi
 rm -f "$out"
 skipped=$(printf '%s' "$unrun" | grep -c . || true)
 if [ "${skipped:-0}" -gt 0 ]; then

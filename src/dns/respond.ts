@@ -22,7 +22,12 @@ export type RcodeName = keyof typeof RCODE | 'BADVERS'
 export type Decision =
   /** nothing to say: too short to carry an ID, or a response (answering those makes loops) */
   | { kind: 'drop'; reason: string }
-  | { kind: 'reply'; bytes: Buffer; qtype: string; rcode: RcodeName; truncated: boolean }
+  /**
+   * `cacheable`: an answer from the zone to a query that decoded. Error replies
+   * are not: a flood of garbage would otherwise cycle the bounded answer cache
+   * and evict the answers real clients ask for again.
+   */
+  | { kind: 'reply'; bytes: Buffer; qtype: string; rcode: RcodeName; truncated: boolean; cacheable: boolean }
   /** a name outside the cluster domain: the caller forwards the query bytes, or refuses */
   | { kind: 'outside'; qtype: string; query: DecodedPacket; limit: number }
 
@@ -73,9 +78,9 @@ export function reply(query: DecodedPacket, rcode: RcodeName, answers: DnsRecord
     additionals: [...(add as Answer[]), ...opt],
   } as Packet)
   const full = build(false, answers, authorities, additionals)
-  if (full.length <= limit) return { kind: 'reply', bytes: full, qtype, rcode, truncated: false }
+  if (full.length <= limit) return { kind: 'reply', bytes: full, qtype, rcode, truncated: false, cacheable: authoritative }
   // RFC 2181 9: a truncated reply carries no partial RRsets; the client asks again over TCP.
-  return { kind: 'reply', bytes: build(true, [], [], []), qtype, rcode, truncated: true }
+  return { kind: 'reply', bytes: build(true, [], [], []), qtype, rcode, truncated: true, cacheable: authoritative }
 }
 
 function headerFlags(query: Packet, rcode: number, authoritative: boolean, truncated: boolean): number {
@@ -89,7 +94,7 @@ function errorReply(bytes: Buffer, rcode: 'FORMERR' | 'NOTIMP', qtype: string): 
   out.writeUInt16BE(bytes.readUInt16BE(0), 0)
   const flags = bytes.readUInt16BE(2)
   out.writeUInt16BE(0x8000 | (flags & 0x7800) | (flags & 0x0100) | RCODE[rcode], 2)
-  return { kind: 'reply', bytes: out, qtype, rcode, truncated: false }
+  return { kind: 'reply', bytes: out, qtype, rcode, truncated: false, cacheable: false }
 }
 
 /** REFUSED for a name outside the zone when there is nowhere to forward it (or forwarding failed: SERVFAIL). */

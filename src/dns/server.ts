@@ -89,7 +89,7 @@ export async function startDnsServer(o: DnsServerOptions): Promise<RunningDnsSer
     }
     if (d.kind === 'reply') {
       const series = answeredSeries(transport, d.qtype, d.rcode)
-      cache.set(msg, transport, snap, d.bytes, series)
+      if (d.cacheable) cache.set(msg, transport, snap, d.bytes, series)
       done(transport, series, t0)
       return d.bytes
     }

@@ -194,6 +194,11 @@ t.test('pontoon dns with dig, against a live API', async (t) => {
   t.equal(status(await dig(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')), 'NXDOMAIN', 'not yet created')
   t.equal(status(await dig(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')), 'NXDOMAIN', 'not yet created, asked again')
   t.equal(cacheHits(await metricsText(dns)) - hitsBefore, 2, 'the second asks (and only those) came from the answer cache')
+  // an error reply is never cached: garbage must not evict what real clients ask again
+  const garbage = q('web.default.svc.cluster.local').subarray(0, 20)
+  const formerr = [await udpAsk(dns.port, garbage, 3000), await udpAsk(dns.port, garbage, 3000)]
+  t.same(formerr.map((a) => a && a.length === 12 && (a[3]! & 0xf)), [1, 1], 'a cut query, twice: FORMERR both times')
+  t.equal(cacheHits(await metricsText(dns)) - hitsBefore, 2, 'and neither answer came from the cache')
   await create(api, services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'late' }, spec: { ports: [{ port: 80 }] } })
   await waitFor('a new Service to resolve', async () => (await short(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')).length === 1, { timeoutMs: 10_000 })
   t.same(await short(dns, '+nocookie', 'late.default.svc.cluster.local', 'A'), await short(dns, '+nocookie', 'late.default.svc.cluster.local', 'A'), 'and again, twice, before it goes')

@@ -134,3 +134,20 @@ t.test('outside the zone: handed back with the client limit; REFUSED / SERVFAIL 
   t.equal(rcodeOf(Buffer.from([0, 0, 0x81, 0x8b])), 'RCODE11')
   t.equal(rcodeOf(Buffer.from([0, 0, 0])), 'SERVFAIL')
 })
+
+t.test('cacheable: the zone\'s answers to queries that decoded, truncated or not; no error reply', async (t) => {
+  const c = (bytes: Buffer, transport: 'udp' | 'tcp' = 'udp') => replied(respond(bytes, transport, snap, cfg)).cacheable
+  t.equal(c(query('web.default.svc.cluster.local')), true, 'NOERROR')
+  t.equal(c(query('nope.default.svc.cluster.local')), true, 'NXDOMAIN')
+  t.equal(c(query('big.default.svc.cluster.local')), true, 'truncated over UDP')
+  t.equal(c(query('big.default.svc.cluster.local'), 'tcp'), true, 'whole over TCP')
+  t.equal(c(query('web.default.svc.cluster.local').subarray(0, 20)), false, 'FORMERR: does not decode')
+  t.equal(c(Buffer.alloc(12)), false, 'FORMERR: no question')
+  const notify = Buffer.from(query('web.default.svc.cluster.local'))
+  notify[2] = (notify[2]! & 0x87) | (4 << 3)
+  t.equal(c(notify), false, 'NOTIMP')
+  t.equal(c(query('web.default.svc.cluster.local', 'A', edns(4096, 1))), false, 'BADVERS')
+  t.equal(c(packet.encode({ id: 3, type: 'query', questions: [{ name: 'version.bind', type: 'TXT', class: 'CH' }] })), false, 'REFUSED: class CHAOS')
+  const d = respond(query('example.com'), 'udp', snap, cfg)
+  t.equal(d.kind === 'outside' && outsideFailure(d, 'REFUSED').cacheable, false, 'REFUSED outside the zone')
+})

@@ -217,9 +217,16 @@ t.test('routes, FDB entries and rules deleted by hand come back', async (t) => {
   await waitFor('the route, the FDB entry and the table to come back', () => route() && fdb() && hasTable(), { timeoutMs: 45_000, everyMs: 250 })
   t.pass('repaired')
   const late = kubectlJson(l, ['get', 'svc', 'late']).spec.clusterIP
-  await waitFor('the Service answers again through node-1', async () => (await ask(podNs('client'), late, 80)).startsWith('late '), { timeoutMs: 30_000, everyMs: 250 }).catch((e) => {
-    // what node-1 had when it did not answer: its service map and its agent's last words
-    t.comment(inNs(ns(1), 'nft', ['list', 'table', 'inet', 'pontoon']).slice(0, 8000))
+  let last = ''
+  await waitFor('the Service answers again through node-1', async () => (last = await ask(podNs('client'), late, 80)).startsWith('late '), { timeoutMs: 30_000, everyMs: 250 }).catch(async (e) => {
+    // What node-1 had when it did not answer, to tell the proxy from the overlay: the last
+    // answer, the pod asked directly, node-1's table (empty lines and element-free maps
+    // dropped, so the chains fit), its conntrack entries for the VIP, its routes, and its agent's last words.
+    const pod = kubectlJson(l, ['get', 'pod', 'late']).status.podIP as string
+    t.comment(`last answer through the Service: ${last}; the pod ${pod}:8080 directly: ${await ask(podNs('client'), pod, 8080)}`)
+    t.comment(inNs(ns(1), 'nft', ['list', 'table', 'inet', 'pontoon']).replace(/\n\s*\n/g, '\n').replace(/\t(map|set) [^{]+\{\n\t\t(type|typeof)[^\n]*\n(\t\tflags[^\n]*\n)?\t\}\n/g, '').slice(0, 24000))
+    t.comment(inNs(ns(1), 'conntrack', ['-L', '-d', late]))
+    t.comment(inNs(ns(1), 'ip', ['route']))
     t.comment(inNs(ns(1), 'sh', ['-c', `tail -n 30 ${join(l.stateDir, 'logs', 'agent-node-1.log')}`]))
     throw e
   })

@@ -148,8 +148,14 @@ try {
   row(`cold sync (${MODE}): "cache synced" -> last Service answers`, synced ? ms(programmedAt - syncedAt) : 'no "cache synced" line in the agent log')
   row('  agent\'s first log line -> cache synced', synced ? ms(syncedAt - Number(agent.logs[0]?.time ?? syncedAt)) : '-')
   L.outside.run('nft', ['delete', 'table', 'inet', 'benchsink'])
-  const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
-  row('agent RSS, everything programmed', `${rss().toFixed(1)} MB`)
+  const status = (field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${agent.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
+  const rss = () => status('VmRSS')
+  // Right after a cold sync the RSS is near its peak (libnftables' parse of the whole
+  // ruleset, V8's garbage not yet collected); the agent gives most of it back within
+  // seconds, and what it holds from then on is the figure a node lives with.
+  row('agent RSS right after the cold sync', `${rss().toFixed(1)} MB`)
+  await new Promise((r) => setTimeout(r, 10_000))
+  row('agent RSS, everything programmed, settled 10 s', `${rss().toFixed(1)} MB (peak VmHWM ${status('VmHWM').toFixed(1)} MB)`)
 
   // ---- raw lower bound of our layout: the agent's own ruleset, loaded without the agent
   const dir = mkdtempSync(join(tmpdir(), 'pontoon-bench-proxy-'))

@@ -10,12 +10,18 @@ export class NetlinkError extends Error {
   readonly code: string
   readonly errno: number
   readonly op: string
-  constructor(op: string, errno: number, detail?: string, code = errnoName(errno)) {
+  /**
+   * The request as the kernel echoed it in its error message, when it did (netlink
+   * errors carry the failed request; ipset patches the failing restore line into it).
+   */
+  readonly echo?: Buffer
+  constructor(op: string, errno: number, detail?: string, code = errnoName(errno), echo?: Buffer) {
     super(`netlink ${op}${detail ? ` (${detail})` : ''}: ${code}`)
     this.name = 'NetlinkError'
     this.op = op
     this.errno = errno
     this.code = code
+    if (echo) this.echo = echo
   }
 }
 

@@ -31,10 +31,13 @@ export class NetlinkError extends Error {
  */
 export class NetlinkInputError extends NetlinkError {
   readonly field: string
+  /** why the value was refused, without the field and value */
+  readonly reason: string
   constructor(op: string, field: string, value: unknown, why: string) {
     super(op, 22, `${field} ${JSON.stringify(value)}: ${why}`, `EINVAL_${field.toUpperCase()}`)
     this.name = 'NetlinkInputError'
     this.field = field
+    this.reason = why
   }
 }
 

@@ -20,7 +20,7 @@ export type RestoreCommand = At & (
 /** A line the parser refuses: `line` is 1-based, `text` the line as written (bounded). */
 export class IpsetRestoreError extends NetlinkInputError {
   constructor(readonly line: number, readonly text: string, why: string) {
-    super('ipset.restore', 'line', text.slice(0, 200), `line ${line}: ${why}`)
+    super('ipset.restore', 'line', line, `${JSON.stringify(text.slice(0, 200))}: ${why}`)
     this.name = 'IpsetRestoreError'
   }
 }
@@ -32,7 +32,7 @@ function name(at: At, s: string | undefined): string {
   try {
     return checkSetName('ipset.restore', 'set', s)
   } catch (e) {
-    throw new IpsetRestoreError(at.line, at.text, (e as Error).message)
+    throw new IpsetRestoreError(at.line, at.text, (e as NetlinkInputError).reason)
   }
 }
 

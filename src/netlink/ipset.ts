@@ -196,7 +196,7 @@ export class Ipset {
         try {
           data = S.elementData(S.parseElement('ipset.restore', k.type, k.family, c.element), c.line)
         } catch (e) {
-          if (e instanceof NetlinkInputError) throw new IpsetRestoreError(c.line, c.text, e.message)
+          if (e instanceof NetlinkInputError) throw new IpsetRestoreError(c.line, c.text, `${c.element}: ${e.reason}`)
           throw e
         }
         if (run && (run.kind !== c.kind || run.set !== c.set || run.bytes + data.length > ADT_BYTES)) end()

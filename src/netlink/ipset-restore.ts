@@ -100,33 +100,43 @@ export function parseRestore(text: string): RestoreCommand[] {
 }
 
 /**
- * The commands in the order Ipset sends them: phases, each a "fill" part (create, flush,
- * add, del: pipelined, many per sendmsg) and then a "commit" part (swap, destroy: one at a
- * time, each only after everything before it succeeded). The kernel goes on after a failed
- * message within one sendmsg, so a swap pipelined behind a refused element would swap a
- * half-filled twin in; held back to the commit part, it never runs once anything failed.
- * Moving a swap or destroy after later fills changes nothing as long as those fills name
- * neither of its sets; a fill that does starts a new phase, so the text's meaning is kept.
+ * The commands in the order Ipset sends them: phases of three parts. "prepare" (create,
+ * flush) and then "fill" (add, del) go out pipelined, many per sendmsg, each part only
+ * once the one before succeeded; "commit" (swap, destroy) follows one command at a time.
+ * The kernel goes on after a failed message within one sendmsg: pipelined behind a refused
+ * create, an add would fill a set of the wrong settings; behind a refused element, a swap
+ * would put a half-filled twin live. Hoisting a create or flush before the phase's adds,
+ * or holding a swap or destroy back after them, changes nothing while those commands name
+ * different sets; a command that names a set the hoisting or holding would reorder it
+ * against starts a new phase, so the text's meaning is kept.
  */
-export function phases(cmds: readonly RestoreCommand[]): Array<{ fill: RestoreCommand[]; commit: RestoreCommand[] }> {
-  const out: Array<{ fill: RestoreCommand[]; commit: RestoreCommand[] }> = []
-  let cur = { fill: [] as RestoreCommand[], commit: [] as RestoreCommand[] }
-  let held = new Set<string>()
+export interface Phase { prepare: RestoreCommand[]; fill: RestoreCommand[]; commit: RestoreCommand[] }
+export function phases(cmds: readonly RestoreCommand[]): Phase[] {
+  const out: Phase[] = []
+  let cur: Phase = { prepare: [], fill: [], commit: [] }
+  let held = new Set<string>() // named by a commit of this phase
+  let filled = new Set<string>() // named by a fill of this phase
+  const next = () => {
+    out.push(cur)
+    cur = { prepare: [], fill: [], commit: [] }
+    held = new Set()
+    filled = new Set()
+  }
   for (const c of cmds) {
     if (c.kind === 'swap' || c.kind === 'destroy') {
       cur.commit.push(c)
       held.add(c.set)
       if (c.kind === 'swap') held.add(c.set2)
-      continue
+    } else if (c.kind === 'create' || c.kind === 'flush') {
+      if (held.has(c.set) || filled.has(c.set)) next()
+      cur.prepare.push(c)
+    } else {
+      if (held.has(c.set)) next()
+      cur.fill.push(c)
+      filled.add(c.set)
     }
-    if (held.has(c.set)) {
-      out.push(cur)
-      cur = { fill: [], commit: [] }
-      held = new Set()
-    }
-    cur.fill.push(c)
   }
-  if (cur.fill.length || cur.commit.length) out.push(cur)
+  if (cur.prepare.length || cur.fill.length || cur.commit.length) out.push(cur)
   return out
 }
 

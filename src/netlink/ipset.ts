@@ -110,11 +110,12 @@ export class Ipset {
   /**
    * Apply restore text (`ipset restore -exist`). The whole text is parsed and every element
    * checked against its set's type and family before anything is sent: bad input changes
-   * nothing. Then each phase's creates, flushes, adds and deletes go out pipelined; its
-   * swaps and destroys follow one at a time, only once all of those succeeded. A refusal
-   * stops the restore with an IpsetError naming the line: within the pipelined part, later
-   * messages of the same sendmsg may have applied (to sets not yet swapped in), as the
-   * kernel goes on after a failed message.
+   * nothing. Then each phase's creates and flushes go out pipelined, then (once those all
+   * succeeded) its adds and deletes, then its swaps and destroys one at a time. A refusal
+   * stops the restore with an IpsetError naming the line. One difference from the tool
+   * remains: after a refused add or delete, the later adds and deletes of the same sendmsg
+   * may still apply (the kernel goes on after a failed message), though nothing is swapped
+   * or destroyed after it; in a full sync they only touch the twin.
    */
   async restore(text: string): Promise<void> {
     const op = 'ipset.restore'
@@ -124,12 +125,14 @@ export class Ipset {
     const types = setTypesAt(cmds, known)
     await this.learnRevisions(cmds)
     const typeAt = new Map<RestoreCommand, KnownSet | undefined>(cmds.map((c, i) => [c, types[i]]))
-    const plan = phases(cmds).map((p) => ({ fill: this.fillItems(p.fill, typeAt), commit: p.commit.map((c) => this.commitItem(c)) }))
+    const plan = phases(cmds).map((p) => ({ pipelined: [this.fillItems(p.prepare, typeAt), this.fillItems(p.fill, typeAt)], commit: p.commit.map((c) => this.commitItem(c)) }))
     for (const p of plan) {
-      for (const batch of batches(p.fill)) {
-        const results = await this.sock.quietBatch(op, batch.map((it) => it.msg))
-        const i = results.findIndex((r) => r !== undefined)
-        if (i >= 0) throw restoreError(op, results[i]!, batch[i]!)
+      for (const part of p.pipelined) {
+        for (const batch of batches(part)) {
+          const results = await this.sock.quietBatch(op, batch.map((it) => it.msg))
+          const i = results.findIndex((r) => r !== undefined)
+          if (i >= 0) throw restoreError(op, results[i]!, batch[i]!)
+        }
       }
       for (const it of p.commit) {
         try {

@@ -9,7 +9,7 @@ import { NetlinkInputError } from '../../src/netlink/errors.ts'
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 const cat = (parts: Buffer[]) => Buffer.concat(parts)
 const HDR = '02000000 05000100 07000000' // nfgenmsg AF_INET v0, PROTOCOL 7
-const name = (n: string) => { const b = Buffer.from(n + '\0'); const l = 4 + b.length; return attr(2, b).toString('hex').slice(0, 8) === '' ? '' : attr(2, b).toString('hex').padEnd(((l + 3) & ~3) * 2, '0') }
+const name = (n: string) => attr(2, str(n)).toString('hex')
 const v6 = (last: number, prefix = 'fd00') => prefix + '0'.repeat(28 - 2) + last.toString(16).padStart(2, '0')
 const el = (type: S.SetType, family: S.SetFamily, s: string, line: number) => S.elementData(S.parseElement('test', type, family, s), line).toString('hex')
 

@@ -1,7 +1,7 @@
 // The restore text parser and the order Ipset sends it in: every form the proxy
 // renderers write, every refusal (with its line), phases, and set types along the text.
 import t from 'tap'
-import { IpsetRestoreError, MAX_LINE_BYTES, parseRestore, phases, setsToLookUp, setTypesAt, type RestoreCommand } from '../../src/netlink/ipset-restore.ts'
+import { IpsetRestoreError, MAX_LINE_BYTES, MAX_LINES, parseRestore, phases, setsToLookUp, setTypesAt, type RestoreCommand } from '../../src/netlink/ipset-restore.ts'
 
 t.test('every form the renderers write', async (t) => {
   const text = [
@@ -83,6 +83,9 @@ t.test('every refusal names the line number and the line', async (t) => {
     t.match(e.message, `line 3: ${JSON.stringify(line.slice(0, 200))}`)
   }
   t.throws(() => parseRestore(42 as unknown as string), { code: 'EINVAL_TEXT' })
+  t.throws(() => parseRestore('\n'.repeat(MAX_LINES) + 'flush A\n'), { line: MAX_LINES + 1, message: /more than 4000000 lines/ }, 'bounded in lines')
+  t.equal(parseRestore('\n'.repeat(MAX_LINES - 1) + 'flush A\n')[0]!.line, MAX_LINES, 'the last line allowed')
+  t.same(parseRestore('flush\tA')[0], { line: 1, text: 'flush\tA', kind: 'flush', set: 'A' }, 'tabs separate words too')
   t.doesNotThrow(() => parseRestore(`add A ${'1'.repeat(MAX_LINE_BYTES - 6)}`), 'a line of exactly the bound')
 })
 

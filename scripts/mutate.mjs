@@ -122,6 +122,11 @@ const GROUPS = {
     mutate: ['src/proxy/ipvs/desired.ts', 'src/proxy/ipvs/diff.ts', 'src/proxy/ipvs/drain.ts'],
     tests: ['test/unit/proxy-ipvs-plan.test.ts'],
   },
+  // ipset over nfnetlink: the codec (byte-exact against the tool's messages) and the restore text parser
+  ipset: {
+    mutate: ['src/netlink/codec-ipset.ts', 'src/netlink/ipset-restore.ts'],
+    tests: ['test/unit/netlink-ipset-codec.test.ts', 'test/unit/netlink-ipset-restore.test.ts'],
+  },
   // what `pontoon install` would write and remove, decided before anything is touched
   install: {
     mutate: ['src/install/plan.ts'],

@@ -10,12 +10,18 @@ export class NetlinkError extends Error {
   readonly code: string
   readonly errno: number
   readonly op: string
-  constructor(op: string, errno: number, detail?: string, code = errnoName(errno)) {
+  /**
+   * The request as the kernel echoed it in its error message, when it did (netlink
+   * errors carry the failed request; ipset patches the failing restore line into it).
+   */
+  readonly echo?: Buffer
+  constructor(op: string, errno: number, detail?: string, code = errnoName(errno), echo?: Buffer) {
     super(`netlink ${op}${detail ? ` (${detail})` : ''}: ${code}`)
     this.name = 'NetlinkError'
     this.op = op
     this.errno = errno
     this.code = code
+    if (echo) this.echo = echo
   }
 }
 
@@ -25,10 +31,13 @@ export class NetlinkError extends Error {
  */
 export class NetlinkInputError extends NetlinkError {
   readonly field: string
+  /** why the value was refused, without the field and value */
+  readonly reason: string
   constructor(op: string, field: string, value: unknown, why: string) {
     super(op, 22, `${field} ${JSON.stringify(value)}: ${why}`, `EINVAL_${field.toUpperCase()}`)
     this.name = 'NetlinkInputError'
     this.field = field
+    this.reason = why
   }
 }
 

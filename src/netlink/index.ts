@@ -8,3 +8,5 @@ export type { Addr, FdbEntry, Link, Neigh, Route, VxlanInfo, VxlanOptions } from
 export type { FdbSpec } from './neigh.ts'
 export { Ipvs, IpvsUnavailableError, type ServiceInput, type ServiceRef, type DestInput, type DestRef, type IpvsBatchOp } from './ipvs.ts'
 export type { IpvsDest, IpvsForward, IpvsProtocol, IpvsService, IpvsTimeouts } from './codec-ipvs.ts'
+export { Ipset, IpsetError, IpsetUnavailableError } from './ipset.ts'
+export { IpsetRestoreError } from './ipset-restore.ts'

@@ -70,6 +70,11 @@ interface Pending {
   reject(e: Error): void
 }
 
+/** The request an error message echoes after its errno (a copy: the receive buffer is reused), if any. */
+function echoOf(data: Buffer): Buffer | undefined {
+  return data.length >= 4 + 16 ? Buffer.from(data.subarray(4)) : undefined
+}
+
 export class NlSocket {
   readonly protocol: number
   private readonly raw: RawSocket
@@ -231,13 +236,13 @@ export class NlSocket {
       off += (len + 3) & ~3
       const p = this.pending.get(seq)
       if (!p) {
-        if (type === NLMSG_ERROR && data.length >= 4) this.quietError(seq, -data.readInt32LE(0))
+        if (type === NLMSG_ERROR && data.length >= 4) this.quietError(seq, -data.readInt32LE(0), data)
         continue // a late ack after a dump's DONE, or a reply to a request we gave up on
       }
       if (flags & NLM_F_DUMP_INTR) p.intr = true
       if (type === NLMSG_ERROR) {
         const errno = data.length >= 4 ? -data.readInt32LE(0) : 0
-        this.settle(seq, errno === 0 ? undefined : new NetlinkError(p.op, errno))
+        this.settle(seq, errno === 0 ? undefined : new NetlinkError(p.op, errno, undefined, undefined, echoOf(data)))
       } else if (type === NLMSG_DONE) {
         // A dump that failed part-way reports the error in DONE's payload.
         const errno = data.length >= 4 ? -data.readInt32LE(0) : 0
@@ -250,11 +255,11 @@ export class NlSocket {
     }
   }
 
-  private quietError(seq: number, errno: number): void {
+  private quietError(seq: number, errno: number, data: Buffer): void {
     if (errno === 0) return
     for (const q of this.quiet) {
       if (((seq - q.first) >>> 0) < q.count) {
-        q.errors.set(seq, new NetlinkError(q.op, errno))
+        q.errors.set(seq, new NetlinkError(q.op, errno, undefined, undefined, echoOf(data)))
         return
       }
     }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { FamilyGlobals, ProxyGlobals } from '../../src/proxy/plan/intent.ts'
 import { ruleLine } from '../../src/proxy/iptables/render.ts'
 import {
-  builtinJumps, CHAINS, chainTail, familyRules, isOurSet, nodePortsOfSave, observeBuiltinJumps, renderCleanup, renderRules,
+  builtinJumps, CHAINS, chainTail, familyRules, isOurSet, nodePortOfSet, observeBuiltinJumps, renderCleanup, renderRules,
   renderSetsCleanup, renderSetsDelta, renderSetsFull, tableFlushed,
 } from '../../src/proxy/ipvs/rules.ts'
 
@@ -89,7 +89,10 @@ t.test('sets: a full sync fills twins and swaps them in; a delta adds and delete
   t.notOk(isOurSet('KUBE-NODE-PORT-ICMP'))
 })
 
-t.test('our NodePorts, as `ipset save` records them', async (t) => {
-  const text = 'create KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30080\nadd KUBE-NODE-PORT-LOCAL-UDP 30053\nadd KUBE6-NODE-PORT-SCTP 30132\nadd FOREIGN-PORTS 30999\nadd KUBE-CLUSTER-IP 10.96.0.10,tcp:80\n'
-  t.same([...nodePortsOfSave(text)].sort(), ['sctp:30132', 'tcp:30080', 'udp:30053'])
+t.test('our NodePort sets, whose members record our NodePorts, by name', async (t) => {
+  t.equal(nodePortOfSet('KUBE-NODE-PORT-TCP'), 'tcp')
+  t.equal(nodePortOfSet('KUBE-NODE-PORT-LOCAL-UDP'), 'udp')
+  t.equal(nodePortOfSet('KUBE6-NODE-PORT-SCTP'), 'sctp')
+  t.equal(nodePortOfSet('KUBE6-NODE-PORT-LOCAL-TCP'), 'tcp')
+  for (const n of ['FOREIGN-PORTS', 'KUBE-CLUSTER-IP', 'KUBT-NODE-PORT-TCP', 'KUBE-NODE-PORT-ICMP', 'KUBE-NODE-PORT-TCP-X', 'XKUBE-NODE-PORT-TCP', 'KUBE4-NODE-PORT-TCP']) t.equal(nodePortOfSet(n), undefined, n)
 })

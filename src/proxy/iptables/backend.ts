@@ -1,5 +1,6 @@
-// The iptables+ipset backend: renders with render.ts and sets.ts, applies with
-// `ipset restore -exist` and `iptables-restore --noflush -w`, the only code in
+// The iptables+ipset backend: renders with render.ts and sets.ts, applies the
+// sets' `ipset restore -exist` text over netlink (Ipset) and the rules with
+// `iptables-restore --noflush -w`, the only code in
 // this mode that writes to the kernel. It remembers what it applied (the
 // globals, which intents hold each clusterIP, running counts) so a delta costs
 // only the changed Services.
@@ -9,7 +10,8 @@ import type { PlanDelta, ProxyGlobals, ProxyPlan } from '../plan/intent.ts'
 import { observeTable, renderCleanupTable } from './observe.ts'
 import { builtinJumps, CANARY, fixedTail, renderFull, renderPartial, type Observed, type Table } from './render.ts'
 import { lbSourceElements, renderSetsCleanup, renderSetsFull, renderSetsPartial } from './sets.ts'
-import { resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption, type IptablesFlavour } from './tools.ts'
+import { ipsetNames, ipsetRestore, resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption, type IptablesFlavour } from './tools.ts'
+import { Ipset, NetlinkError } from '../../netlink/index.ts'
 
 export interface IptablesBackendOptions {
   /** `--iptables-backend`: nft, legacy, or auto (the flavour the system's `iptables` is); default auto */
@@ -48,6 +50,7 @@ function splitSave(save: string): Record<Table, string> {
 export class IptablesBackend implements ProxyBackend {
   readonly mode = 'iptables' as const
   private tools: Tools | undefined
+  private ipset: Ipset | undefined
   private applied: Applied | null = null
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -62,6 +65,16 @@ export class IptablesBackend implements ProxyBackend {
   private async getTools(): Promise<Tools> {
     this.tools ??= new Tools(await resolveFlavour(this.opts.iptablesBackend ?? 'auto', this.opts.netnsPath), this.opts.netnsPath)
     return this.tools
+  }
+
+  private async getIpset(): Promise<Ipset> {
+    try {
+      this.ipset ??= await Ipset.open(this.opts.netnsPath)
+    } catch (e) {
+      if (e instanceof NetlinkError) throw new ProxyApplyError('iptables', `ipset: ${e.message}`, { cause: e })
+      throw e
+    }
+    return this.ipset
   }
 
   /** One operation at a time: two restores interleaving would each see the other's half. */
@@ -95,7 +108,7 @@ export class IptablesBackend implements ProxyBackend {
     const rendered = renderFull(plan, observed)
     const sets = renderSetsFull(plan)
     // sets first: the rules name them
-    await tools.ipsetRestore(sets.text)
+    await ipsetRestore(await this.getIpset(), 'iptables', sets.text)
     for (const r of rendered) await tools.restore(r.family, r.text)
 
     const clusterIPs = new Map<Family, Map<string, Set<string>>>(plan.globals.families.map((f) => [f.family, new Map()]))
@@ -132,7 +145,7 @@ export class IptablesBackend implements ProxyBackend {
     const inUse = (f: Family, ip: string) => (next.get(f)?.get(ip)?.size ?? 0) > 0
     const sets = renderSetsPartial(delta, inUse)
     this.applied = null // until the kernel has it all: a failure here means a full resync
-    if (sets) await tools.ipsetRestore(sets)
+    if (sets) await ipsetRestore(await this.getIpset(), 'iptables', sets)
     for (const r of rendered) if (r.text) await tools.restore(r.family, r.text)
     for (const m of next.values()) for (const [ip, keys] of m) if (keys.size === 0) m.delete(ip)
     const c = { ...applied.counts }
@@ -191,13 +204,14 @@ export class IptablesBackend implements ProxyBackend {
         const tables = splitSave(save)
         return TABLES.map((t) => renderCleanupTable(t, tables[t])).join('')
       })
-      const tools = await this.getTools()
-      const sets = renderSetsCleanup(await tools.ipsetNames())
-      if (sets) await tools.ipsetRestore(sets)
+      const ipset = await this.getIpset()
+      const sets = renderSetsCleanup(await ipsetNames(ipset, 'iptables'))
+      if (sets) await ipsetRestore(ipset, 'iptables', sets)
     })
   }
 
   close(): void {
     this.closed = true
+    this.ipset?.close()
   }
 }

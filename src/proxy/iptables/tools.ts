@@ -1,11 +1,13 @@
-// The iptables, ip6tables and ipset binaries, in one flavour (nft or legacy),
-// run with argument arrays and input on stdin, optionally inside a network
-// namespace (nsenter --net, as the lab starts agents). Tool failures come back
-// as ProxyApplyError carrying the tool's own stderr, and for a restore the
-// input line it refused.
+// The iptables and ip6tables binaries, in one flavour (nft or legacy), run
+// with argument arrays and input on stdin, optionally inside a network
+// namespace (nsenter --net, as the lab starts agents); ipsets over netlink
+// (src/netlink/ipset.ts) from this process, with no exec. Failures come back
+// as ProxyApplyError carrying the tool's (or the kernel's) own message, and
+// for a restore the input line it refused.
 import { execa } from 'execa'
 import type { Family } from '../../net/address.ts'
-import { ProxyApplyError } from '../backend.ts'
+import { NetlinkError, type Ipset } from '../../netlink/index.ts'
+import { ProxyApplyError, type ProxyMode } from '../backend.ts'
 
 export type IptablesFlavour = 'nft' | 'legacy'
 export type IptablesBackendOption = IptablesFlavour | 'auto'
@@ -50,16 +52,6 @@ export class Tools {
     return r.exitCode === 0
   }
 
-  async ipsetRestore(text: string): Promise<void> {
-    const r = await this.exec('ipset', ['restore', '-exist'], text)
-    if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `ipset restore refused the sets: ${refusal(r.stderr, text)}`)
-  }
-
-  async ipsetNames(): Promise<string[]> {
-    const r = await this.exec('ipset', ['list', '-n'])
-    if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `ipset list failed: ${bounded(r.stderr)}`)
-    return r.stdout.split('\n').filter(Boolean)
-  }
 }
 
 async function execTool(cmd: string, args: readonly string[], input: string | undefined, netnsPath: string | undefined): Promise<ToolResult> {
@@ -85,6 +77,26 @@ export function refusal(stderr: string, input: string): string {
   const m = /line:? (\d+)/.exec(stderr)
   const line = m ? input.split('\n')[Number(m[1]) - 1] : undefined
   return bounded(stderr) + (line === undefined ? '' : ` [input line ${m![1]}: ${line.slice(0, 500)}]`)
+}
+
+/** `ipset restore -exist` of the renderers' text, over netlink; a refusal names the set and the line. */
+export async function ipsetRestore(ipset: Ipset, mode: ProxyMode, text: string): Promise<void> {
+  try {
+    await ipset.restore(text)
+  } catch (e) {
+    if (e instanceof NetlinkError) throw new ProxyApplyError(mode, `ipset restore refused the sets: ${bounded(e.message)}`, { cause: e })
+    throw e
+  }
+}
+
+/** Every set's name (`ipset list -n`), over netlink. */
+export async function ipsetNames(ipset: Ipset, mode: ProxyMode): Promise<string[]> {
+  try {
+    return await ipset.names()
+  } catch (e) {
+    if (e instanceof NetlinkError) throw new ProxyApplyError(mode, `ipset list failed: ${bounded(e.message)}`, { cause: e })
+    throw e
+  }
 }
 
 /**

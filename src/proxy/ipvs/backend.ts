@@ -2,7 +2,8 @@
 // diff.ts against what the kernel reports, and is the only code of this mode
 // that writes to the kernel: VIPs on the dummy kube-ipvs0 and virtual/real
 // servers over netlink from this process (Rtnl, Ipvs.batch: many changes per
-// sendmsg, no ipvsadm), sets with `ipset restore`, the constant rules with
+// sendmsg, no ipvsadm), sets with `ipset restore` text over netlink (Ipset, no
+// ipset exec), the constant rules with
 // `iptables-restore --noflush -w`. A sync is one batch per tool in an order
 // that never exposes a half state to new connections: VIPs and set members
 // first, then the rules, then the virtual servers, and removals of VIPs last.
@@ -14,12 +15,12 @@ import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.t
 import { assertNotHostNetns } from '../host-netns-guard.ts'
 import type { PlanDelta, ProxyGlobals, ProxyPlan } from '../plan/intent.ts'
 import type { Family } from '../../net/address.ts'
-import { Ipvs, IpvsUnavailableError, NetlinkError, Rtnl, type IpvsBatchOp, type IpvsDest, type Link } from '../../netlink/index.ts'
-import { resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
+import { Ipset, IpsetUnavailableError, Ipvs, IpvsUnavailableError, NetlinkError, Rtnl, type IpvsBatchOp, type IpvsDest, type Link } from '../../netlink/index.ts'
+import { ipsetNames, ipsetRestore, resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
 import { planAll, planIntent, type IntentState, type IpvsPlanOptions, type IpvsScheduler, type VirtualServer } from './desired.ts'
 import { diffServers, isOurServer, observedKey, type IpvsOp, type ObservedServer, type ServerRef } from './diff.ts'
 import { connReuseMode, DrainQueue, drainVerdict, type PendingDrain } from './drain.ts'
-import { isOurSet, nodePortsOfSave, observeBuiltinJumps, renderCleanup, renderRules, renderSetsCleanup, renderSetsDelta, renderSetsFull, tableFlushed, TABLES, type IpvsTable } from './rules.ts'
+import { isOurSet, nodePortOfSet, observeBuiltinJumps, renderCleanup, renderRules, renderSetsCleanup, renderSetsDelta, renderSetsFull, tableFlushed, TABLES, type IpvsTable } from './rules.ts'
 
 export const DUMMY = 'kube-ipvs0'
 /** a drained real server with connections left is deleted after this anyway */
@@ -92,6 +93,7 @@ export class IpvsBackend implements ProxyBackend {
   readonly mode = 'ipvs' as const
   private tools: Tools | undefined
   private ipvs: Ipvs | undefined
+  private ipset: Ipset | undefined
   private rtnl: Rtnl | undefined
   private applied: Applied | null = null
   private tuned = false
@@ -119,6 +121,16 @@ export class IpvsBackend implements ProxyBackend {
   private async getIpvs(): Promise<Ipvs> {
     this.ipvs ??= await Ipvs.open(this.opts.netnsPath)
     return this.ipvs
+  }
+
+  private async getIpset(): Promise<Ipset> {
+    try {
+      this.ipset ??= await Ipset.open(this.opts.netnsPath)
+    } catch (e) {
+      if (e instanceof NetlinkError && !(e instanceof IpsetUnavailableError)) throw new ProxyApplyError('ipvs', `ipset: ${e.message}`, { cause: e })
+      throw e
+    }
+    return this.ipset
   }
 
   private async getRtnl(): Promise<Rtnl> {
@@ -196,10 +208,33 @@ export class IpvsBackend implements ProxyBackend {
     return out
   }
 
-  /** Our NodePorts as the kernel's sets record them ("tcp:30080"), for virtual servers a restarted agent must still own. */
-  private async savedNodePorts(tools: Tools): Promise<Set<string>> {
-    const r = await tools.exec('ipset', ['save'])
-    return r.exitCode === 0 ? nodePortsOfSave(r.stdout) : new Set()
+  /**
+   * Our NodePorts as the kernel's sets record them ("tcp:30080"), for virtual servers a
+   * restarted agent must still own: the members of our NODE-PORT sets. `names` when the
+   * caller has them already.
+   */
+  private async savedNodePorts(names?: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>()
+    let ipset: Ipset
+    try {
+      ipset = await this.getIpset()
+    } catch (e) {
+      if (e instanceof IpsetUnavailableError) return out // no ipset in this kernel: no set of ours either
+      throw e
+    }
+    for (const name of names ?? await ipsetNames(ipset, 'ipvs')) {
+      const proto = nodePortOfSet(name)
+      if (!proto) continue
+      let members: string[]
+      try {
+        members = await ipset.members(name)
+      } catch (e) {
+        if (e instanceof NetlinkError && e.code === 'ENOENT') continue // destroyed since the names were read
+        throw new ProxyApplyError('ipvs', `ipset list ${name} failed: ${(e as Error).message}`, { cause: e })
+      }
+      for (const p of members) out.add(`${proto}:${p}`)
+    }
+    return out
   }
 
   private async applyOps(ipvs: Ipvs, ops: readonly IpvsOp[]): Promise<void> {
@@ -282,7 +317,7 @@ export class IpvsBackend implements ProxyBackend {
     const allVips = new Set([...observedVips, ...[...desired.vips.values()].flatMap((s) => [...s])])
     const nodePorts = new Set<string>()
     for (const v of desired.servers.values()) if (v.frontend === 'node-port') nodePorts.add(`${v.protocol}:${v.port}`)
-    if (services.some((s) => !allVips.has(s.address))) for (const p of await this.savedNodePorts(tools)) nodePorts.add(p)
+    if (services.some((s) => !allVips.has(s.address))) for (const p of await this.savedNodePorts()) nodePorts.add(p)
     const observed = new Map<string, ObservedServer>()
     for (const s of services) {
       if (!isOurServer(s, allVips, nodePorts)) continue
@@ -300,7 +335,7 @@ export class IpvsBackend implements ProxyBackend {
     const wantVips = new Set<string>()
     for (const s of desired.vips.values()) for (const ip of s) wantVips.add(ip)
     await this.addAddrs(rtnl, dev.index, [...wantVips].filter((ip) => !observedVips.has(ip)))
-    await tools.ipsetRestore(setsText)
+    await ipsetRestore(await this.getIpset(), 'ipvs', setsText)
     for (const r of rules) await tools.restore(r.family, r.text)
     await this.applyOps(ipvs, diff.ops)
     await this.queueDrains(ipvs, diff)
@@ -326,7 +361,7 @@ export class IpvsBackend implements ProxyBackend {
 
   private async partial(plan: ProxyPlan, delta: PlanDelta, a: Applied): Promise<SyncStats> {
     this.guard()
-    const [ipvs, rtnl, tools] = [await this.getIpvs(), await this.getRtnl(), await this.getTools()]
+    const [ipvs, rtnl] = [await this.getIpvs(), await this.getRtnl()]
     const fgOf = new Map(plan.globals.families.map((f) => [f.family, f]))
     const before: IntentState[] = []
     for (const i of [...delta.removed, ...delta.previous.values()]) {
@@ -376,7 +411,7 @@ export class IpvsBackend implements ProxyBackend {
     this.applied = null // until the kernel has it all: a failure here means a full resync
     await this.addAddrs(rtnl, a.dummyIndex, addV)
     const sets = renderSetsDelta(delM, addM)
-    if (sets) await tools.ipsetRestore(sets)
+    if (sets) await ipsetRestore(await this.getIpset(), 'ipvs', sets)
     await this.applyOps(ipvs, diff.ops)
     await this.queueDrains(ipvs, diff)
     for (const ip of delV) await rtnl.delAddr(a.dummyIndex, hostCidr(ip))
@@ -413,7 +448,7 @@ export class IpvsBackend implements ProxyBackend {
         const t = splitSave(await tools.save(fg.family))
         if (TABLES.some((tb) => tableFlushed(tb, t[tb]))) return true
       }
-      const names = new Set(await tools.ipsetNames())
+      const names = new Set(await ipsetNames(await this.getIpset(), 'ipvs'))
       const want = new Set([...a.members.keys()].map((m) => m.slice(0, m.indexOf(' '))))
       return [...want].some((n) => !names.has(n))
     })
@@ -433,9 +468,8 @@ export class IpvsBackend implements ProxyBackend {
         const t = splitSave(save)
         return TABLES.map((tb) => renderCleanup(tb, t[tb])).join('')
       })
-      const tools = new Tools('nft', this.opts.netnsPath) // ipset needs no flavour
-      const names = await this.ipsetNamesIfAny(tools)
-      const nodePorts = names.some(isOurSet) ? await this.savedNodePorts(tools) : new Set<string>()
+      const names = await this.ipsetNamesIfAny()
+      const nodePorts = names.some(isOurSet) ? await this.savedNodePorts(names) : new Set<string>()
       const rtnl = await this.getRtnl()
       const dev = await rtnl.linkByName(DUMMY)
       const vips = new Set(dev ? (await rtnl.addrs(dev.index)).map((x) => x.cidr.split('/')[0]!) : [])
@@ -450,17 +484,17 @@ export class IpvsBackend implements ProxyBackend {
         await this.applyOps(ipvs, ours.map((s) => ({ kind: 'del-service', server: s })))
       }
       const sets = renderSetsCleanup(names)
-      if (sets) await tools.ipsetRestore(sets)
+      if (sets) await ipsetRestore(await this.getIpset(), 'ipvs', sets)
       if (dev) await rtnl.deleteLink(DUMMY)
     })
   }
 
-  private async ipsetNamesIfAny(tools: Tools): Promise<string[]> {
+  private async ipsetNamesIfAny(): Promise<string[]> {
     try {
-      return await tools.ipsetNames()
+      return await ipsetNames(await this.getIpset(), 'ipvs')
     } catch (e) {
-      // no ipset binary or no ip_set in this kernel: no set of ours either
-      if (/could not run|Kernel error|not supported|cannot open/i.test((e as Error).message)) return []
+      // no ip_set in this kernel: no set of ours either
+      if (e instanceof IpsetUnavailableError) return []
       throw e
     }
   }
@@ -469,6 +503,7 @@ export class IpvsBackend implements ProxyBackend {
     this.closed = true
     if (this.drainTimer) clearInterval(this.drainTimer)
     this.ipvs?.close()
+    this.ipset?.close()
     this.rtnl?.close()
   }
 }

@@ -195,14 +195,10 @@ export function renderSetsCleanup(names: readonly string[]): string {
   return ours.length ? ours.map((n) => `destroy ${n}`).join('\n') + '\n' : ''
 }
 
-/** Protocol:port pairs our NodePort sets hold, from `ipset save` text (the durable record of our NodePorts). */
-export function nodePortsOfSave(save: string): Set<string> {
-  const out = new Set<string>()
-  for (const line of save.split('\n')) {
-    const m = /^add KUBE6?-NODE-PORT-(?:LOCAL-)?(TCP|UDP|SCTP) (\d+)$/.exec(line.trim())
-    if (m) out.add(`${m[1]!.toLowerCase()}:${m[2]}`)
-  }
-  return out
+/** The protocol of one of our NodePort sets (whose members are the durable record of our NodePorts), by its name. */
+export function nodePortOfSet(name: string): 'tcp' | 'udp' | 'sctp' | undefined {
+  const m = /^KUBE6?-NODE-PORT-(?:LOCAL-)?(TCP|UDP|SCTP)$/.exec(name)
+  return m ? (m[1]!.toLowerCase() as 'tcp' | 'udp' | 'sctp') : undefined
 }
 
 export const isOurSet = (name: string): boolean => OUR_SET.test(name)

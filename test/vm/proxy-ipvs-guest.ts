@@ -176,4 +176,7 @@ try {
   for (const f of teardowns.reverse()) try { await f() } catch { /* best effort */ }
   lab.destroy()
 }
-process.stdout.write(`IPVS-E2E ${JSON.stringify(out)}\n`)
+// Exit once the line is out: a handle left open by a step (a socket, a child's pipe) would
+// otherwise keep this process, and with it the guest, alive until the harness's timeout
+// (seen once: every step done by 2 min, then 12 min of nothing until EVMTIMEOUT).
+process.stdout.write(`IPVS-E2E ${JSON.stringify(out)}\n`, () => process.exit(0))

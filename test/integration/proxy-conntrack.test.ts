@@ -11,8 +11,17 @@ import type { PortIntent } from '../../src/proxy/plan/intent.ts'
 
 const A = '10.0.2.2', B = '10.0.2.3', VIP = '10.96.0.10', OTHER_VIP = '10.96.0.20'
 
+// One process answering every datagram with its name. socat's UDP4-RECVFROM with fork
+// forked a shell per datagram: slow under load, and a second datagram that came while
+// a child was being forked could go unanswered (a CI run lost one that way).
+const SERVER = `
+const s = require('node:dgram').createSocket('udp4')
+const [ip, name] = process.argv.slice(1)
+s.on('message', (m, peer) => s.send(name + '\\n', peer.port, peer.address))
+s.bind(5353, ip)
+`
 function serveUdp(ns: Netns, ip: string, name: string) {
-  const child = ns.spawn('socat', [`UDP4-RECVFROM:5353,bind=${ip},fork`, `SYSTEM:echo ${name}`])
+  const child = ns.spawn(process.execPath, ['-e', SERVER, ip, name])
   return waitFor(`udp server ${name}`, () => ns.try('ss', ['-Hlun', `src ${ip}:5353`]).stdout.includes(`${ip}:5353`), { abandon: () => child.exitCode !== null })
 }
 

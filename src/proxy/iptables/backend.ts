@@ -10,8 +10,8 @@ import type { PlanDelta, ProxyGlobals, ProxyPlan } from '../plan/intent.ts'
 import { observeTable, renderCleanupTable } from './observe.ts'
 import { builtinJumps, CANARY, fixedTail, renderFull, renderPartial, type Observed, type Table } from './render.ts'
 import { lbSourceElements, renderSetsCleanup, renderSetsFull, renderSetsPartial } from './sets.ts'
-import { ipsetNames, ipsetRestore, resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption, type IptablesFlavour } from './tools.ts'
-import { Ipset, NetlinkError } from '../../netlink/index.ts'
+import { ipsetNames, ipsetRestore, openIpset, resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption, type IptablesFlavour } from './tools.ts'
+import type { Ipset } from '../../netlink/index.ts'
 
 export interface IptablesBackendOptions {
   /** `--iptables-backend`: nft, legacy, or auto (the flavour the system's `iptables` is); default auto */
@@ -68,12 +68,7 @@ export class IptablesBackend implements ProxyBackend {
   }
 
   private async getIpset(): Promise<Ipset> {
-    try {
-      this.ipset ??= await Ipset.open(this.opts.netnsPath)
-    } catch (e) {
-      if (e instanceof NetlinkError) throw new ProxyApplyError('iptables', `ipset: ${e.message}`, { cause: e })
-      throw e
-    }
+    this.ipset ??= await openIpset('iptables', this.opts.netnsPath)
     return this.ipset
   }
 

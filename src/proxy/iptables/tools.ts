@@ -6,7 +6,7 @@
 // for a restore the input line it refused.
 import { execa } from 'execa'
 import type { Family } from '../../net/address.ts'
-import { NetlinkError, type Ipset } from '../../netlink/index.ts'
+import { Ipset, IpsetUnavailableError, NetlinkError } from '../../netlink/index.ts'
 import { ProxyApplyError, type ProxyMode } from '../backend.ts'
 
 export type IptablesFlavour = 'nft' | 'legacy'
@@ -77,6 +77,19 @@ export function refusal(stderr: string, input: string): string {
   const m = /line:? (\d+)/.exec(stderr)
   const line = m ? input.split('\n')[Number(m[1]) - 1] : undefined
   return bounded(stderr) + (line === undefined ? '' : ` [input line ${m![1]}: ${line.slice(0, 500)}]`)
+}
+
+/**
+ * The backend's ipset socket in its namespace. A kernel without ip_set stays
+ * IpsetUnavailableError (ENOIPSET), so a cleanup can read it as "no sets of ours".
+ */
+export async function openIpset(mode: ProxyMode, nsPath: string | undefined): Promise<Ipset> {
+  try {
+    return await Ipset.open(nsPath)
+  } catch (e) {
+    if (e instanceof NetlinkError && !(e instanceof IpsetUnavailableError)) throw new ProxyApplyError(mode, `ipset: ${e.message}`, { cause: e })
+    throw e
+  }
 }
 
 /** `ipset restore -exist` of the renderers' text, over netlink; a refusal names the set and the line. */

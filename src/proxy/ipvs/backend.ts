@@ -16,7 +16,7 @@ import { assertNotHostNetns } from '../host-netns-guard.ts'
 import type { PlanDelta, ProxyGlobals, ProxyPlan } from '../plan/intent.ts'
 import type { Family } from '../../net/address.ts'
 import { Ipset, IpsetUnavailableError, Ipvs, IpvsUnavailableError, NetlinkError, Rtnl, type IpvsBatchOp, type IpvsDest, type Link } from '../../netlink/index.ts'
-import { ipsetNames, ipsetRestore, resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
+import { ipsetNames, ipsetRestore, openIpset, resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
 import { planAll, planIntent, type IntentState, type IpvsPlanOptions, type IpvsScheduler, type VirtualServer } from './desired.ts'
 import { diffServers, isOurServer, observedKey, type IpvsOp, type ObservedServer, type ServerRef } from './diff.ts'
 import { connReuseMode, DrainQueue, drainVerdict, type PendingDrain } from './drain.ts'
@@ -124,12 +124,7 @@ export class IpvsBackend implements ProxyBackend {
   }
 
   private async getIpset(): Promise<Ipset> {
-    try {
-      this.ipset ??= await Ipset.open(this.opts.netnsPath)
-    } catch (e) {
-      if (e instanceof NetlinkError && !(e instanceof IpsetUnavailableError)) throw new ProxyApplyError('ipvs', `ipset: ${e.message}`, { cause: e })
-      throw e
-    }
+    this.ipset ??= await openIpset('ipvs', this.opts.netnsPath)
     return this.ipset
   }
 

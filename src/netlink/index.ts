@@ -1,5 +1,5 @@
 // The netlink layer's public face. Callers import from here only.
-export { Rtnl, replaceRouteWrite, delRouteWrite } from './rtnl.ts'
+export { Rtnl, replaceRouteWrite, delRouteWrite, addAddrWrite, delAddrWrite } from './rtnl.ts'
 export { setNeighWrite, delNeighWrite, setFdbWrite, delFdbWrite } from './neigh.ts'
 export { WRITES_PER_BATCH, type NlWrite } from './writes.ts'
 export { NetlinkError, NetlinkInputError, NetlinkTimeoutError } from './errors.ts'

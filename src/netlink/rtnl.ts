@@ -354,6 +354,23 @@ function checkAlias(op: string, field: string, s: unknown): string {
 
 const routeWhat = (r: Route) => `${r.dst}${r.gw ? ` via ${r.gw}` : ''}${r.index !== undefined ? ` dev ${r.index}` : ''}`
 
+const ADDR_PRESENT: ReadonlySet<string> = new Set(['EEXIST'])
+const ADDR_ABSENT: ReadonlySet<string> = new Set(['EADDRNOTAVAIL'])
+
+/** The write behind addAddr, for writeAll: already present counts as done. */
+export function addAddrWrite(index: number, cidr: string, opts: { noDad?: boolean } = {}): NlWrite {
+  checkIndex('addAddr', 'index', index)
+  const p = parseCidr('addAddr', 'cidr', cidr)
+  return { op: 'addAddr', msg: { type: C.RTM_NEWADDR, flags: C.NLM_F_CREATE | C.NLM_F_EXCL, payload: A.newAddr(index, p, opts.noDad === true) }, absentOk: false, doneCodes: ADDR_PRESENT, what: `${cidr} dev ${index}` }
+}
+
+/** The write behind delAddr, for writeAll: no such address (or link) counts as done. */
+export function delAddrWrite(index: number, cidr: string): NlWrite {
+  checkIndex('delAddr', 'index', index)
+  const p = parseCidr('delAddr', 'cidr', cidr)
+  return { op: 'delAddr', msg: { type: C.RTM_DELADDR, flags: 0, payload: A.delAddr(index, p) }, absentOk: true, doneCodes: ADDR_ABSENT, what: `${cidr} dev ${index}` }
+}
+
 /** The write behind replaceRoute, for writeAll. */
 export function replaceRouteWrite(r: Route): NlWrite {
   const spec = routeSpec('replaceRoute', r)

@@ -13,6 +13,8 @@ export interface NlWrite {
   msg: NlMessage
   /** for deletes: the kernel saying there was nothing to delete counts as done */
   absentOk: boolean
+  /** further error codes that mean the write's end state already holds (an add finding EEXIST) */
+  doneCodes?: ReadonlySet<string>
   /** what the write is about, for its error message, e.g. "10.244.1.0 lladdr 02:aa:..." */
   what: string
 }
@@ -37,6 +39,7 @@ export async function writeAll(sock: NlSocket, writes: readonly NlWrite[]): Prom
       const w = chunk[k]!
       if (!(r instanceof NetlinkError)) out.push(undefined)
       else if (w.absentOk && ABSENT.has(r.code)) out.push(undefined)
+      else if (w.doneCodes?.has(r.code)) out.push(undefined)
       else out.push(new NetlinkError(w.op, r.errno, w.what, r.code))
     })
   }

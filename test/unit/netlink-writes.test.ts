@@ -6,7 +6,7 @@ import { NlSocket, type RawSocket } from '../../src/netlink/socket.ts'
 import { writeAll, WRITES_PER_BATCH, type NlWrite } from '../../src/netlink/writes.ts'
 import { NLMSG_ERROR } from '../../src/netlink/constants.ts'
 import { delNeighWrite, setFdbWrite, setNeighWrite } from '../../src/netlink/neigh.ts'
-import { delRouteWrite, replaceRouteWrite } from '../../src/netlink/rtnl.ts'
+import { addAddrWrite, delAddrWrite, delRouteWrite, replaceRouteWrite } from '../../src/netlink/rtnl.ts'
 import { NetlinkError, NetlinkInputError } from '../../src/netlink/errors.ts'
 
 /** Acks every message of a send at once, with the errno the test picks per message. */
@@ -89,4 +89,38 @@ t.test('writes are checked when built, before anything is sent', async (t) => {
   const w = delNeighWrite({ index: 7, ip: '10.0.0.1' })
   t.equal(w.absentOk, true)
   t.equal(setNeighWrite({ index: 7, ip: '10.0.0.1', mac: '02:00:00:00:00:01' }).absentOk, false)
+})
+
+t.test('address writes: an add that finds the address, and a delete that finds none, are done', async (t) => {
+  const k = new AckingKernel((i) => [17, 99, 17, 99, 0][i]!) // EEXIST, EADDRNOTAVAIL, EEXIST, EADDRNOTAVAIL, ok
+  const out = await writeAll(new NlSocket({ raw: k }), [
+    addAddrWrite(7, '10.96.0.1/32'),
+    delAddrWrite(7, '10.96.0.2/32'),
+    delAddrWrite(7, '10.96.0.3/32'), // EEXIST is no "done" for a delete
+    addAddrWrite(7, 'fd00::1/128', { noDad: true }), // nor EADDRNOTAVAIL for an add
+    addAddrWrite(7, '10.96.0.4/32'),
+  ])
+  t.equal(out[0], undefined, 'add: EEXIST is done')
+  t.equal(out[1], undefined, 'delete: EADDRNOTAVAIL is done')
+  t.match(out[2], { code: 'EEXIST', op: 'delAddr' })
+  t.match(out[2]!.message, /10\.96\.0\.3\/32 dev 7/)
+  t.match(out[3], { code: 'EADDRNOTAVAIL', op: 'addAddr' })
+  t.equal(out[4], undefined)
+  t.same(k.sends, [5], 'one sendmsg')
+  for (const errno of [2, 19]) { // a delete of an address whose link is gone is done; an add there is not
+    const [d, a] = await writeAll(new NlSocket({ raw: new AckingKernel(() => errno) }), [delAddrWrite(7, '10.96.0.1/32'), addAddrWrite(7, '10.96.0.1/32')])
+    t.equal(d, undefined, `delete, errno ${errno}`)
+    t.ok(a instanceof NetlinkError && a.errno === errno, `add, errno ${errno}`)
+  }
+})
+
+t.test('address writes are checked when built', async (t) => {
+  t.throws(() => addAddrWrite(0, '10.96.0.1/32'), NetlinkInputError)
+  t.throws(() => addAddrWrite(7, '10.96.0.256/32'), NetlinkInputError)
+  t.throws(() => delAddrWrite(-1, '10.96.0.1/32'), NetlinkInputError)
+  t.throws(() => delAddrWrite(7, 'nope'), NetlinkInputError)
+  const a = addAddrWrite(7, '10.96.0.1/32')
+  t.match(a, { op: 'addAddr', absentOk: false, msg: { type: 20, flags: 0x400 | 0x200 } }) // RTM_NEWADDR, CREATE|EXCL
+  t.match(delAddrWrite(7, '10.96.0.1/32'), { op: 'delAddr', absentOk: true, msg: { type: 21, flags: 0 } })
+  t.notSame(addAddrWrite(7, 'fd00::1/128', { noDad: true }).msg.payload, addAddrWrite(7, 'fd00::1/128').msg.payload, 'noDad reaches the message')
 })

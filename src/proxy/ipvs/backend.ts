@@ -15,7 +15,7 @@ import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.t
 import { assertNotHostNetns } from '../host-netns-guard.ts'
 import type { PlanDelta, ProxyGlobals, ProxyPlan } from '../plan/intent.ts'
 import type { Family } from '../../net/address.ts'
-import { Ipset, IpsetUnavailableError, Ipvs, IpvsUnavailableError, NetlinkError, Rtnl, type IpvsBatchOp, type IpvsDest, type Link } from '../../netlink/index.ts'
+import { addAddrWrite, delAddrWrite, Ipset, IpsetUnavailableError, Ipvs, IpvsUnavailableError, NetlinkError, Rtnl, type IpvsBatchOp, type IpvsDest, type Link } from '../../netlink/index.ts'
 import { ipsetNames, ipsetRestore, openIpset, resolveFlavour, restoreEverywhere, Tools, type IptablesBackendOption } from '../iptables/tools.ts'
 import { planAll, planIntent, type IntentState, type IpvsPlanOptions, type IpvsScheduler, type VirtualServer } from './desired.ts'
 import { diffServers, isOurServer, observedKey, type IpvsOp, type ObservedServer, type ServerRef } from './diff.ts'
@@ -66,6 +66,12 @@ const bump = (m: Map<string, number>, k: string, by: number) => {
   const n = (m.get(k) ?? 0) + by
   if (n <= 0) m.delete(k)
   else m.set(k, n)
+}
+
+/** Throws for a batch of address writes that was not wholly done, naming the first refusal. */
+function firstError(results: ReadonlyArray<NetlinkError | undefined>): void {
+  const failed = results.filter((e) => e !== undefined)
+  if (failed.length > 0) throw new ProxyApplyError('ipvs', `${failed.length} of ${results.length} kube-ipvs0 address changes refused; first: ${failed[0]!.message}`, { cause: failed[0] })
 }
 
 function splitSave(save: string): Record<IpvsTable, string> {
@@ -334,7 +340,7 @@ export class IpvsBackend implements ProxyBackend {
     for (const r of rules) await tools.restore(r.family, r.text)
     await this.applyOps(ipvs, diff.ops)
     await this.queueDrains(ipvs, diff)
-    for (const ip of observedVips) if (!wantVips.has(ip)) await rtnl.delAddr(dev.index, hostCidr(ip))
+    await this.delAddrs(rtnl, dev.index, [...observedVips].filter((ip) => !wantVips.has(ip)))
 
     const vips = new Map<string, number>()
     const members = new Map<string, number>()
@@ -347,12 +353,16 @@ export class IpvsBackend implements ProxyBackend {
     return this.stats(this.applied, rules.reduce((n, r) => n + r.rules, 0))
   }
 
+  // Batched, acked writes (writes.ts bounds each batch by the receive buffer): 512 single
+  // requests in flight overran it in a slow guest, and node-netlink aborted the process.
   private async addAddrs(rtnl: Rtnl, index: number, ips: readonly string[]): Promise<void> {
-    // pipelined, a bounded number in flight: 10,000 VIPs in one round of round trips, not 10,000
-    for (let i = 0; i < ips.length; i += 512) {
-      await Promise.all(ips.slice(i, i + 512).map((ip) => rtnl.addAddr(index, hostCidr(ip), { noDad: ip.includes(':') })))
-    }
+    firstError(await rtnl.writeAll(ips.map((ip) => addAddrWrite(index, hostCidr(ip), { noDad: ip.includes(':') }))))
   }
+
+  private async delAddrs(rtnl: Rtnl, index: number, ips: readonly string[]): Promise<void> {
+    firstError(await rtnl.writeAll(ips.map((ip) => delAddrWrite(index, hostCidr(ip)))))
+  }
+
 
   private async partial(plan: ProxyPlan, delta: PlanDelta, a: Applied): Promise<SyncStats> {
     this.guard()
@@ -409,7 +419,7 @@ export class IpvsBackend implements ProxyBackend {
     if (sets) await ipsetRestore(await this.getIpset(), 'ipvs', sets)
     await this.applyOps(ipvs, diff.ops)
     await this.queueDrains(ipvs, diff)
-    for (const ip of delV) await rtnl.delAddr(a.dummyIndex, hostCidr(ip))
+    await this.delAddrs(rtnl, a.dummyIndex, delV)
 
     const byIntent = new Map(a.byIntent)
     const servers = new Map(a.servers)

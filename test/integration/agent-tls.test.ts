@@ -74,8 +74,17 @@ t.test('the agent syncs from pontoon api over TLS with the kubeconfig the API wr
   const svc = (port: number) => `apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: ${port}, targetPort: 8080}]\n`
   kubectl(['apply', '-f', '-'], svc(80))
 
+  // freePort asks the root namespace, but the three agents share the test namespace's lo:
+  // a port one agent holds there looks free here, so no port is handed out twice.
+  const taken = new Set<number>()
+  const nsPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort()
+      if (!taken.has(port)) return (taken.add(port), port)
+    }
+  }
   const startAgent = async (kubeconfig: string) => {
-    const [hp, mp] = [await freePort(), await freePort()]
+    const [hp, mp] = [await nsPort(), await nsPort()]
     const p = track(ns.spawn(PONTOON, ['agent', '--kubeconfig', kubeconfig, '--node-name', 'node-1', '--overlay', 'none',
       '--healthz-bind-address', `127.0.0.1:${hp}`, '--metrics-bind-address', `127.0.0.1:${mp}`, '--min-sync-period', '0.1']))
     t.teardown(async () => {

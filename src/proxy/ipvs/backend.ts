@@ -363,7 +363,6 @@ export class IpvsBackend implements ProxyBackend {
     firstError(await rtnl.writeAll(ips.map((ip) => delAddrWrite(index, hostCidr(ip)))))
   }
 
-
   private async partial(plan: ProxyPlan, delta: PlanDelta, a: Applied): Promise<SyncStats> {
     this.guard()
     const [ipvs, rtnl] = [await this.getIpvs(), await this.getRtnl()]

@@ -14,8 +14,8 @@ import { arg } from './lib/shipped-node.ts'
 const SECONDS = Number(arg('seconds', '5'))
 const ROUNDS = Number(arg('rounds', '3'))
 const PINGS = Number(arg('pings', '200'))
-/** --tx-offload on: agents run with --vxlan-tx-checksum-offload (the default is off, as flannel) */
-const OFFLOAD = arg('tx-offload', 'off')
+/** VXLAN tx checksum offload: on is the agent's default with its own proxy, off its default with --proxy-mode none (src/overlay/offload.ts) */
+const OFFLOAD = arg('tx-offload', 'on')
 if (!(SECONDS >= 1) || !(ROUNDS >= 1) || !(PINGS >= 1) || !['on', 'off'].includes(OFFLOAD)) {
   console.error('usage: bench/overlay-throughput.ts [--seconds N>=1] [--rounds N>=1] [--pings N>=1] [--tx-offload on|off]')
   process.exit(2)
@@ -55,7 +55,7 @@ try {
   const [n1, n2] = lab.nodes as [typeof lab.nodes[0], typeof lab.nodes[0]]
   const api = await startOverlayApi(t, lab.wire)
   for (const n of lab.nodes) await createNode(api, n.name, n.podCIDR, n.ip)
-  for (const n of lab.nodes) startOverlayAgent(t, api, n, 'vxlan', { syncPeriodS: 30, ...(OFFLOAD === 'on' ? { extra: ['--vxlan-tx-checksum-offload'] } : {}) })
+  for (const n of lab.nodes) startOverlayAgent(t, api, n, 'vxlan', { syncPeriodS: 30, extra: [OFFLOAD === 'on' ? '--vxlan-tx-checksum-offload' : '--no-vxlan-tx-checksum-offload'] })
   const mac2 = await waitFor('node-2 VTEP MAC', async () => (await nodeAnnotations(api, 'node-2'))['pontoon.io/vtep-mac'], { timeoutMs: 60_000 })
   await waitFor('node-1 entries for node-2', () => { const e = entriesFor(n1.ns, 'pontoon.1', n2.podCIDR, mac2); return e.neigh && e.route && e.fdb === n2.ip }, { timeoutMs: 60_000 })
   const client = n1.pods[0]!

@@ -26,7 +26,7 @@ interface AgentArgs {
   'ipvs-tcpfin-timeout': number
   'ipvs-udp-timeout': number
   overlay: string
-  'vxlan-tx-checksum-offload': boolean
+  'vxlan-tx-checksum-offload'?: boolean
   iface?: string
   'iface-cidr'?: string
   'public-ip'?: string
@@ -59,7 +59,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('overlay', { type: 'string', default: 'vxlan', describe: 'pod network across nodes: vxlan, host-gw (nodes on one L2 segment), or none' })
       .option('iface', { type: 'string', describe: 'overlay underlay interface: a name, or /REGEX/ matched against names (default: the one holding the Node\'s InternalIP)' })
       .option('iface-cidr', { type: 'string', describe: 'overlay underlay: the interface with an address in this CIDR' })
-      .option('vxlan-tx-checksum-offload', { type: 'boolean', default: false, describe: "leave the VXLAN device's tx checksum offload on: much faster bulk transfers, but SNATed tunnel packets may leave with bad checksums on some kernels (flannel turns it off)" })
+      .option('vxlan-tx-checksum-offload', { type: 'boolean', describe: "VXLAN device tx checksum offload (much faster bulk transfers). Default: on with pontoon's own proxy, whose masquerade never SNATs tunnel packets; off with --proxy-mode none, where other rules might (the 63 s delay flannel turns it off for)" })
       .option('public-ip', { type: 'string', describe: 'the address other nodes send overlay traffic to (published as pontoon.io/public-ip); default: the underlay address' })
       .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] })
       .option('nodeport-addresses', { type: 'string', default: 'primary', describe: "addresses NodePorts serve on: 'primary' (the Node's InternalIPs) or CIDRs, comma-separated (0.0.0.0/0: every local address)" }),
@@ -95,7 +95,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       const underlay = parseUnderlayFlags({ iface: args.iface, ifaceCidr: args['iface-cidr'], publicIP: args['public-ip'] })
       if (overlay !== 'none') {
         const { parseClusterCIDRs } = await import('../proxy/flags.ts')
-        overlayFlags = { mode: overlay, nodeName: args['node-name'], underlay, clusterCIDRs: parseClusterCIDRs(args['cluster-cidr']), syncPeriodMs: args['sync-period'] * 1000, txChecksumOffload: args['vxlan-tx-checksum-offload'] }
+        const { txOffloadWanted } = await import('../overlay/offload.ts')
+        overlayFlags = { mode: overlay, nodeName: args['node-name'], underlay, clusterCIDRs: parseClusterCIDRs(args['cluster-cidr']), syncPeriodMs: args['sync-period'] * 1000, txChecksumOffload: txOffloadWanted(args['vxlan-tx-checksum-offload'], args['proxy-mode']) }
       }
       healthz = parseBindAddress('--healthz-bind-address', args['healthz-bind-address'], 10256)
       metrics = parseBindAddress('--metrics-bind-address', args['metrics-bind-address'], 10249)

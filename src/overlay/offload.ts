@@ -1,18 +1,27 @@
-// VXLAN tx checksum offload off, as flannel does since 2020 (flannel-io/flannel
-// PR 1282): on some kernels a VXLAN packet that is then SNATed (the service
-// proxy masquerades node -> NodePort/ClusterIP traffic with --random-fully)
-// leaves with a wrong UDP checksum, the receiver drops it, and TCP gets through
-// only after its SYN retries: the "63 s delay". Users still report it on 6.x
-// kernels (flannel-io/flannel issue 2152, 2025), so no kernel version rules it
-// out here, and off stays the default. It costs most of the overlay's bulk
-// throughput (no segmentation offload through the tunnel): the throughput bench
-// shows how much, and `--vxlan-tx-checksum-offload` turns it back on for
-// operators whose setup never SNATs tunnel packets.
+// VXLAN tx checksum offload, and when it may stay on. The "63 s delay" flannel
+// users met (flannel-io/flannel PR 1282, issue 2152 still on 6.x kernels): a
+// VXLAN packet whose outer UDP header is then SNATed leaves with a wrong
+// checksum, the receiver drops it, and TCP gets through only after its SYN
+// retries. The outer packet is SNATed only when the inner packet's masquerade
+// mark survives into the encapsulation (the skb keeps its mark within one
+// namespace) and a masquerade rule matches it a second time. Every pontoon proxy
+// mode clears the mark as it masquerades (as kube-proxy does since 1.19; the
+// userspace mode sets none), and the egress rule matches pod sources only, so with
+// pontoon's own proxy the condition cannot arise and offload stays on: it is most
+// of the tunnel's bulk throughput (segmentation offload through the device).
+// test/integration/overlay-offload.test.ts proves it on the triggering path.
+// With --proxy-mode none someone else's rules decide, so it is off, as flannel
+// sets it; --[no-]vxlan-tx-checksum-offload overrides either way.
 //
 // ethtool runs through src/sys/run.ts (an argument array, no shell), not execa:
 // importing execa costs the agent's cold path ~100 ms before the first entry.
 import type { Logger } from 'pino'
 import { run } from '../sys/run.ts'
+
+/** The flag's value when given; otherwise on exactly when pontoon's own proxy owns the masquerade rules. */
+export function txOffloadWanted(flag: boolean | undefined, proxyMode: string): boolean {
+  return flag ?? proxyMode !== 'none'
+}
 
 /** In the namespace at nsPath when given (an in-process caller), else in our own. */
 export function setTxOffload(device: string, on: boolean, nsPath: string | undefined, log: Logger): boolean {

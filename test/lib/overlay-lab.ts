@@ -137,10 +137,10 @@ export async function nodeAnnotations(api: ApiEndpoint, name: string): Promise<R
   return (r.body as { metadata: { annotations?: Record<string, string> } }).metadata.annotations ?? {}
 }
 
-/** `pontoon agent` in the node's namespace with the overlay on and everything else off. */
-export function startOverlayAgent(t: Teardown, api: OverlayApi, node: LabNode, mode: 'vxlan' | 'host-gw', o: { syncPeriodS?: number; extra?: string[] } = {}): AgentProc {
+/** `pontoon agent` in the node's namespace with the overlay on and the service proxy off unless asked. */
+export function startOverlayAgent(t: Teardown, api: OverlayApi, node: LabNode, mode: 'vxlan' | 'host-gw', o: { syncPeriodS?: number; extra?: string[]; proxyMode?: string } = {}): AgentProc {
   return startAgent(t, node.ns, ['agent', '--kubeconfig', api.nodeKubeconfig, '--node-name', node.name,
-    '--proxy-mode', 'none', '--overlay', mode, '--cluster-cidr', CLUSTER_CIDR,
+    '--proxy-mode', o.proxyMode ?? 'none', '--overlay', mode, '--cluster-cidr', CLUSTER_CIDR,
     '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249',
     '--min-sync-period', '0', '--sync-period', String(o.syncPeriodS ?? 1), ...(o.extra ?? [])])
 }

@@ -86,6 +86,32 @@ function tcpSend(port: number, bytes: Buffer, waitMs = 600): Promise<{ frames: B
     s.on('close', () => { closed = true; finish() })
   })
 }
+/**
+ * `perSocket` queries from each of `sockets` client sockets, sent in rounds of
+ * `round` per socket at once, so they queue at the server (its batched reads
+ * take them) without overflowing its socket's receive buffer (the kernel would
+ * drop the rest, as UDP may). Every reply, by socket.
+ */
+async function udpBurst(port: number, sockets: number, perSocket: number, query: (sock: number, i: number) => Buffer, o: { round?: number; expect?: (i: number) => boolean; waitMs?: number } = {}): Promise<Buffer[][]> {
+  const round = o.round ?? 20
+  const expect = o.expect ?? (() => true)
+  const got: Buffer[][] = Array.from({ length: sockets }, () => [])
+  const socks = Array.from({ length: sockets }, () => createSocket('udp4'))
+  await Promise.all(socks.map((s) => new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))))
+  socks.forEach((s, k) => s.on('message', (m) => got[k]!.push(m)))
+  for (let from = 0; from < perSocket; from += round) {
+    const to = Math.min(perSocket, from + round)
+    for (let i = from; i < to; i++) socks.forEach((s, k) => s.send(query(k, i), port, '127.0.0.1'))
+    let due = 0
+    for (let i = 0; i < to; i++) if (expect(i)) due++
+    await waitFor('a round\'s replies', () => got.every((g) => g.length >= due), { timeoutMs: o.waitMs ?? 3000 }).catch(() => {})
+  }
+  for (const s of socks) s.close()
+  return got
+}
+const withId = (m: Buffer, id: number) => { const b = Buffer.from(m); b.writeUInt16BE(id, 0); return b }
+const metricValue = (metrics: string, re: RegExp) => Number(re.exec(metrics)?.[1] ?? 0)
+
 const framed = (m: Buffer) => { const l = Buffer.alloc(2); l.writeUInt16BE(m.length); return Buffer.concat([l, m]) }
 
 /** A clean answer: a whole DNS response (QR set) that decodes, with the query's ID when it had one. */
@@ -208,6 +234,35 @@ t.test('pontoon dns with dig, against a live API', async (t) => {
   t.equal((await call(api, 'DELETE', `${services}/late`)).status, 200)
   await waitFor('a deleted Service to be NXDOMAIN', async () => status(await dig(dns, '+nocookie', 'late.default.svc.cluster.local', 'A')) === 'NXDOMAIN', { timeoutMs: 10_000 })
 
+  await t.test('a UDP burst from 8 sockets: read in batches, each reply to its asker with its ID and its name\'s answer', async (t) => {
+    const before = metricValue(await metricsText(dns), /^pontoon_dns_udp_batched_total (\d+)/m)
+    const names = ['web.default.svc.cluster.local', 'db.default.svc.cluster.local', 'nope.default.svc.cluster.local', 'example.com']
+    const want = (name: string) => name === 'web.default.svc.cluster.local' ? { rcode: 'NOERROR', a: [webIP] } : name === 'db.default.svc.cluster.local' ? { rcode: 'NOERROR', a: ['10.244.1.5'] } : name === 'example.com' ? { rcode: 'REFUSED', a: [] } : { rcode: 'NXDOMAIN', a: [] }
+    // socket k, query i: ID k*1000+i, name i mod 4, and every 25th an oversized 5,000-byte junk datagram (no reply expected or counted)
+    const PER = 200
+    const query = (k: number, i: number) => i % 25 === 24 ? Buffer.concat([header(k * 1000 + i, 0x0100, 1), Buffer.alloc(5000, 0x3f)]) : withId(q(names[i % 4]!), k * 1000 + i)
+    const got = await udpBurst(dns.port, 8, PER, query, { expect: (i) => i % 25 !== 24 })
+    let wrong = 0
+    let answered = 0
+    got.forEach((replies, k) => {
+      for (const r of replies) {
+        const d = packet.decode(r)
+        const i = d.id! - k * 1000
+        if (i < 0 || i >= PER) { wrong++; continue }
+        if (i % 25 === 24) continue
+        answered++
+        const w = want(names[i % 4]!)
+        const a = (d.answers ?? []).filter((x) => x.type === 'A').map((x) => (x as { data: string }).data)
+        if (d.questions?.[0]?.name !== names[i % 4] || (d as { rcode?: string }).rcode !== w.rcode || a.join() !== w.a.join()) wrong++
+      }
+    })
+    t.equal(wrong, 0, 'no reply went to another socket, carried another ID, or answered another name')
+    t.ok(answered >= 8 * (PER - PER / 25) * 0.95, `${answered} of ${8 * (PER - PER / 25)} queries answered (a loaded loopback may drop a few datagrams, as UDP may)`)
+    const after = await metricsText(dns)
+    t.ok(metricValue(after, /^pontoon_dns_udp_batched_total (\d+)/m) > before, 'some of them were read by the batched drain')
+    t.ok(await udpAsk(dns.port, q('web.default.svc.cluster.local'), 3000), 'and the server still answers one by one')
+  })
+
   const metrics = await metricsText(dns)
   t.match(metrics, /pontoon_dns_queries_total\{transport="udp",type="A",rcode="NOERROR"\} \d+/, 'queries by type and rcode')
   t.match(metrics, /pontoon_dns_queries_total\{transport="udp",type="A",rcode="REFUSED"\} \d+/)
@@ -223,6 +278,11 @@ t.test('pontoon dns with dig, against a live API', async (t) => {
     t.same(await short(fwd, '+tcp', 'web.default.svc.upstream.test', 'A'), [webIP], 'over TCP')
     t.equal(status(await dig(fwd, 'nope.upstream.test', 'A')), 'NXDOMAIN', 'the upstream\'s rcode relayed')
     t.same(await short(fwd, 'web.default.svc.cluster.local', 'A'), [webIP], 'its own zone still its own')
+    // forwarded answers come later than the batch they arrived in: each must still find its asker
+    const got = await udpBurst(fwd.port, 4, 50, (k, i) => withId(q('web.default.svc.upstream.test'), k * 1000 + i), { waitMs: 10_000 })
+    const misrouted = got.flatMap((replies, k) => replies.filter((r) => Math.floor(r.readUInt16BE(0) / 1000) !== k))
+    t.same(misrouted, [], 'a burst of forwarded queries: no reply reached another socket')
+    t.ok(got.every((g) => g.length >= 45), `each socket got its forwarded answers (${got.map((g) => g.length).join(', ')} of 50)`)
     const dead = await freePort()
     const broken = await startDns(t, api.kubeconfig, ['--upstream', `127.0.0.1:${dead}`])
     t.equal(status(await dig(broken, '+time=5', 'example.com', 'A')), 'SERVFAIL', 'an upstream that does not answer: SERVFAIL')

@@ -11,6 +11,7 @@ import { rawLibc } from '../../sys/libc.ts'
 const AF_INET = 2
 const AF_INET6 = 10
 const SOCK_STREAM = 1
+const SOCK_DGRAM = 2
 const SOCK_NONBLOCK = 0o4000
 const SOCK_CLOEXEC = 0o2000000
 const SOL_SOCKET = 1
@@ -59,4 +60,23 @@ export function listenFdInNetns(nsPath: string, host: string, port: number): num
     if (s.listen(fd, 511) !== 0) throw fail('listen')
     return fd
   })
+}
+
+/**
+ * A non-blocking UDP socket bound to host:port in the current namespace, as
+ * dgram would make it (IPv6 dual-stack), made here so its owner knows the fd
+ * (the DNS server's batched reads use it; dgram adopts it with bind({ fd })).
+ */
+export function boundUdpFd(host: string, port: number): number {
+  const s = rawLibc()
+  const { family, buf } = sockaddr(host, port)
+  const fd = s.socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+  if (fd < 0) throw new NetnsSocketError('ESOCKET', `socket() for UDP ${host}:${port} failed: errno ${s.errno()}`)
+  if (s.bind(fd, buf, buf.length) !== 0) {
+    const e = s.errno()
+    s.close(fd)
+    const code = e === 99 ? 'EADDRNOTAVAIL' : e === 98 ? 'EADDRINUSE' : e === 13 ? 'EACCES' : 'EBIND'
+    throw new NetnsSocketError(code, `bind UDP ${host}:${port} failed: ${code === 'EBIND' ? `errno ${e}` : code}`)
+  }
+  return fd
 }

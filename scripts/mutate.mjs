@@ -66,6 +66,11 @@ const GROUPS = {
     mutate: ['src/proxy/iptables/render.ts', 'src/proxy/iptables/sets.ts', 'src/proxy/iptables/names.ts', 'src/proxy/iptables/observe.ts'],
     tests: ['test/unit/proxy-ipt-render.test.ts', 'test/unit/proxy-ipt-observe.test.ts', 'test/unit/proxy-ipt-trace.test.ts'],
   },
+  // nf_tables elements in binary: the layouts and encodings, and the nfnetlink messages (byte-exact)
+  'nft-elements': {
+    mutate: ['src/proxy/nftables/element-codec.ts', 'src/netlink/codec-nft.ts'],
+    tests: ['test/unit/proxy-nft-element-codec.test.ts', 'test/unit/netlink-codec-nft.test.ts'],
+  },
   'proxy-nft': {
     mutate: ['src/proxy/nftables/render.ts', 'src/proxy/nftables/ledger.ts', 'src/proxy/nftables/sticky.ts'],
     tests: ['test/unit/proxy-nft-render.test.ts', 'test/unit/proxy-nft-ledger.test.ts'],

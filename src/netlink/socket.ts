@@ -167,6 +167,32 @@ export class NlSocket {
     return frames.map((f, i) => (i === frames.length - 1 ? lastError : entry.errors.get(f.seq)))
   }
 
+  /**
+   * Like quietBatch, for a protocol that may leave the batch's last message
+   * unanswered (nfnetlink drops BATCH_END's ack when it aborts a transaction):
+   * no message of the batch asks for an ack, and `fence`, a request the kernel
+   * always answers, goes in a sendmsg of its own right after. The kernel handles
+   * each sendmsg before it returns, so once the fence's ack is in, every error
+   * of the batch is too. Each result in order: undefined (done) or that
+   * message's error.
+   */
+  async fencedBatch(op: string, msgs: NlMessage[], fence: NlMessage, opts: RequestOptions = {}): Promise<Array<NetlinkError | undefined>> {
+    if (msgs.length === 0) return []
+    if (msgs.some((m) => (m.flags & NLM_F_DUMP) === NLM_F_DUMP)) throw new NetlinkInputError(op, 'batch', 'dump', 'a dump cannot be batched')
+    const frames = msgs.map((m) => this.frame(m, { ...opts, ack: false }))
+    const size = frames.reduce((n, f) => n + f.buf.length, 0)
+    if (size > MAX_BATCH_BYTES) throw new NetlinkInputError(op, 'batch', `${size} bytes`, `larger than ${MAX_BATCH_BYTES} bytes`)
+    const entry = { first: frames[0]!.seq, count: frames.length, errors: new Map<number, NetlinkError>(), op }
+    this.quiet.push(entry)
+    try {
+      this.transmit(op, Buffer.concat(frames.map((f) => f.buf)), [])
+      await this.once(op, fence, opts)
+    } finally {
+      this.quiet.splice(this.quiet.indexOf(entry), 1)
+    }
+    return frames.map((f) => entry.errors.get(f.seq))
+  }
+
   /** frames needed for msgs, for callers that split a long list into quiet batches */
   static frameBytes(m: NlMessage): number {
     return 16 + m.payload.reduce((n, b) => n + b.length, 0)

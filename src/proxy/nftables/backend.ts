@@ -5,6 +5,7 @@ import { ProxyApplyError, type ProxyBackend, type SyncStats } from '../backend.t
 import type { PlanDelta, ProxyPlan } from '../plan/intent.ts'
 import { NftCanary } from './canary.ts'
 import { ElementLedger } from './ledger.ts'
+import { NftElementWriter } from './element-writer.ts'
 import { Nft, NftError } from './libnftables.ts'
 import { staleStickyKeys, stickyTargets } from './sticky.ts'
 import {
@@ -21,11 +22,15 @@ const ON_DEMAND = /^(lb-|sticky-update-)/
 export interface NftablesBackendOptions {
   /** the node's network namespace (a /run/netns path); the current one when undefined */
   netns?: string
+  /** write elements over nfnetlink where their sets allow (default); false: everything through libnftables */
+  netlinkElements?: boolean
 }
 
 export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables' as const
   readonly #nft: Nft
+  /** elements over nfnetlink (element-writer.ts); null: everything through libnftables */
+  readonly #elements: NftElementWriter | null
   #ledger = new ElementLedger()
   /** every chain and map the kernel has from us, by name */
   #objects = new Map<string, NftObject>()
@@ -38,21 +43,27 @@ export class NftablesBackend implements ProxyBackend {
   /** the canary is one filtered rule dump (canary.ts): cheap enough to ask at every sync */
   readonly canaryIntervalMs = 0
 
-  constructor(nft: Nft, canary: NftCanary) {
+  constructor(nft: Nft, canary: NftCanary, elements: NftElementWriter | null = null) {
     this.#nft = nft
     this.#canary = canary
+    this.#elements = elements
   }
 
   static open(o: NftablesBackendOptions = {}): NftablesBackend {
     let nft: Nft | undefined
+    let elements: NftElementWriter | undefined
     try {
       nft = Nft.open(o.netns)
-      return new NftablesBackend(nft, NftCanary.open({ table: TABLE, chain: CANARY_CHAIN, jumpTo: CANARY_JUMP }, o.netns))
+      elements = o.netlinkElements === false ? undefined : NftElementWriter.open(TABLE, o.netns)
+      return new NftablesBackend(nft, NftCanary.open({ table: TABLE, chain: CANARY_CHAIN, jumpTo: CANARY_JUMP }, o.netns), elements ?? null)
     } catch (e) {
       nft?.close()
+      elements?.close()
       throw new ProxyApplyError('nftables', (e as Error).message, { cause: e })
     }
   }
+
+
 
   #run(text: string): string {
     try {
@@ -82,9 +93,20 @@ export class NftablesBackend implements ProxyBackend {
   async syncAll(plan: ProxyPlan): Promise<SyncStats> {
     const r = renderPlan(plan)
     const wanted = new Set(r.objects.map((o) => o.name))
-    const known = this.#firstSync ? this.#leftovers() : [...this.#objects.values()]
+    const exists = this.#elements ? await this.#elements.tableExists() : true
+    // (an absent table has nothing left over; the listing costs a full cache fill)
+    const known = this.#firstSync ? (exists ? this.#leftovers() : []) : [...this.#objects.values()]
     const stale = known.filter((o) => !wanted.has(o.name))
-    this.#run(fullScript(r, stale))
+    // Into a table that is not there yet (a fresh node), the bulk of the elements
+    // goes over nfnetlink after the skeleton: nobody is served by the table until
+    // then, so two steps cost nothing. Over a table in use, one libnftables
+    // transaction replaces it all, so no packet meets a half-written table.
+    const split = this.#elements !== null && !exists
+    this.#elements?.forget()
+    if (split) for (const o of r.objects) this.#elements!.know(o)
+    const viaNetlink = (e: { set: string }) => split && this.#elements!.handles(e)
+    this.#run(fullScript(r, stale, (e) => !viaNetlink(e)))
+    if (split) await this.#elements!.load(r.elements.filter(viaNetlink))
     this.#nft.renew()
     this.#ledger = ElementLedger.from(r.byIntent)
     this.#objects.clear()
@@ -105,8 +127,22 @@ export class NftablesBackend implements ProxyBackend {
     const change = this.#ledger.replace(changes)
     const fresh = new Map<string, NftObject>()
     for (const r of changes.values()) for (const o of r?.objects ?? []) if (!this.#objects.has(o.name)) fresh.set(o.name, o)
-    const lines = [...objectCommands([...fresh.values()]), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
-    if (lines.length > 0) this.#run(lines.join('\n') + '\n')
+    const freshObjects = [...fresh.values()]
+    for (const o of freshObjects) this.#elements?.know(o)
+    // elements over nfnetlink when every one can go (one transaction, deletes then adds), else all through libnftables
+    const w = this.#elements
+    let done = false
+    if (w && change.delete.every((e) => w.handles(e)) && change.add.every((e) => w.handles(e))) {
+      // new chains first: an element may point at one (on its own, a new chain changes nothing)
+      if (freshObjects.length > 0) this.#run(objectCommands(freshObjects).join('\n') + '\n')
+      done = (await w.swap(change.delete, change.add)) === true
+      if (!done) this.#run([...elementCommands('delete', change.delete), ...elementCommands('add', change.add)].join('\n') + '\n')
+      done = true
+    }
+    if (!done) {
+      const lines = [...objectCommands(freshObjects), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
+      if (lines.length > 0) this.#run(lines.join('\n') + '\n')
+    }
     const touchesAffinity = [...changes].some(([key, r]) =>
       [r, this.#ledger.get(key)].some((x) => x?.elements.some((e) => e.set.startsWith('affinity-'))))
     change.commit()
@@ -164,6 +200,7 @@ export class NftablesBackend implements ProxyBackend {
 
   #addObject(o: NftObject): void {
     this.#objects.set(o.name, o)
+    this.#elements?.know(o)
     if (o.kind === 'chain') this.#chains++
     this.#rules += o.rules.length
   }
@@ -175,6 +212,7 @@ export class NftablesBackend implements ProxyBackend {
 
   close(): void {
     this.#nft.close()
+    this.#elements?.close()
     this.#canary.close()
   }
 }

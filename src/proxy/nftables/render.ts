@@ -552,12 +552,13 @@ export function renderPlan(plan: ProxyPlan): FullRender {
  * `stale` are on-demand objects of an earlier sync that nothing refers to any
  * more; chains go before maps, since a chain may name a map.
  */
-export function fullScript(r: FullRender, stale: readonly NftObject[] = []): string {
+/** `elements`: which of the elements to write here (all by default; the rest go over nfnetlink, element-writer.ts). */
+export function fullScript(r: FullRender, stale: readonly NftObject[] = [], elements: (e: NftElement) => boolean = () => true): string {
   const lines = [`add table ${T}`, `flush table ${T}`]
   for (const o of r.objects) lines.push(defineObject(o).trimEnd())
   for (const o of r.objects) if (o.kind !== 'chain' && !o.dynamic) lines.push(`flush ${o.kind} ${T} ${o.name}`)
   for (const o of r.objects) for (const rule of o.rules) lines.push(`add rule ${T} ${o.name} ${rule}`)
-  lines.push(...elementCommands('add', r.elements))
+  lines.push(...elementCommands('add', r.elements.filter(elements)))
   // Each is (re)declared first, so that the delete holds when someone already removed it.
   for (const o of stale) lines.push(defineObject(o).trimEnd())
   for (const o of stale) if (o.kind === 'chain') lines.push(`delete chain ${T} ${o.name}`)

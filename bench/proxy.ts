@@ -4,7 +4,7 @@
 //     `nft -f` (bench/lib/kube-proxy-nft.ts), and the raw lower bound of our layout
 //     (the agent's ruleset, dumped and loaded by `nft -f` / iptables-restore into a fresh netns);
 //   - one endpoint change, p50/p99 over --changes changes written through the API,
-//     from the write to the new endpoint showing up in `nft monitor` in the node;
+//     from the write to the new endpoint showing up in the kernel's nf_tables change events in the node;
 //     anchor: the same change through the nft CLI against kube-proxy's layout;
 //   - data path: TCP connect latency to the first and the last Service against a
 //     direct connect to the pod;
@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { arg } from './lib/shipped-node.ts'
+import { nftEvents } from './lib/nft-events.ts'
 
 const SERVICES = Number(arg('services', '10000'))
 const MODE = arg('mode', 'nftables') as 'nftables' | 'iptables'
@@ -199,32 +200,10 @@ try {
   }
 
   // ---- one endpoint change, through the API, until the kernel has it
-  // line-buffered: into a pipe, nft's stdio would hold events back until a block fills
-  const monitor = L.node.spawn('stdbuf', ['-oL', 'nft', 'monitor'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let monitorErr = ''
-  monitor.stderr!.on('data', (d: Buffer) => { monitorErr = (monitorErr + d.toString()).slice(-2000) })
-  teardowns.push(() => { if (monitor.pid && monitor.exitCode === null) try { process.kill(monitor.pid, 'SIGKILL') } catch { /* gone */ } })
-  let seen = ''
-  let probeSeen = false
-  const arrivals = new Map<string, number>()
-  const wanted = new Set<string>()
-  monitor.stdout!.setEncoding('utf8')
-  monitor.stdout!.on('data', (d: string) => {
-    const now = performance.now()
-    // match in the whole new chunk (plus a tail of the last, for a line cut in two), then keep only the tail
-    const text = seen + d
-    if (text.includes('benchprobe')) probeSeen = true
-    for (const ip of wanted) if (new RegExp(`${ip.replace(/\./g, '\\.')}(?!\\d)`).test(text)) { arrivals.set(ip, now); wanted.delete(ip) }
-    seen = text.slice(-256)
-  })
-  // nft monitor is listening once it reports a change we make ourselves
-  await waitFor('nft monitor to listen', () => {
-    L.node.run('nft', ['add', 'table', 'inet', 'benchprobe'])
-    L.node.run('nft', ['delete', 'table', 'inet', 'benchprobe'])
-    return probeSeen
-  }, { timeoutMs: 300_000, everyMs: 500, abandon: () => monitor.exitCode !== null }).catch((e: Error) => {
-    throw new Error(`${e.message}; nft monitor ${monitor.exitCode === null ? 'runs' : `exited ${monitor.exitCode}`}: ${monitorErr}; it printed: ${seen}`)
-  })
+  // (the kernel's own nf_tables change events, bench/lib/nft-events.ts, for both modes: iptables-nft writes rules;
+  // `nft monitor` would first spend minutes reading 175,000 lines into its cache)
+  const events = nftEvents(L.node.path)
+  teardowns.push(() => events.close())
   const oursLat: number[] = []
   let missed = 0
   const stride = Math.max(1, Math.floor((SERVICES - 2) / Math.max(1, CHANGES)))
@@ -236,21 +215,19 @@ try {
     const after = [...before.slice(0, M - 1), newIp]
     const cur = await call('GET', `${lab.SLICES}/svc-${i}-a`)
     const body = { ...sliceBody(i, after), metadata: { ...sliceBody(i, after).metadata, resourceVersion: cur.body.metadata.resourceVersion } }
-    wanted.add(newIp)
+    const arrived = events.waitFor(Buffer.from(newIp.split('.').map(Number)))
     const start = performance.now()
     const r = await call('PUT', `${lab.SLICES}/svc-${i}-a`, body)
     if (r.status !== 200) throw new Error(`change ${k}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`)
-    try {
-      await waitFor(`change ${k} in the kernel`, () => arrivals.has(newIp), { timeoutMs: 10_000, everyMs: 1 })
-      oursLat.push(arrivals.get(newIp)! - start)
-    } catch { missed++; wanted.delete(newIp) }
+    const at = await Promise.race([arrived, new Promise<undefined>((r) => { const h = setTimeout(r, 10_000); void arrived.then(() => clearTimeout(h)) })])
+    if (at === undefined) missed++
+    else oursLat.push(at - start)
     eps[i] = after
     changed.push({ i, before, after })
   }
   const o = sortNum(oursLat)
-  row(`1 endpoint change (${MODE}): API write -> nft monitor, ${oursLat.length} changes`, `p50 ${ms(pct(o, 50))} / p99 ${ms(pct(o, 99))} / max ${ms(o.at(-1) ?? NaN)}${missed ? `; ${missed} never seen within 10 s` : ''}`)
-  // nft monitor itself adds ~200 ms here (the nft CLI anchor shows the same floor), so the
-  // agent's own view matters: from receiving the change to the kernel holding it.
+  row(`1 endpoint change (${MODE}): API write -> the kernel's change event, ${oursLat.length} changes`, `p50 ${ms(pct(o, 50))} / p99 ${ms(pct(o, 99))} / max ${ms(o.at(-1) ?? NaN)}${missed ? `; ${missed} never seen within 10 s` : ''}`)
+  // and the agent's own view: from receiving the change to the kernel holding it
   {
     const text = await agent.metrics()
     const bucket = [...text.matchAll(/^kubeproxy_network_programming_duration_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [Number(m[1] === '+Inf' ? Infinity : m[1]), Number(m[2])] as const)

@@ -10,7 +10,7 @@
 // host-order u32. Sets this does not know how to encode (intervals, timeouts,
 // dynamic sets) get no layout, and their elements go through libnftables.
 import { endianness } from 'node:os'
-import { ipToBytes, tryParseIp } from '../../net/address.ts'
+import { ipToBytes, ipv4Value, tryParseIp } from '../../net/address.ts'
 import type { ElemData, SetElem } from '../../netlink/codec-nft.ts'
 
 export type Part = 'ip4' | 'ip6' | 'proto' | 'port' | 'u32'
@@ -66,33 +66,41 @@ export function layoutOf(spec: string): SetLayout | undefined {
 const PROTOS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 }
 const LE = endianness() === 'LE'
 
-function partBytes(p: Part, text: string): Buffer {
+/** The size of a part alone (a concatenation pads each to 4). */
+const SIZE: Record<Part, number> = { ip4: 4, ip6: 16, proto: 1, port: 2, u32: 4 }
+
+/** Writes one part's bytes at `at`. */
+function writePart(p: Part, text: string, out: Buffer, at: number): void {
   switch (p) {
-    case 'ip4':
+    case 'ip4': {
+      const v = ipv4Value(text)
+      if (v === undefined) throw new ElementCodecError(`"${text}" is not an IPv4 address`)
+      out.writeUInt32BE(v, at)
+      return
+    }
     case 'ip6': {
       const a = tryParseIp(text)
-      if (!a || (a.family === 4) !== (p === 'ip4')) throw new ElementCodecError(`"${text}" is not an IPv${p === 'ip4' ? 4 : 6} address`)
-      return ipToBytes(a)
+      if (!a || a.family !== 6) throw new ElementCodecError(`"${text}" is not an IPv6 address`)
+      ipToBytes(a).copy(out, at)
+      return
     }
     case 'proto': {
       const n = PROTOS[text] ?? (/^\d{1,3}$/.test(text) ? Number(text) : NaN)
       if (!(n >= 0 && n <= 255)) throw new ElementCodecError(`"${text}" is not a protocol`)
-      return Buffer.from([n])
+      out[at] = n
+      return
     }
     case 'port': {
       const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN
       if (!(n >= 0 && n <= 65535)) throw new ElementCodecError(`"${text}" is not a port`)
-      const b = Buffer.alloc(2)
-      b.writeUInt16BE(n)
-      return b
+      out.writeUInt16BE(n, at)
+      return
     }
     case 'u32': {
       const n = /^\d{1,10}$/.test(text) ? Number(text) : NaN
       if (!(n >= 0 && n <= 0xffffffff)) throw new ElementCodecError(`"${text}" is not a 32-bit integer`)
-      const b = Buffer.alloc(4)
-      if (LE) b.writeUInt32LE(n)
-      else b.writeUInt32BE(n)
-      return b
+      if (LE) out.writeUInt32LE(n, at)
+      else out.writeUInt32BE(n, at)
     }
   }
 }
@@ -101,13 +109,14 @@ function partBytes(p: Part, text: string): Buffer {
 export function encodeParts(parts: readonly Part[], text: string): Buffer {
   const items = text.split(' . ')
   if (items.length !== parts.length) throw new ElementCodecError(`"${text}" has ${items.length} parts, the set ${parts.length}`)
-  if (parts.length === 1) return partBytes(parts[0]!, items[0]!.trim())
-  const out = Buffer.alloc(parts.length * 4 + parts.filter((p) => p === 'ip6').length * 12)
+  const one = parts.length === 1
+  let size = 0
+  for (const p of parts) size += one ? SIZE[p] : (SIZE[p] + 3) & ~3
+  const out = Buffer.alloc(size)
   let at = 0
   parts.forEach((p, i) => {
-    const b = partBytes(p, items[i]!.trim())
-    b.copy(out, at)
-    at += (b.length + 3) & ~3
+    writePart(p, items[i]!.trim(), out, at)
+    at += (SIZE[p] + 3) & ~3
   })
   return out
 }

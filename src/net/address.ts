@@ -147,6 +147,16 @@ function toBig(bytes: ArrayLike<number>): bigint {
   return n
 }
 
+/**
+ * A dotted-quad IPv4 address as a number, by the same strict rules as parseIp, or undefined
+ * for anything else (IPv6 too): for encoders that write ~100,000 addresses and fall back to
+ * parseIp for its typed error.
+ */
+export function ipv4Value(s: string): number | undefined {
+  const v = scanV4(s)
+  return v < 0 ? undefined : v
+}
+
 /** Parse an IP address, or throw an AddressError naming what is wrong with it. */
 export function parseIp(input: unknown, opts: IpOptions = {}): Addr {
   if (typeof input !== 'string') throw new AddressError('EADDR_TYPE', input, IP_REASON)
@@ -229,7 +239,14 @@ export function ipv4Value(input: string): number | undefined {
 }
 
 export function ipToBytes(a: Addr): Buffer {
-  const b = Buffer.alloc(a.family === 4 ? 4 : 16)
+  if (a.family === 4) {
+    // no BigInt shifts: a cold sync turns ~100,000 endpoint addresses into bytes, and in a TCG guest the
+    // BigInt loop was a visible part of it
+    const b = Buffer.allocUnsafe(4)
+    b.writeUInt32BE(Number(a.n) >>> 0, 0)
+    return b
+  }
+  const b = Buffer.alloc(16)
   let n = a.n
   for (let i = b.length - 1; i >= 0; i--) {
     b[i] = Number(n & 0xffn)

@@ -7,11 +7,33 @@ const NLA_TYPE_MASK = 0x3fff
 
 export const align4 = (n: number): number => (n + 3) & ~3
 
+const SLAB_BYTES = 64 * 1024
+const SLICE_MAX = 1024
+let slab = Buffer.alloc(0)
+let slabOff = 0
+
+/**
+ * A zero-filled buffer of n bytes, as Buffer.alloc gives, but for small ones a slice of a
+ * shared zeroed slab: Buffer.alloc makes a backing store per call, and the ~200,000 small
+ * buffers of a cold sync's messages made that, and the garbage collector, a large part of
+ * its time in a slow guest. Each slice is handed out once; a kept slice keeps its slab.
+ */
+export function zeroed(n: number): Buffer {
+  if (n > SLICE_MAX) return Buffer.alloc(n)
+  if (slabOff + n > slab.length) {
+    slab = Buffer.alloc(SLAB_BYTES)
+    slabOff = 0
+  }
+  const b = slab.subarray(slabOff, slabOff + n)
+  slabOff = (slabOff + n + 7) & ~7
+  return b
+}
+
 /** One attribute: header, payload, padding to 4 bytes. */
 export function attr(type: number, payload: Buffer | Buffer[]): Buffer {
   const data = Array.isArray(payload) ? Buffer.concat(payload) : payload
   const len = 4 + data.length
-  const out = Buffer.alloc(align4(len))
+  const out = zeroed(align4(len))
   out.writeUInt16LE(len, 0)
   out.writeUInt16LE(type, 2)
   data.copy(out, 4)
@@ -24,11 +46,11 @@ export const nested = (type: number, children: Buffer[], flagged = false): Buffe
 // rtnetlink is host-endian (little on every machine we run on); ports, VNIs in
 // nfnetlink and IPVS attributes are network byte order, hence the *be pairs.
 export const u8 = (v: number): Buffer => Buffer.from([v & 0xff])
-export function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16LE(v & 0xffff); return b }
-export function u16be(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v & 0xffff); return b }
-export function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b }
-export function u32be(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b }
-export function u64be(v: bigint): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt.asUintN(64, v)); return b }
+export function u16(v: number): Buffer { const b = zeroed(2); b.writeUInt16LE(v & 0xffff); return b }
+export function u16be(v: number): Buffer { const b = zeroed(2); b.writeUInt16BE(v & 0xffff); return b }
+export function u32(v: number): Buffer { const b = zeroed(4); b.writeUInt32LE(v >>> 0); return b }
+export function u32be(v: number): Buffer { const b = zeroed(4); b.writeUInt32BE(v >>> 0); return b }
+export function u64be(v: bigint): Buffer { const b = zeroed(8); b.writeBigUInt64BE(BigInt.asUintN(64, v)); return b }
 export const str = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)])
 
 /**

@@ -1,5 +1,5 @@
 // Encoding of address requests and decoding of replies (struct ifaddrmsg + IFA_*). Pure.
-import { attr, getU32, parseAttrs, u32 } from './attrs.ts'
+import { attr, getU32, parseAttrs, u32, zeroed } from './attrs.ts'
 import * as C from './constants.ts'
 import { formatIp, type Prefix } from './input.ts'
 import type { Addr } from './types.ts'
@@ -10,7 +10,7 @@ const IFA_F_TENTATIVE = 0x40
 export const familyOf = (f: 4 | 6 | undefined): number => (f === 4 ? C.AF_INET : f === 6 ? C.AF_INET6 : C.AF_UNSPEC)
 
 export function ifaddrmsg(family: number, prefixLen: number, index: number, flags = 0): Buffer {
-  const b = Buffer.alloc(8)
+  const b = zeroed(8)
   b.writeUInt8(family, 0)
   b.writeUInt8(prefixLen, 1)
   b.writeUInt8(flags & 0xff, 2)

@@ -1,7 +1,7 @@
 // IPVS over generic netlink (include/uapi/linux/ip_vs.h): virtual services and their real
 // servers (dests), encoded as the kernel's ip_vs_genl_parse_service/_dest expect and decoded
 // from its dumps. Pure; callers hand in validated values (see ipvs.ts).
-import { attr, getStr, getU16, getU16be, getU32, nested, parseAttrs, str, u16, u16be, u32, type Attrs } from './attrs.ts'
+import { align4, attr, getStr, getU16, getU16be, getU32, parseAttrs, u32, zeroed, type Attrs } from './attrs.ts'
 import * as C from './constants.ts'
 import { genlBody, genlHeader } from './codec-genl.ts'
 import { formatIp } from './input.ts'
@@ -58,9 +58,10 @@ export type IpvsForward = 'masq' | 'local' | 'tunnel' | 'route' | 'bypass'
 export const FORWARDS: IpvsForward[] = ['masq', 'local', 'tunnel', 'route', 'bypass'] // IP_VS_CONN_F_* in order
 
 /** A virtual service's identity, validated: family and address bytes from the address module. */
-export interface ServiceKey { family: 4 | 6; addr: Buffer; protocol: IpvsProtocol; port: number }
+/** `addr`: the address bytes, or for IPv4 the address as a number (no buffer to make for each of ~100,000) */
+export interface ServiceKey { family: 4 | 6; addr: Buffer | number; protocol: IpvsProtocol; port: number }
 export interface ServiceSpec extends ServiceKey { scheduler: string; flags: number; timeout: number }
-export interface DestKey { family: 4 | 6; addr: Buffer; port: number }
+export interface DestKey { family: 4 | 6; addr: Buffer | number; port: number }
 export interface DestSpec extends DestKey { forward: IpvsForward; weight: number; upperThreshold: number; lowerThreshold: number }
 
 /** What the kernel reports. Addresses as text. */
@@ -73,51 +74,106 @@ export interface IpvsDest {
 export interface IpvsTimeouts { tcp: number; tcpFin: number; udp: number }
 
 const af = (f: 4 | 6): number => (f === 4 ? C.AF_INET : C.AF_INET6)
+
+// Each nest is written into one buffer of its final size, the same bytes as nesting
+// attr() results: a cold sync encodes ~100,000 of them, and a buffer per attribute
+// plus the copies that join them cost more than the kernel's work in a slow guest.
+function putHdr(b: Buffer, off: number, len: number, type: number): number {
+  b.writeUInt16LE(len, off)
+  b.writeUInt16LE(type, off + 2)
+  return off + 4
+}
+const putU16 = (b: Buffer, off: number, type: number, v: number): number => { b.writeUInt16LE(v & 0xffff, putHdr(b, off, 6, type)); return off + 8 }
+const putU16be = (b: Buffer, off: number, type: number, v: number): number => { b.writeUInt16BE(v & 0xffff, putHdr(b, off, 6, type)); return off + 8 }
+const putU32 = (b: Buffer, off: number, type: number, v: number): number => { b.writeUInt32LE(v >>> 0, putHdr(b, off, 8, type)); return off + 8 }
 // union nf_inet_addr: 16 bytes whatever the family, as libipvs sends it.
-function inetAddr(b: Buffer): Buffer {
-  const out = Buffer.alloc(16)
-  b.copy(out)
-  return out
+function putAddr(b: Buffer, off: number, type: number, addr: Buffer | number): number {
+  if (typeof addr === 'number') b.writeUInt32BE(addr >>> 0, putHdr(b, off, 20, type))
+  else addr.copy(b, putHdr(b, off, 20, type))
+  return off + 20
 }
 
-function keyAttrs(k: ServiceKey): Buffer[] {
-  return [attr(SVC_AF, u16(af(k.family))), attr(SVC_PROTOCOL, u16(PROTOCOLS[k.protocol])), attr(SVC_ADDR, inetAddr(k.addr)), attr(SVC_PORT, u16be(k.port))]
+const KEY_BYTES = 8 + 8 + 20 + 8
+function putKey(b: Buffer, off: number, k: ServiceKey): number {
+  off = putU16(b, off, SVC_AF, af(k.family))
+  off = putU16(b, off, SVC_PROTOCOL, PROTOCOLS[k.protocol])
+  off = putAddr(b, off, SVC_ADDR, k.addr)
+  return putU16be(b, off, SVC_PORT, k.port)
 }
 
-function serviceAttrs(s: ServiceSpec): Buffer[] {
-  const flags = Buffer.alloc(8)
-  flags.writeUInt32LE(s.flags >>> 0, 0)
-  flags.writeUInt32LE(SVC_FLAGS_MASK >>> 0, 4)
+/** CMD_ATTR_SERVICE holding only the key: what every real-server message carries. */
+export function serviceKeyNest(k: ServiceKey): Buffer {
+  const b = zeroed(4 + KEY_BYTES)
+  putKey(b, putHdr(b, 0, 4 + KEY_BYTES, CMD_ATTR_SERVICE), k)
+  return b
+}
+
+function serviceNest(s: ServiceSpec): Buffer {
+  const name = Buffer.from(s.scheduler, 'utf8')
+  const nameBytes = align4(4 + name.length + 1)
+  const len = 4 + KEY_BYTES + nameBytes + 12 + 8 + 8
+  const b = zeroed(len)
+  let off = putKey(b, putHdr(b, 0, len, CMD_ATTR_SERVICE), s)
+  name.copy(b, putHdr(b, off, 4 + name.length + 1, SVC_SCHED_NAME))
+  off += nameBytes
+  off = putHdr(b, off, 12, SVC_FLAGS)
+  b.writeUInt32LE(s.flags >>> 0, off)
+  b.writeUInt32LE(SVC_FLAGS_MASK >>> 0, off + 4)
+  off = putU32(b, off + 8, SVC_TIMEOUT, s.timeout)
   // IPv4 persistence groups clients by a netmask; IPv6 by a prefix length (what libipvs sends).
-  const netmask = s.family === 4 ? 0xffffffff : 128
-  return [...keyAttrs(s), attr(SVC_SCHED_NAME, str(s.scheduler)), attr(SVC_FLAGS, flags), attr(SVC_TIMEOUT, u32(s.timeout)), attr(SVC_NETMASK, u32(netmask))]
+  putU32(b, off, SVC_NETMASK, s.family === 4 ? 0xffffffff : 128)
+  return b
 }
 
-function destAttrs(d: DestSpec): Buffer[] {
-  return [
-    attr(DEST_ADDR, inetAddr(d.addr)), attr(DEST_PORT, u16be(d.port)),
-    attr(DEST_FWD_METHOD, u32(FORWARDS.indexOf(d.forward))), attr(DEST_WEIGHT, u32(d.weight)),
-    attr(DEST_U_THRESH, u32(d.upperThreshold)), attr(DEST_L_THRESH, u32(d.lowerThreshold)),
-    attr(DEST_ADDR_FAMILY, u16(af(d.family))),
-  ]
+const DEST_BYTES = 4 + 20 + 8 * 6
+function destNest(d: DestSpec): Buffer {
+  const b = zeroed(DEST_BYTES)
+  let off = putHdr(b, 0, DEST_BYTES, CMD_ATTR_DEST)
+  off = putAddr(b, off, DEST_ADDR, d.addr)
+  off = putU16be(b, off, DEST_PORT, d.port)
+  off = putU32(b, off, DEST_FWD_METHOD, FORWARDS.indexOf(d.forward))
+  off = putU32(b, off, DEST_WEIGHT, d.weight)
+  off = putU32(b, off, DEST_U_THRESH, d.upperThreshold)
+  off = putU32(b, off, DEST_L_THRESH, d.lowerThreshold)
+  putU16(b, off, DEST_ADDR_FAMILY, af(d.family))
+  return b
 }
 
-const msg = (cmd: number, attrs: Buffer[]): Buffer[] => [genlHeader(cmd, IPVS_GENL_VERSION), ...attrs]
+function destKeyNest(d: DestKey): Buffer {
+  const len = 4 + 20 + 8 + 8
+  const b = zeroed(len)
+  let off = putHdr(b, 0, len, CMD_ATTR_DEST)
+  off = putAddr(b, off, DEST_ADDR, d.addr)
+  off = putU16be(b, off, DEST_PORT, d.port)
+  putU16(b, off, DEST_ADDR_FAMILY, af(d.family))
+  return b
+}
 
-export const newService = (s: ServiceSpec): Buffer[] => msg(IPVS_CMD_NEW_SERVICE, [nested(CMD_ATTR_SERVICE, serviceAttrs(s))])
-export const setService = (s: ServiceSpec): Buffer[] => msg(IPVS_CMD_SET_SERVICE, [nested(CMD_ATTR_SERVICE, serviceAttrs(s))])
-export const delService = (k: ServiceKey): Buffer[] => msg(IPVS_CMD_DEL_SERVICE, [nested(CMD_ATTR_SERVICE, keyAttrs(k))])
+// shared, never written to: the socket copies payloads into its send buffer
+const headers = new Map<number, Buffer>()
+function header(cmd: number): Buffer {
+  let h = headers.get(cmd)
+  if (!h) headers.set(cmd, h = genlHeader(cmd, IPVS_GENL_VERSION))
+  return h
+}
+const msg = (cmd: number, attrs: Buffer[]): Buffer[] => [header(cmd), ...attrs]
+
+export const newService = (s: ServiceSpec): Buffer[] => msg(IPVS_CMD_NEW_SERVICE, [serviceNest(s)])
+export const setService = (s: ServiceSpec): Buffer[] => msg(IPVS_CMD_SET_SERVICE, [serviceNest(s)])
+export const delService = (k: ServiceKey): Buffer[] => msg(IPVS_CMD_DEL_SERVICE, [serviceKeyNest(k)])
 export const getServices = (): Buffer[] => msg(IPVS_CMD_GET_SERVICE, [])
-export const getService = (k: ServiceKey): Buffer[] => msg(IPVS_CMD_GET_SERVICE, [nested(CMD_ATTR_SERVICE, keyAttrs(k))])
-export const newDest = (k: ServiceKey, d: DestSpec): Buffer[] => msg(IPVS_CMD_NEW_DEST, [nested(CMD_ATTR_SERVICE, keyAttrs(k)), nested(CMD_ATTR_DEST, destAttrs(d))])
-export const setDest = (k: ServiceKey, d: DestSpec): Buffer[] => msg(IPVS_CMD_SET_DEST, [nested(CMD_ATTR_SERVICE, keyAttrs(k)), nested(CMD_ATTR_DEST, destAttrs(d))])
-export const delDest = (k: ServiceKey, d: DestKey): Buffer[] =>
-  msg(IPVS_CMD_DEL_DEST, [nested(CMD_ATTR_SERVICE, keyAttrs(k)), nested(CMD_ATTR_DEST, [attr(DEST_ADDR, inetAddr(d.addr)), attr(DEST_PORT, u16be(d.port)), attr(DEST_ADDR_FAMILY, u16(af(d.family)))])])
-export const getDests = (k: ServiceKey): Buffer[] => msg(IPVS_CMD_GET_DEST, [nested(CMD_ATTR_SERVICE, keyAttrs(k))])
+export const getService = (k: ServiceKey): Buffer[] => msg(IPVS_CMD_GET_SERVICE, [serviceKeyNest(k)])
+/** `key` may be a serviceKeyNest shared by many messages (a batch encodes each service's once). */
+export const newDest = (k: ServiceKey | Buffer, d: DestSpec): Buffer[] => msg(IPVS_CMD_NEW_DEST, [keyNestOf(k), destNest(d)])
+export const setDest = (k: ServiceKey | Buffer, d: DestSpec): Buffer[] => msg(IPVS_CMD_SET_DEST, [keyNestOf(k), destNest(d)])
+export const delDest = (k: ServiceKey | Buffer, d: DestKey): Buffer[] => msg(IPVS_CMD_DEL_DEST, [keyNestOf(k), destKeyNest(d)])
+export const getDests = (k: ServiceKey): Buffer[] => msg(IPVS_CMD_GET_DEST, [serviceKeyNest(k)])
 export const flush = (): Buffer[] => msg(IPVS_CMD_FLUSH, [])
 export const getConfig = (): Buffer[] => msg(IPVS_CMD_GET_CONFIG, [])
 export const setConfig = (t: IpvsTimeouts): Buffer[] =>
   msg(IPVS_CMD_SET_CONFIG, [attr(CMD_ATTR_TIMEOUT_TCP, u32(t.tcp)), attr(CMD_ATTR_TIMEOUT_TCP_FIN, u32(t.tcpFin)), attr(CMD_ATTR_TIMEOUT_UDP, u32(t.udp))])
+
+const keyNestOf = (k: ServiceKey | Buffer): Buffer => (Buffer.isBuffer(k) ? k : serviceKeyNest(k))
 
 // The address bytes a family uses out of the 16 the kernel always sends.
 function decodeAddr(family: number | undefined, b: Buffer | undefined): string | undefined {

@@ -124,7 +124,8 @@ export class Ipset {
     const known = await this.headers(setsToLookUp(cmds))
     const types = setTypesAt(cmds, known)
     await this.learnRevisions(cmds)
-    const typeAt = new Map<RestoreCommand, KnownSet | undefined>(cmds.map((c, i) => [c, types[i]]))
+    const typeAt = new Map<RestoreCommand, KnownSet | undefined>()
+    for (let i = 0; i < cmds.length; i++) typeAt.set(cmds[i]!, types[i])
     const plan = phases(cmds).map((p) => ({ pipelined: [this.fillItems(p.prepare, typeAt), this.fillItems(p.fill, typeAt)], commit: p.commit.map((c) => this.commitItem(c)) }))
     for (const p of plan) {
       for (const part of p.pipelined) {
@@ -195,12 +196,14 @@ export class Ipset {
       if (c.kind === 'add' || c.kind === 'del') {
         const k = typeAt.get(c)
         if (!k) throw new IpsetRestoreError(c.line, c.text, `set ${c.set} does not exist there (or is of a type pontoon does not write)`)
-        let data: Buffer
-        try {
-          data = S.elementData(S.parseElement('ipset.restore', k.type, k.family, c.element), c.line)
-        } catch (e) {
-          if (e instanceof NetlinkInputError) throw new IpsetRestoreError(c.line, c.text, `${c.element}: ${e.reason}`)
-          throw e
+        let data = S.fastElementData(k.type, k.family, c.element, c.line)
+        if (data === undefined) {
+          try {
+            data = S.elementData(S.parseElement('ipset.restore', k.type, k.family, c.element), c.line)
+          } catch (e) {
+            if (e instanceof NetlinkInputError) throw new IpsetRestoreError(c.line, c.text, `${c.element}: ${e.reason}`)
+            throw e
+          }
         }
         if (run && (run.kind !== c.kind || run.set !== c.set || run.bytes + data.length > ADT_BYTES)) end()
         run ??= { kind: c.kind, set: c.set, type: k.type, data: [], bytes: 0, cmds: [] }

@@ -2,6 +2,7 @@
 // to one network namespace, the way Rtnl does rtnetlink: no ipvsadm exec per change. The
 // family id is resolved once at open (CTRL_CMD_GETFAMILY "IPVS"). Idempotence as in Rtnl:
 // EEXIST on create and "no such service/dest" on delete are success.
+import { ipv4Value } from '../net/address.ts'
 import { inNetns } from '../netns/index.ts'
 import * as C from './constants.ts'
 import * as G from './codec-genl.ts'
@@ -134,8 +135,8 @@ export class Ipvs {
 
   async delDest(ref: ServiceRef, d: DestRef): Promise<void> {
     const op = 'ipvs.delDest'
-    const a = parseIp(op, 'address', d.address)
-    await this.gone(op, V.delDest(serviceKey(op, ref), { family: a.family, addr: a.bytes, port: port(op, 'port', d.port) }))
+    const a = addrOf(op, d.address)
+    await this.gone(op, V.delDest(serviceKey(op, ref), { family: a.family, addr: a.addr, port: port(op, 'port', d.port) }))
   }
 
   /**
@@ -162,16 +163,24 @@ export class Ipvs {
   async batch(ops: readonly IpvsBatchOp[]): Promise<Array<NetlinkError | undefined>> {
     const op = 'ipvs.batch'
     const create = C.NLM_F_CREATE | C.NLM_F_EXCL
+    // a service's real servers share its object (addMany, the backend's diff): its key
+    // is checked and encoded once, not once per real server
+    const keys = new Map<ServiceRef, Buffer>()
+    const keyOf = (ref: ServiceRef): Buffer => {
+      let k = keys.get(ref)
+      if (!k) keys.set(ref, k = V.serviceKeyNest(serviceKey(op, ref)))
+      return k
+    }
     const msgs: NlMessage[] = ops.map((o) => {
       switch (o.kind) {
         case 'newService': return { type: this.family, flags: create, payload: V.newService(serviceSpec(op, o.service)) }
         case 'setService': return { type: this.family, flags: 0, payload: V.setService(serviceSpec(op, o.service)) }
         case 'delService': return { type: this.family, flags: 0, payload: V.delService(serviceKey(op, o.service)) }
-        case 'newDest': return { type: this.family, flags: create, payload: V.newDest(serviceKey(op, o.service), destSpec(op, o.dest)) }
-        case 'setDest': return { type: this.family, flags: 0, payload: V.setDest(serviceKey(op, o.service), destSpec(op, o.dest)) }
+        case 'newDest': return { type: this.family, flags: create, payload: V.newDest(keyOf(o.service), destSpec(op, o.dest)) }
+        case 'setDest': return { type: this.family, flags: 0, payload: V.setDest(keyOf(o.service), destSpec(op, o.dest)) }
         case 'delDest': {
-          const a = parseIp(op, 'address', o.dest.address)
-          return { type: this.family, flags: 0, payload: V.delDest(serviceKey(op, o.service), { family: a.family, addr: a.bytes, port: port(op, 'port', o.dest.port) }) }
+          const a = addrOf(op, o.dest.address)
+          return { type: this.family, flags: 0, payload: V.delDest(keyOf(o.service), { family: a.family, addr: a.addr, port: port(op, 'port', o.dest.port) }) }
         }
         default: throw new NetlinkInputError(op, 'kind', (o as { kind: unknown }).kind, 'not an IPVS batch operation')
       }
@@ -225,10 +234,18 @@ export class Ipvs {
 
 const port = (op: string, field: string, n: unknown): number => checkU32(op, field, n, 1, 65535)
 
+/** An address checked as parseIp checks it; IPv4 as a number, without the bytes parseIp makes. */
+function addrOf(op: string, s: unknown): { family: 4 | 6; addr: Buffer | number } {
+  const v4 = typeof s === 'string' ? ipv4Value(s) : undefined
+  if (v4 !== undefined) return { family: 4, addr: v4 }
+  const a = parseIp(op, 'address', s)
+  return { family: a.family, addr: a.bytes }
+}
+
 function serviceKey(op: string, s: ServiceRef): V.ServiceKey {
   if (!Object.hasOwn(V.PROTOCOLS, s.protocol)) throw new NetlinkInputError(op, 'protocol', s.protocol, 'must be tcp, udp or sctp')
-  const a = parseIp(op, 'address', s.address)
-  return { family: a.family, addr: a.bytes, protocol: s.protocol, port: port(op, 'port', s.port) }
+  const a = addrOf(op, s.address)
+  return { family: a.family, addr: a.addr, protocol: s.protocol, port: port(op, 'port', s.port) }
 }
 
 function serviceSpec(op: string, s: ServiceInput): V.ServiceSpec {
@@ -239,11 +256,11 @@ function serviceSpec(op: string, s: ServiceInput): V.ServiceSpec {
 }
 
 function destSpec(op: string, d: DestInput): V.DestSpec {
-  const a = parseIp(op, 'address', d.address)
+  const a = addrOf(op, d.address)
   const forward = d.forward ?? 'masq'
   if (!V.FORWARDS.includes(forward)) throw new NetlinkInputError(op, 'forward', forward, `must be one of ${V.FORWARDS.join(', ')}`)
   return {
-    family: a.family, addr: a.bytes, port: port(op, 'port', d.port), forward,
+    family: a.family, addr: a.addr, port: port(op, 'port', d.port), forward,
     weight: checkU32(op, 'weight', d.weight ?? 1, 0, 65535), upperThreshold: 0, lowerThreshold: 0,
   }
 }

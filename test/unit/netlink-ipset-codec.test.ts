@@ -244,3 +244,21 @@ t.test('revisions this code creates sets with', async (t) => {
   t.notOk(S.isSetType('list:set'))
   t.notOk(S.isSetType('hash:ip,port,'))
 })
+
+t.test('fastElementData: the same bytes as the checked path, and no answer for anything it does not take', async (t) => {
+  const same: Array<[S.SetType, S.SetFamily, string]> = [
+    ['hash:ip', 4, '10.96.0.1'], ['hash:ip', 4, '0.0.0.0'], ['hash:ip', 4, '255.255.255.255'],
+    ['hash:ip,port', 4, '10.96.0.10,udp:53'], ['hash:ip,port', 4, '10.96.0.10,tcp:0'], ['hash:ip,port', 4, '10.96.0.10,sctp:65535'],
+    ['hash:ip,port,ip', 4, '10.244.1.5,tcp:8080,10.244.1.5'],
+    ['bitmap:port', undefined, '30080'], ['bitmap:port', undefined, '0'],
+  ]
+  for (const [type, family, s] of same) t.equal(S.fastElementData(type, family, s, 77)?.toString('hex'), el(type, family, s, 77), `${type} ${s}`)
+  const refused: Array<[S.SetType, S.SetFamily, string]> = [
+    ['hash:ip', 4, '10.96.0.01'], ['hash:ip', 4, '10.96.0'], ['hash:ip', 6, 'fd00::1'], ['hash:ip', 4, '10.96.0.1,tcp:80'],
+    ['hash:ip,port', 4, '10.96.0.10,udp:053'], ['hash:ip,port', 4, '10.96.0.10,udp:65536'], ['hash:ip,port', 4, '10.96.0.10,icmp:1'],
+    ['hash:ip,port', 4, '10.96.0.10,udp'], ['hash:ip,port', 4, '10.96.0.10,udp:53,10.0.0.1'], ['hash:ip,port,ip', 4, '10.244.1.5,tcp:8080'],
+    ['hash:ip,port,ip', 4, '10.244.1.5,tcp:8080,10.244.1.5,1.1.1.1'], ['hash:ip,port,ip', 4, '10.244.1.5,tcp:8080,fd00::1'],
+    ['hash:ip,port,net', 4, '10.0.0.1,tcp:80,10.0.0.0/8'], ['hash:net', 4, '10.0.0.0/8'], ['bitmap:port', undefined, '-1'], ['bitmap:port', undefined, ''],
+  ]
+  for (const [type, family, s] of refused) t.equal(S.fastElementData(type, family, s, 1), undefined, `${type} ${s}`)
+})

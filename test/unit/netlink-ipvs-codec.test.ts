@@ -57,20 +57,23 @@ t.test('identity-only messages: delete and get carry no scheduler', async (t) =>
 })
 
 t.test('dests: service identity plus a full DEST attribute', async (t) => {
-  const d: V.DestSpec = { family: 4, addr: Buffer.from([10, 244, 1, 5]), port: 8080, forward: 'masq', weight: 0, upperThreshold: 0, lowerThreshold: 0 }
+  const addr = Buffer.from([10, 244, 1, 5])
+  const d: V.DestSpec = { family: 4, addr, port: 8080, forward: 'masq', weight: 0, upperThreshold: 0, lowerThreshold: 0 }
   for (const [m, cmd] of [[V.newDest(key, d), V.IPVS_CMD_NEW_DEST], [V.setDest(key, { ...d, forward: 'tunnel', weight: 7 }), V.IPVS_CMD_SET_DEST]] as const) {
     const b = body(m)
     t.equal(b.readUInt8(0), cmd)
     const top = parseAttrs(b.subarray(4))
     t.same([...top.keys()], [1, 2], 'SERVICE then DEST')
     const x = parseAttrs(top.get(2)!)
-    t.same(x.get(1), a16(d.addr))
+    t.same(x.get(1), a16(addr))
     t.equal(x.get(2)!.readUInt16BE(0), 8080)
     t.equal(x.get(3)!.readUInt32LE(0), cmd === V.IPVS_CMD_NEW_DEST ? 0 : 2, 'IP_VS_CONN_F_MASQUERADE 0, TUNNEL 2')
     t.equal(x.get(4)!.readUInt32LE(0), cmd === V.IPVS_CMD_NEW_DEST ? 0 : 7, 'weight')
     t.ok(x.has(5) && x.has(6), 'thresholds: the kernel refuses a full dest without them')
     t.equal(x.get(11)!.readUInt16LE(0), 2, 'the real server\'s own family')
   }
+  t.same(body(V.newDest({ ...key, addr: 0x0a600001 }, { ...d, addr: 0x0af40105 })), body(V.newDest({ ...key, addr: Buffer.from([10, 96, 0, 1]) }, d)), 'an IPv4 address as a number: the same bytes')
+  t.same(body(V.newDest(V.serviceKeyNest(key), d)), body(V.newDest(key, d)), 'a shared key nest: the same bytes')
   const del = parseAttrs(parseAttrs(body(V.delDest(key, d)).subarray(4)).get(2)!)
   t.same([...del.keys()], [1, 2, 11], 'delete names the real server only')
   const cfg = parseAttrs(body(V.setConfig({ tcp: 900, tcpFin: 120, udp: 300 })).subarray(4))

@@ -4,6 +4,8 @@
 // (src/netlink/ipset.ts) from this process, with no exec. Failures come back
 // as ProxyApplyError carrying the tool's (or the kernel's) own message, and
 // for a restore the input line it refused.
+import { realpathSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { execa } from 'execa'
 import type { Family } from '../../net/address.ts'
 import { Ipset, IpsetUnavailableError, NetlinkError } from '../../netlink/index.ts'
@@ -122,6 +124,8 @@ export async function ipsetNames(ipset: Ipset, mode: ProxyMode): Promise<string[
  */
 export async function resolveFlavour(option: IptablesBackendOption, netnsPath?: string): Promise<IptablesFlavour> {
   if (option !== 'auto') return option
+  const known = flavourByName()
+  if (known) return known
   const r = await execTool('iptables', ['--version'], undefined, netnsPath)
   if (r.exitCode !== 0) throw new ProxyApplyError('iptables', `iptables --version failed: ${bounded(r.stderr)}`)
   if (r.stdout.includes('(nf_tables)')) return 'nft'
@@ -149,4 +153,26 @@ export async function restoreEverywhere(netnsPath: string | undefined, render: (
       if (text) await tools.restore(family, text)
     }
   }
+}
+
+/**
+ * The flavour the `iptables` on PATH is, when it resolves to one of the xtables multi-call
+ * binaries (Debian's alternatives link it so): their names say which. A cold sync then
+ * spends no exec on `iptables --version`, a second and more in a TCG guest. Anything else
+ * (a wrapper script that picks at run time, another layout): undefined, and the caller asks
+ * the tool itself.
+ */
+function flavourByName(): IptablesFlavour | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir === '') continue
+    let real: string
+    try {
+      real = realpathSync(join(dir, 'iptables'))
+    } catch {
+      continue // not in this directory
+    }
+    const name = basename(real)
+    return name === 'xtables-nft-multi' ? 'nft' : name === 'xtables-legacy-multi' ? 'legacy' : undefined
+  }
+  return undefined
 }

@@ -89,8 +89,8 @@ function batchOp(o: IpvsOp): IpvsBatchOp {
     case 'set-service':
       return { kind: o.kind === 'add-service' ? 'newService' : 'setService', service: { protocol: o.server.protocol, address: o.server.address, port: o.server.port, scheduler: o.server.scheduler, persistence: o.server.persistence } }
     case 'del-service': return { kind: 'delService', service: o.server }
-    case 'add-dest': return { kind: 'newDest', service: o.server, dest: { ...o.real, forward: 'masq' } }
-    case 'set-dest': return { kind: 'setDest', service: o.server, dest: { ...o.real, forward: 'masq' } }
+    case 'add-dest': return { kind: 'newDest', service: o.server, dest: { address: o.real.address, port: o.real.port, weight: o.real.weight, forward: 'masq' } }
+    case 'set-dest': return { kind: 'setDest', service: o.server, dest: { address: o.real.address, port: o.real.port, weight: o.real.weight, forward: 'masq' } }
     case 'del-dest': return { kind: 'delDest', service: o.server, dest: o.real }
   }
 }
@@ -304,13 +304,16 @@ export class IpvsBackend implements ProxyBackend {
   private async full(plan: ProxyPlan): Promise<SyncStats> {
     this.guard()
     this.applied = null
-    const [ipvs, rtnl, tools] = [await this.getIpvs(), await this.getRtnl(), await this.getTools()]
+    const [ipvs, rtnl] = [await this.getIpvs(), await this.getRtnl()]
+    const families = plan.globals.families.map((f) => f.family)
+    // the iptables flavour and each family's iptables-save are execs: they run while this process plans
+    const saved = this.getTools().then(async (tools) => ({ tools, saves: await Promise.all(families.map((f) => tools.save(f))) }))
+    saved.catch(() => undefined) // awaited below; a failure while planning must not go unhandled
     await this.tune(ipvs)
     const dev = await this.dummy(rtnl)
     const planOpts: IpvsPlanOptions = { scheduler: this.opts.scheduler ?? 'rr', localAddresses: await this.localAddresses(rtnl, dev.index) }
     // plan and render before writing anything: a bad intent is refused with nothing changed
     const desired = planAll(plan, planOpts)
-    const families = plan.globals.families.map((f) => f.family)
     const setsText = renderSetsFull(desired, families)
 
     const observedVips = new Set((await rtnl.addrs(dev.index)).map((a) => a.cidr.split('/')[0]!))
@@ -327,14 +330,17 @@ export class IpvsBackend implements ProxyBackend {
     const diff = diffServers(desired.servers, observed)
 
     const jumps = new Map<Family, Record<IpvsTable, string[]>>()
-    for (const f of families) {
-      const t = splitSave(await tools.save(f))
+    const { tools, saves } = await saved
+    families.forEach((f, i) => {
+      const t = splitSave(saves[i]!)
       jumps.set(f, { nat: observeBuiltinJumps(t.nat), filter: observeBuiltinJumps(t.filter) })
-    }
+    })
     const rules = renderRules(plan.globals, jumps)
 
     const wantVips = new Set<string>()
     for (const s of desired.vips.values()) for (const ip of s) wantVips.add(ip)
+    // one after the other, though neither needs the other: a restore parses and encodes for seconds
+    // in a slow guest without yielding, and the address writes' acks, unread meanwhile, passed their deadline
     await this.addAddrs(rtnl, dev.index, [...wantVips].filter((ip) => !observedVips.has(ip)))
     await ipsetRestore(await this.getIpset(), 'ipvs', setsText)
     for (const r of rules) await tools.restore(r.family, r.text)

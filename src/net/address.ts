@@ -232,12 +232,6 @@ export function ipFamily(input: unknown): IPFamily | undefined {
   return a && familyName(a.family)
 }
 
-/** A dotted quad as its 32-bit value, or undefined when it is not one: parseIp's own IPv4 scan, without the BigInt (for hot loops). */
-export function ipv4Value(input: string): number | undefined {
-  const v = scanV4(input)
-  return v >= 0 ? v : undefined
-}
-
 export function ipToBytes(a: Addr): Buffer {
   if (a.family === 4) {
     // no BigInt shifts: a cold sync turns ~100,000 endpoint addresses into bytes, and in a TCG guest the

@@ -12,7 +12,7 @@ import { checkIfName, checkIndex, checkU32, formatIp, parseCidr, parseIp, parseM
 import * as Nb from './neigh.ts'
 import { NlSocket } from './socket.ts'
 import type { Addr, FdbEntry, Link, Neigh, Route, VxlanOptions } from './types.ts'
-import { writeAll, type NlWrite } from './writes.ts'
+import { writeAll, writeOne, type NlWrite } from './writes.ts'
 
 const NOT_FOUND_LINK = new Set(['ENODEV', 'ENOENT'])
 
@@ -213,25 +213,12 @@ export class Rtnl {
 
   /** Add an address (CIDR with host bits, e.g. 10.244.1.5/24). Already present is success. */
   async addAddr(index: number, cidr: string, opts: { noDad?: boolean } = {}): Promise<void> {
-    checkIndex('addAddr', 'index', index)
-    const p = parseCidr('addAddr', 'cidr', cidr)
-    try {
-      await this.req('addAddr', C.RTM_NEWADDR, C.NLM_F_CREATE | C.NLM_F_EXCL, A.newAddr(index, p, opts.noDad === true))
-    } catch (e) {
-      if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e
-    }
+    await writeOne(this.sock, addAddrWrite(index, cidr, opts))
   }
 
-  async delAddr(index: number, cidr: string): Promise<boolean> {
-    checkIndex('delAddr', 'index', index)
-    const p = parseCidr('delAddr', 'cidr', cidr)
-    try {
-      await this.req('delAddr', C.RTM_DELADDR, 0, A.delAddr(index, p))
-      return true
-    } catch (e) {
-      if (e instanceof NetlinkError && (e.code === 'EADDRNOTAVAIL' || NOT_FOUND_LINK.has(e.code))) return false
-      throw e
-    }
+  /** Delete an address; false when there was none (or no such link). */
+  delAddr(index: number, cidr: string): Promise<boolean> {
+    return writeOne(this.sock, delAddrWrite(index, cidr))
   }
 
   /** Addresses, optionally of one link and one family. */

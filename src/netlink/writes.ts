@@ -42,11 +42,25 @@ export async function writeAll(sock: NlSocket, writes: readonly NlWrite[]): Prom
     const results = await sock.quietBatch(chunk[0]!.op, chunk.map((w) => w.msg))
     results.forEach((r, k) => {
       const w = chunk[k]!
-      if (r === undefined) out.push(undefined)
-      else if (w.absentOk && ABSENT.has(r.code)) out.push(undefined)
-      else if (w.doneCodes?.has(r.code)) out.push(undefined)
+      if (r === undefined || doneAnyway(w, r)) out.push(undefined)
       else out.push(new NetlinkError(w.op, r.errno, w.what, r.code))
     })
   }
   return out
+}
+
+/** Whether the kernel's refusal of this write means its end state already holds. */
+export function doneAnyway(w: NlWrite, e: NetlinkError): boolean {
+  return (w.absentOk && ABSENT.has(e.code)) || (w.doneCodes?.has(e.code) ?? false)
+}
+
+/** One write on its own: true when the kernel made the change, false when its end state already held. */
+export async function writeOne(sock: NlSocket, w: NlWrite): Promise<boolean> {
+  try {
+    await sock.request(w.op, w.msg.type, w.msg.flags, w.msg.payload)
+    return true
+  } catch (e) {
+    if (e instanceof NetlinkError && doneAnyway(w, e)) return false
+    throw e
+  }
 }

@@ -157,6 +157,8 @@ t.test('session affinity: one client keeps its backend, on whichever node it run
   for (let i = 0; i < 15; i++) seen.add((await ask(client, svc.spec.clusterIP, 80)).split(' ')[0]!)
   t.same([...seen], [first], 'fifteen new connections from the client pod, one backend')
   const outside = netnsPath(topo.outside.netns)
+  // each node's agent programs the Service in its own time: node-2's NodePort may still refuse while node-1 answers
+  await waitFor("sticky's NodePort on node-2", async () => (await ask(outside, '172.18.0.12', svc.spec.ports[0].nodePort)).startsWith('echo-node-'), { timeoutMs: 30_000, everyMs: 200 })
   const viaNode2 = new Set<string>()
   for (let i = 0; i < 10; i++) viaNode2.add((await ask(outside, '172.18.0.12', svc.spec.ports[0].nodePort)).split(' ')[0]!)
   t.equal(viaNode2.size, 1, `outside through node-2's NodePort: one backend (${[...viaNode2]})`)

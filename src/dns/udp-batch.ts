@@ -5,14 +5,14 @@
 // of the server's time. So libuv still watches the socket and hands over the
 // first datagram of a wakeup; the server then drains the rest of the queue in
 // batches of BATCH, answers each (the answer cache makes that a copy), and
-// sends the replies back in one sendmmsg per batch.
+// sends the replies back in one sendmmsg per batch (the calls: src/sys/libc.ts).
 //
 // All memory the kernel reads or writes is one native allocation made here and
 // never freed while the socket lives (the structs hold absolute addresses into
 // it). The layouts are Linux LP64 (x64, arm64); anywhere else batching is off
 // and dgram does everything, as it would without this file.
-import { createRequire } from 'node:module'
 import { ipFromBytes, formatIp } from '../net/address.ts'
+import { rawLibc } from '../sys/libc.ts'
 
 /** datagrams per recvmmsg/sendmmsg */
 export const BATCH = 64
@@ -45,35 +45,12 @@ export interface DrainResult {
   unsent: number
 }
 
-interface Sys {
-  /** vec: the absolute address of the first struct mmsghdr */
-  recvmmsg(fd: number, vec: bigint, vlen: number, flags: number): number
-  sendmmsg(fd: number, vec: bigint, vlen: number, flags: number): number
-  errno(): number
-  alloc(bytes: number): { ptr: unknown; base: bigint; view: Buffer }
-}
+type Sys = ReturnType<typeof rawLibc>
 
-let sys: Sys | null | undefined
-
+/** libc's batched calls where the layouts below hold (Linux LP64), else null. */
 function load(): Sys | null {
-  if (sys !== undefined) return sys
-  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return (sys = null)
-  const require = createRequire(import.meta.url)
-  const koffi = require('koffi') as typeof import('koffi')
-  const lib = koffi.load('libc.so.6')
-  // addresses as integers: the structs point into the same arena, so the calls take offsets into it too
-  const recvmmsg = lib.func('int recvmmsg(int fd, uint64_t vec, unsigned int vlen, int flags, void *timeout)')
-  const sendmmsg = lib.func('int sendmmsg(int fd, uint64_t vec, unsigned int vlen, int flags)')
-  sys = {
-    recvmmsg: (fd, vec, vlen, flags) => recvmmsg(fd, vec, vlen, flags, null) as number,
-    sendmmsg: (fd, vec, vlen, flags) => sendmmsg(fd, vec, vlen, flags) as number,
-    errno: () => koffi.errno() as number,
-    alloc: (bytes) => {
-      const ptr = koffi.alloc('uint8_t', bytes)
-      return { ptr, base: koffi.address(ptr), view: Buffer.from(koffi.view(ptr, bytes)) }
-    },
-  }
-  return sys
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return null
+  return rawLibc()
 }
 
 /** The peer a sockaddr_in/_in6 names. */

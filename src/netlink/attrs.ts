@@ -29,6 +29,13 @@ export function zeroed(n: number): Buffer {
   return b
 }
 
+/** An attribute header written at off into a buffer being filled in place; returns where its payload starts. */
+export function putHdr(b: Buffer, off: number, len: number, type: number): number {
+  b.writeUInt16LE(len, off)
+  b.writeUInt16LE(type, off + 2)
+  return off + 4
+}
+
 /** One attribute: header, payload, padding to 4 bytes. */
 export function attr(type: number, payload: Buffer | Buffer[]): Buffer {
   const data = Array.isArray(payload) ? Buffer.concat(payload) : payload

@@ -1,7 +1,7 @@
 // IPVS over generic netlink (include/uapi/linux/ip_vs.h): virtual services and their real
 // servers (dests), encoded as the kernel's ip_vs_genl_parse_service/_dest expect and decoded
 // from its dumps. Pure; callers hand in validated values (see ipvs.ts).
-import { align4, attr, getStr, getU16, getU16be, getU32, parseAttrs, u32, zeroed, type Attrs } from './attrs.ts'
+import { align4, attr, getStr, getU16, getU16be, getU32, parseAttrs, putHdr, u32, zeroed, type Attrs } from './attrs.ts'
 import * as C from './constants.ts'
 import { genlBody, genlHeader } from './codec-genl.ts'
 import { formatIp } from './input.ts'
@@ -78,11 +78,6 @@ const af = (f: 4 | 6): number => (f === 4 ? C.AF_INET : C.AF_INET6)
 // Each nest is written into one buffer of its final size, the same bytes as nesting
 // attr() results: a cold sync encodes ~100,000 of them, and a buffer per attribute
 // plus the copies that join them cost more than the kernel's work in a slow guest.
-function putHdr(b: Buffer, off: number, len: number, type: number): number {
-  b.writeUInt16LE(len, off)
-  b.writeUInt16LE(type, off + 2)
-  return off + 4
-}
 const putU16 = (b: Buffer, off: number, type: number, v: number): number => { b.writeUInt16LE(v & 0xffff, putHdr(b, off, 6, type)); return off + 8 }
 const putU16be = (b: Buffer, off: number, type: number, v: number): number => { b.writeUInt16BE(v & 0xffff, putHdr(b, off, 6, type)); return off + 8 }
 const putU32 = (b: Buffer, off: number, type: number, v: number): number => { b.writeUInt32LE(v >>> 0, putHdr(b, off, 8, type)); return off + 8 }

@@ -5,7 +5,7 @@
 // libnftables; this exists because libnftables spends ~15 us parsing and
 // evaluating each element of a 130,000-element ruleset, and the kernel ~1 us
 // inserting it. Pure: no sockets here.
-import { attr, nested, str } from './attrs.ts'
+import { align4, attr, NLA_F_NESTED, nested, putHdr, str, zeroed } from './attrs.ts'
 import type { NlMessage } from './socket.ts'
 
 export const NFNL_SUBSYS_NFTABLES = 10
@@ -64,8 +64,6 @@ export const getGen = (): NlMessage => ({ type: nftType(NFT_MSG_GETGEN), flags: 
 /** Asks for one inet table: the kernel answers it, or ENOENT. */
 export const getTable = (name: string): NlMessage => ({ type: nftType(NFT_MSG_GETTABLE), flags: 0, payload: [nfgen(NFPROTO_INET), attr(NFTA_TABLE_NAME, str(name))] })
 
-const NLA_F_NESTED = 0x8000
-const pad4 = (n: number) => (n + 3) & ~3
 
 /**
  * One element's NFTA_LIST_ELEM attribute, written into one buffer: a full load
@@ -73,23 +71,23 @@ const pad4 = (n: number) => (n + 3) & ~3
  * eight allocations an element.
  */
 export function elemAttr(e: SetElem): Buffer {
-  const keyNest = 4 + 4 + pad4(e.key.length)
+  const keyNest = 4 + 4 + align4(e.key.length)
   let dataNest = 0
   let chainBytes = 0
-  if (e.data?.kind === 'value') dataNest = 4 + 4 + pad4(e.data.bytes.length)
+  if (e.data?.kind === 'value') dataNest = 4 + 4 + align4(e.data.bytes.length)
   else if (e.data?.kind === 'verdict') {
     chainBytes = e.data.chain === undefined ? 0 : Buffer.byteLength(e.data.chain) + 1
-    dataNest = 4 + 4 + 8 + (chainBytes ? 4 + pad4(chainBytes) : 0)
+    dataNest = 4 + 4 + 8 + (chainBytes ? 4 + align4(chainBytes) : 0)
   }
   const total = 4 + keyNest + dataNest
-  const b = Buffer.alloc(total)
+  const b = zeroed(total)
   let at = 0
-  const hdr = (len: number, type: number) => { b.writeUInt16LE(len, at); b.writeUInt16LE(type, at + 2); at += 4 }
+  const hdr = (len: number, type: number) => { at = putHdr(b, at, len, type) }
   hdr(total, NFTA_LIST_ELEM | NLA_F_NESTED)
   hdr(keyNest, NFTA_SET_ELEM_KEY | NLA_F_NESTED)
   hdr(4 + e.key.length, NFTA_DATA_VALUE)
   e.key.copy(b, at)
-  at += pad4(e.key.length)
+  at += align4(e.key.length)
   if (e.data?.kind === 'value') {
     hdr(dataNest, NFTA_SET_ELEM_DATA | NLA_F_NESTED)
     hdr(4 + e.data.bytes.length, NFTA_DATA_VALUE)

@@ -1,6 +1,7 @@
 // The few libc calls Node does not expose: setns(2) to enter a network namespace
 // on the current thread, flock(2), which interoperates with host-local's lock, and
-// socket/bind/listen to open a listener while inside another netns.
+// socket/bind/listen to open a listener while inside another netns, and
+// recvmmsg/sendmmsg for the DNS server's batched UDP (src/dns/udp-batch.ts).
 // koffi is loaded lazily so that commands which need neither (VERSION) do not pay for it.
 import { createRequire } from 'node:module'
 import { constants } from 'node:os'
@@ -20,6 +21,11 @@ interface Libc {
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number
   close(fd: number): number
   mallocTrim(pad: number): number
+  /** vec: the absolute address of the first struct mmsghdr (the structs point into the same native memory) */
+  recvmmsg(fd: number, vec: bigint, vlen: number, flags: number): number
+  sendmmsg(fd: number, vec: bigint, vlen: number, flags: number): number
+  /** native memory that never moves, kept as long as `ptr` is referenced: its address and a Buffer over it */
+  alloc(bytes: number): { ptr: unknown; base: bigint; view: Buffer }
   errno(): number
 }
 
@@ -38,6 +44,8 @@ function load(): Libc {
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)')
   const close = lib.func('int close(int fd)')
   const mallocTrim = lib.func('int malloc_trim(size_t pad)')
+  const recvmmsg = lib.func('int recvmmsg(int fd, uint64_t vec, unsigned int vlen, int flags, void *timeout)')
+  const sendmmsg = lib.func('int sendmmsg(int fd, uint64_t vec, unsigned int vlen, int flags)')
   libc = {
     setns: (fd, t) => setns(fd, t) as number,
     flock: (fd, op) => flock(fd, op) as number,
@@ -47,6 +55,12 @@ function load(): Libc {
     setsockopt: (fd, l, n, v, len) => setsockopt(fd, l, n, v, len) as number,
     close: (fd) => close(fd) as number,
     mallocTrim: (pad) => mallocTrim(pad) as number,
+    recvmmsg: (fd, vec, vlen, flags) => recvmmsg(fd, vec, vlen, flags, null) as number,
+    sendmmsg: (fd, vec, vlen, flags) => sendmmsg(fd, vec, vlen, flags) as number,
+    alloc: (bytes) => {
+      const ptr = koffi.alloc('uint8_t', bytes)
+      return { ptr, base: koffi.address(ptr), view: Buffer.from(koffi.view(ptr, bytes)) }
+    },
     errno: () => koffi.errno() as number,
   }
   return libc

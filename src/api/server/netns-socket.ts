@@ -49,11 +49,7 @@ export function listenFdInNetns(nsPath: string, host: string, port: number): num
     if (fd < 0) throw new NetnsSocketError('ESOCKET', `socket() failed in ${nsPath}: errno ${s.errno()}`)
     const one = Buffer.alloc(4)
     one.writeInt32LE(1)
-    const fail = (what: string) => {
-      const e = s.errno()
-      s.close(fd)
-      return new NetnsSocketError(e === 99 ? 'EADDRNOTAVAIL' : e === 98 ? 'EADDRINUSE' : 'ELISTEN', `${what} ${host}:${port} in ${nsPath} failed: errno ${e}`)
-    }
+    const fail = (what: string) => socketFailure(fd, 'ELISTEN', `${what} ${host}:${port} in ${nsPath}`)
     s.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4)
     if (family === AF_INET6) s.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4)
     if (s.bind(fd, buf, buf.length) !== 0) throw fail('bind')
@@ -72,11 +68,17 @@ export function boundUdpFd(host: string, port: number): number {
   const { family, buf } = sockaddr(host, port)
   const fd = s.socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
   if (fd < 0) throw new NetnsSocketError('ESOCKET', `socket() for UDP ${host}:${port} failed: errno ${s.errno()}`)
-  if (s.bind(fd, buf, buf.length) !== 0) {
-    const e = s.errno()
-    s.close(fd)
-    const code = e === 99 ? 'EADDRNOTAVAIL' : e === 98 ? 'EADDRINUSE' : e === 13 ? 'EACCES' : 'EBIND'
-    throw new NetnsSocketError(code, `bind UDP ${host}:${port} failed: ${code === 'EBIND' ? `errno ${e}` : code}`)
-  }
+  if (s.bind(fd, buf, buf.length) !== 0) throw socketFailure(fd, 'EBIND', `bind UDP ${host}:${port}`)
   return fd
+}
+
+const ERRNO_CODES: Record<number, string> = { 13: 'EACCES', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL' }
+
+/** The error for a failed bind/listen on fd (read before the close, which may set errno), the fd closed. */
+function socketFailure(fd: number, fallback: string, what: string): NetnsSocketError {
+  const s = rawLibc()
+  const e = s.errno()
+  s.close(fd)
+  const code = ERRNO_CODES[e] ?? fallback
+  return new NetnsSocketError(code, `${what} failed: ${code === fallback ? `errno ${e}` : code}`)
 }

@@ -131,16 +131,11 @@ export class NftablesBackend implements ProxyBackend {
     for (const o of freshObjects) this.#elements?.know(o)
     // elements over nfnetlink when every one can go (one transaction, deletes then adds), else all through libnftables
     const w = this.#elements
-    let done = false
-    if (w && change.delete.every((e) => w.handles(e)) && change.add.every((e) => w.handles(e))) {
-      // new chains first: an element may point at one (on its own, a new chain changes nothing)
-      if (freshObjects.length > 0) this.#run(objectCommands(freshObjects).join('\n') + '\n')
-      done = (await w.swap(change.delete, change.add)) === true
-      if (!done) this.#run([...elementCommands('delete', change.delete), ...elementCommands('add', change.add)].join('\n') + '\n')
-      done = true
-    }
-    if (!done) {
-      const lines = [...objectCommands(freshObjects), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
+    const viaNetlink = w !== null && change.delete.every((e) => w.handles(e)) && change.add.every((e) => w.handles(e))
+    // new chains first: an element may point at one (on its own, a new chain changes nothing)
+    if (viaNetlink && freshObjects.length > 0) this.#run(objectCommands(freshObjects).join('\n') + '\n')
+    if (!viaNetlink || !(await w.swap(change.delete, change.add))) {
+      const lines = [...(viaNetlink ? [] : objectCommands(freshObjects)), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
       if (lines.length > 0) this.#run(lines.join('\n') + '\n')
     }
     const touchesAffinity = [...changes].some(([key, r]) =>

@@ -94,14 +94,14 @@ export class NftElementWriter {
   }
 
   /**
-   * Deletes, then adds, in one transaction, or undefined (nothing sent) when
-   * they do not fit one sendmsg: the caller then takes its own one-transaction
-   * path, since two transactions would show the kernel half a change.
+   * Deletes, then adds, in one transaction; false (nothing sent) when they do
+   * not fit one sendmsg: the caller then takes its own one-transaction path,
+   * since two transactions would show the kernel half a change.
    */
-  async swap(deletes: readonly NftElement[], adds: readonly NftElement[]): Promise<true | undefined> {
+  async swap(deletes: readonly NftElement[], adds: readonly NftElement[]): Promise<boolean> {
     const msgs = [...this.#messages('delete', deletes), ...this.#messages('add', adds)]
     if (msgs.length === 0) return true
-    if (NftElementWriter.#bytes(msgs) > TX_BYTES) return undefined
+    if (NftElementWriter.#bytes(msgs) > TX_BYTES) return false
     await this.#transaction(msgs)
     return true
   }

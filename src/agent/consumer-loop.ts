@@ -6,8 +6,8 @@ import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
 import type { AgentMetrics } from '../metrics/agent-metrics.ts'
 import { BoundedFrequencyRunner, type BoundedRunnerOptions } from './bounded-runner.ts'
 import { ChangeCursor } from './change-cursor.ts'
-import type { Clock } from './clock.ts'
-import type { SyncConsumer } from './consumer.ts'
+import type { Clock, Timer } from './clock.ts'
+import type { DriftWatch, SyncConsumer } from './consumer.ts'
 import type { ConsumerHealth } from './health.ts'
 
 export interface ConsumerLoopDeps {
@@ -28,6 +28,9 @@ export class ConsumerLoop {
   private readonly runner: BoundedFrequencyRunner
   private waitingSince: number | null = null
   private lastSuccess: number | null = null
+  private syncing = false
+  private stopped = true
+  private driftTimer: Timer | null = null
 
   constructor(private readonly consumer: SyncConsumer, private readonly deps: ConsumerLoopDeps) {
     this.runner = new BoundedFrequencyRunner(() => this.syncOnce(), {
@@ -42,11 +45,16 @@ export class ConsumerLoop {
   }
 
   start(): void {
+    this.stopped = false
     this.runner.start()
+    this.armDrift()
   }
 
   stop(): void {
+    this.stopped = true
     this.runner.stop()
+    this.driftTimer?.cancel()
+    this.driftTimer = null
   }
 
   /** New changes from the client. */
@@ -77,6 +85,26 @@ export class ConsumerLoop {
     if (this.waitingSince === null && this.deps.synced()) this.waitingSince = this.deps.clock.now()
   }
 
+  private armDrift(): void {
+    const watch = this.consumer.drift
+    if (!watch || this.stopped || this.driftTimer) return
+    this.driftTimer = this.deps.clock.setTimer(() => { void this.checkDrift(watch) }, watch.everyMs)
+  }
+
+  // Not while a sync runs (it asks its own canary), nor before the cache has
+  // synced (nothing is ours yet). A check that fails wakes the consumer too: its
+  // sync meets the same failure and reports it, with the runner's backoff.
+  private async checkDrift(watch: DriftWatch): Promise<void> {
+    this.driftTimer = null
+    try {
+      if (!this.syncing && this.deps.synced() && await watch.check()) this.runner.run()
+    } catch {
+      this.runner.run()
+    } finally {
+      this.armDrift()
+    }
+  }
+
   private async syncOnce(): Promise<void> {
     if (!this.deps.synced()) return
     this.deps.pull()
@@ -89,6 +117,7 @@ export class ConsumerLoop {
     // Changes that arrive during this run start their own wait.
     const waitedSince = this.waitingSince ?? start
     this.waitingSince = null
+    this.syncing = true
     try {
       await this.consumer.sync(this.deps.snapshot(), changes, { fullResync, pendingSince: waitedSince })
     } catch (err) {
@@ -101,6 +130,7 @@ export class ConsumerLoop {
         'consumer sync failed; its changes are kept and retried with backoff')
       throw err
     } finally {
+      this.syncing = false
       this.deps.metrics.consumerSyncDuration.observe(label, (this.deps.clock.now() - start) / 1000)
     }
     this.lastSuccess = this.deps.wallNow()

@@ -15,4 +15,15 @@ export interface SyncConsumer {
   /** the label of its metrics and logs: lower case, [a-z0-9-] */
   readonly name: string
   sync(snapshot: ClusterSnapshot, changes: ChangeSet, ctx: SyncContext): unknown
+  /**
+   * A cheap check, asked every `everyMs` while no sync runs, of whether someone
+   * removed what the consumer wrote; true wakes the consumer at once, so a
+   * deleted table comes back in about `everyMs`, not at the next sync period.
+   */
+  readonly drift?: DriftWatch
+}
+
+export interface DriftWatch {
+  everyMs: number
+  check(): Promise<boolean>
 }

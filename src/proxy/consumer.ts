@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
 import { deepEqual } from '../cluster/equal.ts'
 import type { Clock } from '../agent/clock.ts'
-import type { SyncConsumer, SyncContext } from '../agent/consumer.ts'
+import type { DriftWatch, SyncConsumer, SyncContext } from '../agent/consumer.ts'
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts'
 import type { ProxyBackend, SyncStats } from './backend.ts'
 import { deltaBetween } from './plan/delta.ts'
@@ -51,6 +51,10 @@ export interface ProxyConsumerOptions {
   after?: AfterApply[]
 }
 
+const FLUSHED = 'our rules were flushed or removed by someone else'
+/** the drift watch's pace where the backend's canary costs nothing to ask (nftables: one filtered rule dump) */
+const MIN_DRIFT_CHECK_MS = 1000
+
 export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
   const wallNow = o.wallNow ?? Date.now
   let planner: Planner | null = null
@@ -61,6 +65,12 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
   let lastCanary = Number.NEGATIVE_INFINITY
   const canaryIntervalMs = o.canaryIntervalMs ?? o.backend.canaryIntervalMs ?? Math.min(5000, o.syncPeriodMs)
   const noLocal = { internal: new Set<string>(), external: new Set<string>() }
+  /** the drift watch saw our rules gone: the next sync is full */
+  let flushSeen = false
+  const flushFound = () => {
+    o.log.warn({ mode: o.backend.mode }, 'proxy rules missing: full resync')
+    return FLUSHED
+  }
 
   const countNoLocal = (removed: Iterable<PortIntent>, upserted: Iterable<PortIntent>) => {
     for (const i of removed) { noLocal.internal.delete(i.key); noLocal.external.delete(i.key) }
@@ -77,8 +87,21 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
     for (const [table, n] of Object.entries(stats.counts)) o.metrics.ruleCounts.set({ table }, n)
   }
 
+  // Between syncs only where the canary is cheap (the backend names its
+  // interval): elsewhere it reads back every rule, and waits for the next sync.
+  const drift: DriftWatch | undefined = o.backend.canaryIntervalMs === undefined ? undefined : {
+    everyMs: Math.max(MIN_DRIFT_CHECK_MS, o.backend.canaryIntervalMs),
+    async check() {
+      if (planner === null || flushSeen) return flushSeen // nothing applied yet, or a full sync is already due
+      if (!(await o.backend.flushed())) return false
+      flushFound()
+      return (flushSeen = true)
+    },
+  }
+
   return {
     name: 'proxy',
+    ...(drift ? { drift } : {}),
     async sync(snapshot: ClusterSnapshot, changes: ChangeSet, ctx: SyncContext) {
       const start = o.clock.now()
       const changed = changes.services.length + changes.endpointSlices.length
@@ -91,12 +114,11 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
         : !planner || !deepEqual(globals, nextGlobals) ? 'node-wide settings changed'
         : now - lastFull >= o.syncPeriodMs ? 'sync period'
         : null
+      if (reason === null && flushSeen) reason = FLUSHED
       const askCanary = reason === null && now - lastCanary >= canaryIntervalMs
       if (askCanary) lastCanary = now
-      if (askCanary && await o.backend.flushed()) {
-        reason = 'our rules were flushed or removed by someone else'
-        o.log.warn({ mode: o.backend.mode }, 'proxy rules missing: full resync')
-      }
+      if (askCanary && await o.backend.flushed()) reason = flushFound()
+      flushSeen = false
       let plan: ProxyPlan
       let delta: PlanDelta | null = null
       const before = lastPlan

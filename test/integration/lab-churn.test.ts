@@ -207,7 +207,7 @@ t.test('routes, FDB entries and rules deleted by hand come back', async (t) => {
   const mac = n2.metadata.annotations['pontoon.io/vtep-mac'] as string
   const route = () => inNs(ns(1), 'ip', ['route', 'show', cidr]).trim()
   const fdb = () => inNs(ns(1), 'bridge', ['fdb', 'show']).split('\n').find((x) => x.startsWith(mac)) ?? ''
-  const hasTable = () => /table inet pontoon/.test(inNs(ns(1), 'nft', ['list', 'tables']))
+  const hasTable = () => /^table inet pontoon$/m.test(inNs(ns(1), 'nft', ['list', 'tables']))
   await waitFor('the entries to node-2 on node-1', () => route() && fdb(), { timeoutMs: 30_000 })
   const dev = /dev (\S+)/.exec(route())![1]!
   // each delete must succeed (the agent may put an entry back at once, so what follows is not read back here)

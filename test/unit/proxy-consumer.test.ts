@@ -130,6 +130,30 @@ t.test('a flush seen by the canary forces a full sync', async (t) => {
   t.same(s.backend.calls, ['all:1', 'canary', 'all:1'])
 })
 
+t.test('the drift watch: only where the backend names its canary interval, at least a second apart', async (t) => {
+  t.equal(setup().consumer.drift, undefined, 'a backend without a cheap canary gets no watch (its canary waits for a sync)')
+  t.equal(setup({ backendCanaryMs: 0 }).consumer.drift?.everyMs, 1000, 'a free canary is asked once a second')
+  t.equal(setup({ backendCanaryMs: 2500 }).consumer.drift?.everyMs, 2500)
+})
+
+t.test('a flush the drift watch finds makes the next sync full, without asking the canary again', async (t) => {
+  const s = setup({ backendCanaryMs: 0, deltas: [delta([]), delta([])] })
+  const watch = s.consumer.drift!
+  t.equal(await watch.check(), false, 'nothing applied yet: nothing to look for')
+  t.same(s.backend.calls, [], 'and the backend is not asked')
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  t.equal(await watch.check(), false)
+  s.backend.isFlushed = true
+  t.equal(await watch.check(), true, 'gone')
+  t.equal(await watch.check(), true, 'still due: not asked again')
+  t.same(s.backend.calls, ['all:1', 'canary', 'canary'])
+  s.backend.isFlushed = false
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls.slice(3), ['all:1'], 'the sync is full, with no change waiting and no canary of its own')
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls.slice(4), ['canary'], 'and the one after is not: the flag was used up')
+})
+
 t.test('the sync period forces a full sync', async (t) => {
   const s = setup({ syncPeriodMs: 1000 })
   await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })

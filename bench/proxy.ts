@@ -151,12 +151,19 @@ try {
   L.outside.run('nft', ['delete', 'table', 'inet', 'benchsink'])
   const status = (field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${agent.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
   const rss = () => status('VmRSS')
+  // What the RSS is made of, from the agent's own /metrics (prom-client's default series).
+  const heapFigures = () => {
+    const text = L.node.run('curl', ['-s', `http://${lab.AGENT_METRICS.host}:${lab.AGENT_METRICS.port}/metrics`])
+    const mb = (name: string) => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20).toFixed(1)
+    return `${mb('nodejs_heap_size_used_bytes')} / ${mb('nodejs_heap_size_total_bytes')} MB, ${mb('nodejs_external_memory_bytes')} MB`
+  }
   // Right after a cold sync the RSS is near its peak (libnftables' parse of the whole
   // ruleset, V8's garbage not yet collected); the agent gives most of it back within
   // seconds, and what it holds from then on is the figure a node lives with.
   row('agent RSS right after the cold sync', `${rss().toFixed(1)} MB`)
   await new Promise((r) => setTimeout(r, 10_000))
   row('agent RSS, everything programmed, settled 10 s', `${rss().toFixed(1)} MB (peak VmHWM ${status('VmHWM').toFixed(1)} MB)`)
+  row('  of which V8 heap used / total, external + array buffers', heapFigures())
 
   // ---- raw lower bound of our layout: the agent's own ruleset, loaded without the agent
   const dir = mkdtempSync(join(tmpdir(), 'pontoon-bench-proxy-'))

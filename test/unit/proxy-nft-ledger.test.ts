@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { EndpointTarget, PortIntent, ProxyGlobals } from '../../src/proxy/plan/intent.ts'
 import { renderIntent } from '../../src/proxy/nftables/render.ts'
-import { ElementLedger } from '../../src/proxy/nftables/ledger.ts'
+import { ElementLedger, packRender, unpackRender } from '../../src/proxy/nftables/ledger.ts'
 import { staleStickyKeys, stickyTargets } from '../../src/proxy/nftables/sticky.ts'
 
 const there = (n: number, port = 8080): EndpointTarget => ({ ip: `10.244.2.${n}`, port, local: false })
@@ -116,4 +116,19 @@ t.test('sticky: entries whose endpoint left their frontend are stale, for Cluste
   t.same(staleStickyKeys(listing, 'sticky-v4-60', targets), ['10.244.0.5 . 10.96.0.10 . tcp . 80'], 'a map no intent uses: every entry is stale')
   t.same(staleStickyKeys({}, 'sticky-v4-tcp-300', targets), [])
   t.throws(() => staleStickyKeys({ nftables: [{ map: { name: 'm', elem: [[{ weird: 1 }, 'x']] } }] }, 'm', targets))
+})
+
+t.test('a packed render unpacks to the same elements and objects; a control character in a field is refused', async (t) => {
+  const r = renderIntent(svc('web', { affinityTimeoutSeconds: 60 }), g)
+  const packed = packRender(r)
+  t.equal(typeof packed.elements, 'string')
+  t.same(unpackRender(packed), r, 'round trip, value-less set elements included')
+  t.ok(r.elements.some((e) => e.value === undefined) && r.elements.some((e) => e.value !== undefined), 'the render has both kinds')
+  t.same(unpackRender(packRender({ elements: [], objects: [] })), { elements: [], objects: [] }, 'no elements')
+  const odd = { elements: [{ set: 's', key: 'k' }, { set: 's', key: 'k2', value: '' }, { set: 't', key: 'a . b', value: 'goto c' }], objects: [] }
+  t.same(unpackRender(packRender(odd)), odd, 'an empty value stays empty, a missing one stays missing')
+  t.equal(packRender(odd).elements, 's\u001fk\u001es\u001fk2\u001f\u001et\u001fa . b\u001fgoto c')
+  for (const bad of [{ set: 's\u001f', key: 'k' }, { set: 's', key: 'k\u001e' }, { set: 's', key: 'k', value: 'v\u001f' }]) {
+    t.throws(() => packRender({ elements: [bad], objects: [] }), { code: 'ELEDGERPACK', message: /holds a control character/ }, JSON.stringify(bad))
+  }
 })

@@ -7,7 +7,12 @@
 // diff of that intent's renders is its change (a second intent claiming the same
 // frontend is a conflict the kernel keeps the first of). Pure, and every
 // operation costs only the elements of the intents it is given.
-import { diffRenders, elementId, type IntentRender, type NftElement } from './render.ts'
+//
+// Each intent's render is kept packed, its elements in one flat string: as
+// objects, each with its strings built by concatenation, 100,000 elements held
+// about 55 MB of the agent's heap at 10,000 Services; packed, about 7 MB. Only the
+// renders a change touches are unpacked.
+import { diffRenders, elementId, type IntentRender, type NftElement, type NftObject } from './render.ts'
 
 /** sets whose elements several intents can need at once */
 const SHARED = /^(cluster-ips|hairpin)-v[46]$/
@@ -15,6 +20,45 @@ const SHARED = /^(cluster-ips|hairpin)-v[46]$/
 interface Held {
   el: NftElement
   count: number
+}
+
+/** an intent's render as the ledger keeps it */
+interface Packed {
+  elements: string
+  objects: NftObject[]
+}
+
+// Control characters no set name, key or value can hold (they are addresses,
+// ports, protocols, verdicts and chain names made of validated object names).
+const FIELD = '\u001f'
+const RECORD = '\u001e'
+const SEPARATORS = /[\u001e\u001f]/
+
+export class LedgerPackError extends Error {
+  readonly code = 'ELEDGERPACK'
+}
+
+export function packRender(r: IntentRender): Packed {
+  const parts = new Array<string>(r.elements.length)
+  for (let i = 0; i < r.elements.length; i++) {
+    const e = r.elements[i]!
+    for (const f of [e.set, e.key, e.value ?? '']) {
+      if (SEPARATORS.test(f)) throw new LedgerPackError(`element ${JSON.stringify(e)} of set ${e.set} holds a control character`)
+    }
+    parts[i] = e.value === undefined ? e.set + FIELD + e.key : e.set + FIELD + e.key + FIELD + e.value
+  }
+  return { elements: parts.join(RECORD), objects: r.objects }
+}
+
+export function unpackRender(p: Packed): IntentRender {
+  const elements: NftElement[] = []
+  if (p.elements !== '') {
+    for (const rec of p.elements.split(RECORD)) {
+      const [set, key, value] = rec.split(FIELD) as [string, string, string | undefined]
+      elements.push(value === undefined ? { set, key } : { set, key, value })
+    }
+  }
+  return { elements, objects: p.objects }
 }
 
 export interface LedgerChange {
@@ -26,15 +70,17 @@ export interface LedgerChange {
 
 export class ElementLedger {
   #held = new Map<string, Held>()
-  #byIntent = new Map<string, IntentRender>()
+  #byIntent = new Map<string, Packed>()
   #bySet = new Map<string, number>()
 
   /** Start over from a full sync's renders. */
   static from(byIntent: ReadonlyMap<string, IntentRender>): ElementLedger {
     const l = new ElementLedger()
     for (const [key, r] of byIntent) {
-      l.#byIntent.set(key, r)
-      for (const el of r.elements) {
+      const packed = packRender(r)
+      l.#byIntent.set(key, packed)
+      // the held elements' strings are slices of the packed one, not the render's
+      for (const el of unpackRender(packed).elements) {
         if (SHARED.test(el.set)) {
           const id = elementId(el)
           const h = l.#held.get(id)
@@ -54,12 +100,13 @@ export class ElementLedger {
   }
 
   get(key: string): IntentRender | undefined {
-    return this.#byIntent.get(key)
+    const p = this.#byIntent.get(key)
+    return p && unpackRender(p)
   }
 
-  /** every intent's render, as applied */
-  renders(): IterableIterator<IntentRender> {
-    return this.#byIntent.values()
+  /** every intent's render, as applied (each unpacked as it is reached) */
+  *renders(): IterableIterator<IntentRender> {
+    for (const p of this.#byIntent.values()) yield unpackRender(p)
   }
 
   /** distinct elements held */
@@ -94,7 +141,7 @@ export class ElementLedger {
     const del: NftElement[] = []
     const own = new Map<string, number>()
     for (const [key, r] of changes) {
-      const before = this.#byIntent.get(key)
+      const before = this.get(key)
       for (const el of before?.elements ?? []) {
         if (!SHARED.test(el.set)) { own.set(el.set, (own.get(el.set) ?? 0) - 1); continue }
         const t = entry(elementId(el))
@@ -125,7 +172,7 @@ export class ElementLedger {
       }
       for (const [set, by] of own) if (by !== 0) this.#count(set, by)
       for (const [key, r] of changes) {
-        if (r) this.#byIntent.set(key, r)
+        if (r) this.#byIntent.set(key, packRender(r))
         else this.#byIntent.delete(key)
       }
     }

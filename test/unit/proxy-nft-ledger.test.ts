@@ -118,17 +118,17 @@ t.test('sticky: entries whose endpoint left their frontend are stale, for Cluste
   t.throws(() => staleStickyKeys({ nftables: [{ map: { name: 'm', elem: [[{ weird: 1 }, 'x']] } }] }, 'm', targets))
 })
 
-t.test('a packed render unpacks to the same elements and objects; a control character in a field is refused', async (t) => {
+t.test('packed elements unpack to the same elements; a control character in a field is refused', async (t) => {
   const r = renderIntent(svc('web', { affinityTimeoutSeconds: 60 }), g)
   const packed = packRender(r)
-  t.equal(typeof packed.elements, 'string')
-  t.same(unpackRender(packed), r, 'round trip, value-less set elements included')
+  t.equal(typeof packed, 'string')
+  t.same(unpackRender(packed), { elements: r.elements }, 'round trip, value-less set elements included')
   t.ok(r.elements.some((e) => e.value === undefined) && r.elements.some((e) => e.value !== undefined), 'the render has both kinds')
-  t.same(unpackRender(packRender({ elements: [], objects: [] })), { elements: [], objects: [] }, 'no elements')
-  const odd = { elements: [{ set: 's', key: 'k' }, { set: 's', key: 'k2', value: '' }, { set: 't', key: 'a . b', value: 'goto c' }], objects: [] }
+  t.same(unpackRender(packRender({ elements: [] })), { elements: [] }, 'no elements')
+  const odd = { elements: [{ set: 's', key: 'k' }, { set: 's', key: 'k2', value: '' }, { set: 't', key: 'a . b', value: 'goto c' }] }
   t.same(unpackRender(packRender(odd)), odd, 'an empty value stays empty, a missing one stays missing')
-  t.equal(packRender(odd).elements, 's\u001fk\u001es\u001fk2\u001f\u001et\u001fa . b\u001fgoto c')
+  t.equal(packRender(odd), 's\u001fk\u001es\u001fk2\u001f\u001et\u001fa . b\u001fgoto c')
   for (const bad of [{ set: 's\u001f', key: 'k' }, { set: 's', key: 'k\u001e' }, { set: 's', key: 'k', value: 'v\u001f' }]) {
-    t.throws(() => packRender({ elements: [bad], objects: [] }), { code: 'ELEDGERPACK', message: /holds a control character/ }, JSON.stringify(bad))
+    t.throws(() => packRender({ elements: [bad] }), { code: 'ELEDGERPACK', message: /holds a control character/ }, JSON.stringify(bad))
   }
 })

@@ -57,9 +57,13 @@ export interface NftObject {
   dynamic?: boolean
 }
 
-/** What one intent puts in the table. */
-export interface IntentRender {
+/** The elements of one intent's render (what the ledger keeps of it). */
+export interface RenderedElements {
   elements: NftElement[]
+}
+
+/** What one intent puts in the table. */
+export interface IntentRender extends RenderedElements {
   /** on-demand chains and maps its elements refer to (shared with other intents) */
   objects: NftObject[]
 }
@@ -464,7 +468,7 @@ export interface RenderDelta {
 }
 
 /** Element changes that turn one render of an intent into another (either may be absent). */
-export function diffRenders(before: IntentRender | undefined, after: IntentRender | undefined): RenderDelta {
+export function diffRenders(before: RenderedElements | undefined, after: IntentRender | undefined): RenderDelta {
   const old = new Map((before?.elements ?? []).map((e) => [elementId(e), e]))
   const now = new Map((after?.elements ?? []).map((e) => [elementId(e), e]))
   const del: NftElement[] = []

@@ -2,12 +2,12 @@
 // The kernel fills the sticky maps itself (one entry per client and frontend)
 // and nft cannot delete by value, so after a change the applier lists them and
 // names the stale ones here. Pure.
-import type { IntentRender } from './render.ts'
+import type { RenderedElements } from './render.ts'
 
 /** sticky map -> frontend key -> the endpoints ("ip . port") it may still stick to */
 export type StickyTargets = Map<string, Map<string, Set<string>>>
 
-export function stickyTargets(renders: Iterable<IntentRender>): StickyTargets {
+export function stickyTargets(renders: Iterable<RenderedElements>): StickyTargets {
   const out: StickyTargets = new Map()
   for (const r of renders) {
     for (const a of r.elements) {

@@ -132,6 +132,11 @@ const GROUPS = {
     mutate: ['src/netlink/codec-ipset.ts', 'src/netlink/ipset-restore.ts'],
     tests: ['test/unit/netlink-ipset-codec.test.ts', 'test/unit/netlink-ipset-restore.test.ts'],
   },
+  // IPVS over generic netlink: the service and real-server nests (byte-exact) and the dump decoders
+  'ipvs-codec': {
+    mutate: ['src/netlink/codec-ipvs.ts'],
+    tests: ['test/unit/netlink-ipvs-codec.test.ts'],
+  },
   // what `pontoon install` would write and remove, decided before anything is touched
   install: {
     mutate: ['src/install/plan.ts'],

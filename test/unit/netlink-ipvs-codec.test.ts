@@ -100,3 +100,55 @@ t.test('decode: services and dests as the kernel dumps them', async (t) => {
   t.equal(V.decodeDest(destReply([attr(1, Buffer.alloc(2)), attr(2, u16be(53)), attr(3, u32(0))]), 4), undefined, 'a short address is not read past')
   t.same(V.decodeTimeouts(body([Buffer.from([V.IPVS_CMD_SET_CONFIG, 1, 0, 0]), attr(4, u32(900)), attr(5, u32(120)), attr(6, u32(300))])), { tcp: 900, tcpFin: 120, udp: 300 })
 })
+
+// Whole messages, byte for byte (checked by hand against ip_vs.h: nlattr len/type little-endian,
+// values padded to 4, the address a 16-byte nf_inet_addr, ports in network order).
+t.test('encodings, byte-exact', async (t) => {
+  const hex = (m: Buffer[]) => body(m).toString('hex')
+  const keyHex = '060001000200000006000200060000001400030' + '00a60000a000000000000000000000000' + '0600040000500000'
+  t.equal(hex(V.newService({ ...key, scheduler: 'wrr', flags: V.SVC_F_PERSISTENT, timeout: 10800 })),
+    '01010000' + '54000100' + keyHex + '0800060077727200' + '0c00070001000000fdffffff' + '08000800302a0000' + '08000900ffffffff')
+  const d: V.DestSpec = { family: 4, addr: Buffer.from([10, 244, 1, 5]), port: 8080, forward: 'tunnel', weight: 7, upperThreshold: 100, lowerThreshold: 3 }
+  const destAddr = '140001000af40105000000000000000000000000' + '060002001f900000'
+  t.equal(hex(V.newDest(key, d)), '05010000' + '30000100' + keyHex + '48000200' + destAddr +
+    '0800030002000000' + '0800040007000000' + '0800050064000000' + '0800060003000000' + '06000b0002000000')
+  t.equal(hex(V.delDest(key, d)), '07010000' + '30000100' + keyHex + '28000200' + destAddr + '06000b0002000000')
+  t.equal(hex(V.setConfig({ tcp: 900, tcpFin: 120, udp: 300 })), '0c010000' + '0800040084030000' + '0800050078000000' + '080006002c010000')
+  t.equal(hex(V.getConfig()), '0d010000', 'GET_CONFIG: the header alone')
+  t.equal(hex(V.getServices()), '04010000')
+  t.equal(hex(V.flush()), '11010000')
+  // a scheduler name whose NUL fills the word exactly, and one that needs padding
+  const sched = (name: string) => parseAttrs(parseAttrs(body(V.newService({ ...key, scheduler: name, flags: 0, timeout: 0 })).subarray(4)).get(1)!).get(6)!
+  t.equal(sched('sed').toString('hex'), '73656400')
+  t.equal(sched('lblcr').toString('hex'), '6c626c637200', 'length 4 + 6: the padding is not part of the value')
+  // IPv6: all 16 address bytes; ports at the top of the range
+  const six = Buffer.from('fd000000000000000000000000000010', 'hex')
+  const v6 = parseAttrs(parseAttrs(body(V.delService({ family: 6, addr: six, protocol: 'sctp', port: 65535 })).subarray(4)).get(1)!)
+  t.equal(v6.get(3)!.toString('hex'), six.toString('hex'))
+  t.equal(v6.get(2)!.readUInt16LE(0), 132)
+  t.equal(v6.get(4)!.toString('hex'), 'ffff')
+  const dk = parseAttrs(parseAttrs(body(V.delDest(key, { family: 6, addr: six, port: 1 })).subarray(4)).get(2)!)
+  t.same([dk.get(1)!.toString('hex'), dk.get(2)!.toString('hex'), dk.get(11)!.readUInt16LE(0)], [six.toString('hex'), '0001', 10])
+})
+
+t.test('decode: the forwarding method is the low three bits; short or missing values', async (t) => {
+  const base = [attr(1, a16(Buffer.from([10, 244, 1, 5]))), attr(2, u16be(8080))]
+  t.equal(V.decodeDest(destReply([...base, attr(3, u32(0x101))]), 4)?.forward, 'local', 'flags above the mask are ignored')
+  t.equal(V.decodeDest(destReply([...base, attr(3, u32(4))]), 4)?.forward, 'bypass')
+  t.equal(V.decodeDest(destReply([...base, attr(3, u32(5))]), 4), undefined, 'a method pontoon does not know')
+  t.equal(V.decodeDest(destReply(base), 4), undefined, 'no method')
+  t.equal(V.decodeDest(destReply([base[0]!, attr(3, u32(0))]), 4), undefined, 'no port')
+  t.equal(V.decodeDest(svcReply([]), 4), undefined, 'no DEST attribute')
+  t.same(V.decodeDest(destReply([...base, attr(3, u32(0))]), 4),
+    { address: '10.244.1.5', port: 8080, forward: 'masq', weight: 0, upperThreshold: 0, lowerThreshold: 0, activeConns: 0, inactiveConns: 0, persistConns: 0 }, 'counters absent: zero')
+  t.equal(V.decodeDest(destReply([attr(1, Buffer.alloc(15)), attr(2, u16be(1)), attr(3, u32(0)), attr(11, u16(10))]), 4), undefined, 'an IPv6 address one byte short')
+  t.equal(V.decodeDest(destReply([attr(1, Buffer.alloc(4)), attr(2, u16be(1)), attr(3, u32(0)), attr(11, u16(7))]), 4), undefined, 'an unknown family')
+  t.equal(V.decodeDest(destReply([attr(1, Buffer.from([1, 2, 3, 4])), attr(2, u16be(1)), attr(3, u32(0))]), 4)?.address, '1.2.3.4', 'exactly four bytes for IPv4')
+  const svc = [attr(1, u16(2)), attr(2, u16(17)), attr(3, a16(v4)), attr(4, u16be(53))]
+  t.same(V.decodeService(svcReply([...svc, attr(7, Buffer.alloc(2, 0xff))])),
+    { protocol: 'udp', address: '10.96.0.10', port: 53, scheduler: '', flags: 0, timeout: 0, netmask: 0 }, 'a short flags value is not read')
+  t.equal(V.decodeService(svcReply([...svc, attr(7, Buffer.from([1, 0, 0, 0]))]))?.flags, 1, 'flags of exactly four bytes')
+  t.equal(V.decodeService(svcReply(svc.slice(0, 3))), undefined, 'no port')
+  t.equal(V.decodeService(svcReply([svc[0]!, svc[1]!, svc[3]!])), undefined, 'no address')
+  t.same(V.decodeTimeouts(body([Buffer.from([V.IPVS_CMD_SET_CONFIG, 1, 0, 0])])), { tcp: 0, tcpFin: 0, udp: 0 }, 'no timeouts: zero')
+})

@@ -37,6 +37,12 @@ t.test('an ADD waiting on a held IPAM lock does not stall /healthz, and fails cl
   const agent = node.spawn(join(BIN, 'pontoon'), ['agent', '--kubeconfig', kubeconfig, '--node-name', 'n1', '--overlay', 'none', '--cni-socket', socket,
     '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249'],
   { env: { ...process.env, PONTOON_IPAM_LOCK_TIMEOUT_MS: String(LOCK_TIMEOUT_MS) } })
+  // Drained (a full pipe would block the agent's logging) and kept, bounded, for a failure to show.
+  let agentLog = ''
+  const keep = (d: Buffer) => { agentLog = (agentLog + d.toString()).slice(-20_000) }
+  agent.stdout?.on('data', keep)
+  agent.stderr?.on('data', keep)
+  t.teardown(() => { if (!t.passing()) console.error(`agent log (last 20 kB):\n${agentLog}`) })
   await until('the CNI socket', () => existsSync(socket))
   const health = (path: string) => node.try('curl', ['-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:10256${path}`]).stdout
   await until('healthz to answer', () => health('/healthz') === '503')
@@ -81,7 +87,7 @@ t.test('an ADD waiting on a held IPAM lock does not stall /healthz, and fails cl
   const r = await first.done
   t.equal(r.status, 1, r.stdout)
   const err = JSON.parse(r.stdout) as { code: number; msg: string }
-  t.equal(err.code, 11, 'try again later')
+  t.equal(err.code, 11, `try again later: ${r.stdout}`)
   t.match(err.msg, new RegExp(`ipam store .*podnet: .*lock is locked by another process; gave up after ${LOCK_TIMEOUT_MS} ms`))
   t.equal(pod.try('ip', ['link', 'show', 'eth0']).status, 1, 'nothing half-built in the pod')
 

@@ -7,7 +7,7 @@ import pino from 'pino'
 import { Registry } from 'prom-client'
 import { ManualClock } from '../../src/agent/clock.ts'
 import { createProxyMetrics } from '../../src/metrics/proxy-metrics.ts'
-import { proxyConsumer, type Planner } from '../../src/proxy/consumer.ts'
+import { proxyConsumer, WATCHED_FULL_SYNC_MS, type Planner } from '../../src/proxy/consumer.ts'
 import type { ProxyBackend, SyncStats } from '../../src/proxy/backend.ts'
 import type { PlanDelta, PortIntent, ProxyGlobals, ProxyPlan } from '../../src/proxy/plan/intent.ts'
 import type { ChangeSet, ClusterSnapshot } from '../../src/cluster/snapshot.ts'
@@ -162,6 +162,28 @@ t.test('the sync period forces a full sync', async (t) => {
   await s.clock.advance(1)
   await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
   t.same(s.backend.calls, ['all:1', 'canary', 'all:1'])
+})
+
+t.test('where a drift watch guards the rules, the sync period asks the canary and the whole plan is rewritten hourly', async (t) => {
+  const s = setup({ syncPeriodMs: 30_000, backendCanaryMs: 0, deltas: [delta([]), delta([])] })
+  t.ok(s.consumer.drift, 'the backend names a canary interval: the consumer has a drift watch')
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await s.clock.advance(30_000)
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls, ['all:1', 'canary'], 'at the sync period: the canary, no full sync')
+  await s.clock.advance(WATCHED_FULL_SYNC_MS - 30_001)
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls.slice(2), ['canary'], 'one ms short of the hour: still not')
+  await s.clock.advance(1)
+  await s.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.same(s.backend.calls.slice(3), ['all:1'], 'an hour after the last full sync: full')
+  const long = setup({ syncPeriodMs: 2 * WATCHED_FULL_SYNC_MS, backendCanaryMs: 0, deltas: [delta([])] })
+  await long.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await long.clock.advance(WATCHED_FULL_SYNC_MS)
+  await long.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  await long.clock.advance(WATCHED_FULL_SYNC_MS)
+  await long.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
+  t.same(long.backend.calls, ['all:1', 'canary', 'all:1'], 'a sync period longer than the hour is kept')
 })
 
 t.test('changed node-wide facts make a new planner and a full sync', async (t) => {

@@ -78,6 +78,26 @@ t.test('TCP: 8 MiB each way arrive whole (pipes with backpressure)', async (t) =
   t.equal(r.bytes, 'bulk\n'.length + big.length, 'every byte echoed through the proxy')
 })
 
+t.test('TCP: an endpoint that writes and closes at once: a slow client still reads every byte', async (t) => {
+  // The endpoint's close must not cut off what is still queued for the client.
+  const big = Buffer.alloc(32 << 20, 9)
+  const s = net.createServer((c) => { c.on('error', () => c.destroy()); c.end(big) })
+  await new Promise<void>((r) => s.listen(0, LO, () => r()))
+  t.teardown(() => s.close())
+  const p = await TcpPortal.open(4, to([ep((s.address() as net.AddressInfo).port)]), limits(), {}, LO)
+  t.teardown(() => p.close())
+  const got = await new Promise<{ bytes: number; error?: string }>((resolve) => {
+    const c = net.connect(p.port, LO)
+    let bytes = 0
+    c.pause()
+    c.on('connect', () => { c.end(); setTimeout(() => c.resume(), 300) })
+    c.on('data', (d: Buffer) => { bytes += d.length })
+    c.on('error', (e: NodeJS.ErrnoException) => resolve({ bytes, error: e.code }))
+    c.on('close', () => resolve({ bytes }))
+  })
+  t.same(got, { bytes: big.length }, 'all of it, then a clean close')
+})
+
 t.test('TCP: nothing takes the client, or the route refuses it: the client is reset', async (t) => {
   const p = await TcpPortal.open(4, to([ep(await closedPort()), ep(await closedPort())]), limits({ maxAttempts: 2 }), {}, LO)
   t.teardown(() => p.close())

@@ -7,7 +7,7 @@
 // and the run goes on. Prints a markdown table for the README. No thresholds.
 // Run (root, after npm run build):
 //   node --import tsx bench/proxy-modes.ts [--modes userspace,iptables,ipvs,nftables]
-//     [--connects 500] [--seconds 5] [--concurrency 8] [--bulk-mib 256] [--mem 2048] [--timeout 3600]
+//     [--connects 500] [--seconds 5] [--concurrency 8] [--bulk-mib 256] [--timeout-ms 30000] [--mem 2048] [--timeout 3600]
 // Everything runs in the guest (its namespaces die with it); the host only boots it.
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -15,9 +15,9 @@ import { arg, NODE, ROOT } from './lib/shipped-node.ts'
 
 const MODES = arg('modes', 'userspace,iptables,ipvs,nftables').split(',').filter(Boolean)
 const ENDPOINTS = 10
-const client = ['connects', 'seconds', 'concurrency', 'bulk-mib'].flatMap((k) => process.argv.includes(`--${k}`) ? [`--${k}`, arg(k, '')] : [])
+const client = ['connects', 'seconds', 'concurrency', 'bulk-mib', 'timeout-ms'].flatMap((k) => process.argv.includes(`--${k}`) ? [`--${k}`, arg(k, '')] : [])
 
-interface Row { mode: string; figures?: { connectP50: number; connectP99: number; rps: number; mibps: number }; na?: string }
+interface Row { mode: string; figures?: { connectP50: number; connectP99: number; rps: number; mibps: number; failed: number }; na?: string }
 
 if (process.argv.includes('--in-guest')) {
   await inGuest()
@@ -122,11 +122,11 @@ async function poll<T>(what: string, probe: () => Promise<T | false | undefined>
 
 export function renderTable(rows: Row[]): string {
   const lines = [
-    `| mode | TCP connect p50 (ms) | TCP connect p99 (ms) | short connections/s | bulk (MiB/s) |`,
-    '|---|---:|---:|---:|---:|',
+    `| mode | TCP connect p50 (ms) | TCP connect p99 (ms) | short connections/s | bulk (MiB/s) | failed connections |`,
+    '|---|---:|---:|---:|---:|---:|',
     ...rows.map((r) => r.figures
-      ? `| ${r.mode} | ${r.figures.connectP50.toFixed(2)} | ${r.figures.connectP99.toFixed(2)} | ${r.figures.rps.toFixed(1)} | ${r.figures.mibps.toFixed(1)} |`
-      : `| ${r.mode} | n/a: ${r.na!.replace(/\|/g, '/')} | | | |`),
+      ? `| ${r.mode} | ${r.figures.connectP50.toFixed(2)} | ${r.figures.connectP99.toFixed(2)} | ${r.figures.rps.toFixed(1)} | ${r.figures.mibps.toFixed(1)} | ${r.figures.failed} |`
+      : `| ${r.mode} | n/a: ${r.na!.replace(/\|/g, '/')} | | | | |`),
   ]
   return lines.join('\n')
 }

@@ -106,8 +106,9 @@ chmodSync(nodeDst, 0o755)
 
 // Node flags per executable. The agent's cache lives long and its list bursts are
 // short-lived garbage: a small young generation keeps RSS ~100 MB lower at 10k
-// Services (bench/api-sync.ts) at a small cost in scavenges.
-const nodeFlags = { pontoon: '--max-semi-space-size=4', 'pontoon-cni': '', 'pontoon-ipam': '' }
+// Services (bench/api-sync.ts) at a small cost in scavenges. --expose-gc lets the
+// agent return a full sync's freed heap to the kernel (src/sys/heap.ts).
+const nodeFlags = { pontoon: '--max-semi-space-size=4 --expose-gc', 'pontoon-cni': '', 'pontoon-ipam': '' }
 
 // V8 code cache: skips re-compiling the bundle at every start. pontoon (root
 // daemons) turns it on itself in a private directory (cmd/pontoon-boot.ts); the

@@ -79,6 +79,11 @@ const GROUPS = {
     mutate: ['src/proxy/nodeport-addresses.ts', 'src/proxy/flags.ts', 'src/proxy/consumer.ts', 'src/proxy/plan/delta.ts'],
     tests: ['test/unit/proxy-flags.test.ts', 'test/unit/proxy-consumer.test.ts', 'test/unit/proxy-plan-delta.test.ts'],
   },
+  // the agent's sync loop: when a consumer runs, its drift watch, the bounded runner and the change cursor
+  'agent-loop': {
+    mutate: ['src/agent/consumer-loop.ts', 'src/agent/bounded-runner.ts', 'src/agent/change-cursor.ts'],
+    tests: ['test/unit/agent-drift-watch.test.ts', 'test/unit/agent-bounded-runner.test.ts', 'test/unit/agent-change-cursor.test.ts'],
+  },
   'proxy-trace': {
     mutate: ['src/proxy/trace/trace.ts', 'src/proxy/trace/format.ts'],
     tests: ['test/unit/proxy-trace.test.ts'],

@@ -49,6 +49,11 @@ export interface ProxyConsumerOptions {
   metrics: ProxyMetrics
   log: Logger
   after?: AfterApply[]
+  /**
+   * called after each full sync, the largest burst of garbage the agent makes
+   * (src/sys/heap.ts gives it back to the kernel); returns the ms it took, if it ran
+   */
+  releaseMemory?: () => number | undefined
 }
 
 const FLUSHED = 'our rules were flushed or removed by someone else'
@@ -143,6 +148,8 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
           countNoLocal([], plan.intents.values())
           o.metrics.fullSyncDuration.observe((o.clock.now() - start) / 1000)
           o.log.debug({ reason, intents: plan.intents.size }, 'proxy full sync')
+          const gcMs = o.releaseMemory?.()
+          if (gcMs !== undefined) o.log.debug({ ms: Math.round(gcMs) }, 'freed heap returned after the full sync')
         } else {
           const planned = planner!.update(snapshot, changes)
           plan = planned.plan

@@ -18,6 +18,7 @@ import { conntrackFollowUp, healthCheckFollowUp } from './follow-ups.ts'
 import { resolveNodePortAddresses, type NodePortAddressesFlag } from './nodeport-addresses.ts'
 import type { FamilyGlobals, ProxyGlobals } from './plan/intent.ts'
 import { ProxyPlanner } from './plan/planner.ts'
+import { returnFreedHeap } from '../sys/heap.ts'
 
 export interface ProxyFlags {
   mode: SupportedMode
@@ -67,6 +68,7 @@ export async function startProxy(flags: ProxyFlags, deps: { registry: Registry; 
     metrics: createProxyMetrics(deps.registry),
     log: deps.log,
     after: [health, conntrackFollowUp(deps.log), ...(deps.after ?? [])],
+    releaseMemory: returnFreedHeap,
   })
   return {
     consumer,

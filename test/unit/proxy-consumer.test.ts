@@ -72,6 +72,7 @@ interface SetupOptions {
   log?: pino.Logger
   /** the backend's own canary interval */
   backendCanaryMs?: number
+  releaseMemory?: () => number | undefined
 }
 
 function setup(opts: SetupOptions = {}) {
@@ -98,6 +99,7 @@ function setup(opts: SetupOptions = {}) {
     wallNow: opts.wallNow ?? (() => 1_000_000),
     metrics: createProxyMetrics(registry),
     log: opts.log ?? log,
+    ...(opts.releaseMemory ? { releaseMemory: opts.releaseMemory } : {}),
     after: [{ name: 'record', applied: (_p, d) => { followed.push(d) } }, { name: 'broken', applied: () => { throw new Error('boom') } }],
   })
   return { clock, registry, backend, made, followed, consumer }
@@ -184,6 +186,19 @@ t.test('where a drift watch guards the rules, the sync period asks the canary an
   await long.clock.advance(WATCHED_FULL_SYNC_MS)
   await long.consumer.sync(snapshot, noChanges, { fullResync: false, pendingSince: 0 })
   t.same(long.backend.calls, ['all:1', 'canary', 'all:1'], 'a sync period longer than the hour is kept')
+})
+
+t.test('freed memory is handed back after each full sync, never after a delta', async (t) => {
+  const order: string[] = []
+  const s = setup({ deltas: [delta([intent('d/b:tcp:4', 1)])], releaseMemory: () => { order.push('release'); return 12 } })
+  const all = s.backend.syncAll.bind(s.backend)
+  s.backend.syncAll = async (p) => { const r = await all(p); order.push('applied'); return r }
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  t.same(order, ['applied', 'release'], 'after the rules are in, so the collection never delays them')
+  await s.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(order, ['applied', 'release'], 'a delta sync leaves little garbage: no collection')
+  await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  t.same(order, ['applied', 'release', 'applied', 'release'])
 })
 
 t.test('changed node-wide facts make a new planner and a full sync', async (t) => {

@@ -9,7 +9,7 @@ import { parseKubeconfig } from '../cluster/kubeconfig.ts'
 import { LabApi, type Obj } from './api-client.ts'
 import { agentArgs, apiArgs, cniBinPath, inNode, kubeletArgs, labEnv, labPaths, type OverlayMode, type ProxyMode } from './commands.ts'
 import { clientPod, CLIENT_POD, DUO_POD, duoPod, ECHO_PORT, echoPod, echoPodName, echoService, RELAY_PORT, SERVICE_NAME } from './demo-objects.ts'
-import { requireProxyKernel } from './kernel-probe.ts'
+import { ensureBridgeNetfilter, requireProxyKernel } from './kernel-probe.ts'
 import { matrixPassed, planMatrix, renderMatrix, type MatrixInput } from './matrix.ts'
 import { runMatrix } from './matrix-run.ts'
 import { buildNodes, buildWire } from './netns-build.ts'
@@ -63,6 +63,8 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   const topo = labTopology(o.prefix, o.nodes)
   checkStateDir(o.stateDir)
   await requireProxyKernel(o.proxyMode)
+  const bridgeNote = ensureBridgeNetfilter(o.proxyMode)
+  if (bridgeNote) progress(bridgeNote)
   const cleaned = await cleanLab(o.stateDir, o.prefix)
   if (cleaned.stopped.length || cleaned.killed.length || cleaned.netns.length) {
     progress(`cleaned an earlier lab: ${cleaned.stopped.length + cleaned.killed.length} processes, ${cleaned.netns.length} namespaces`)

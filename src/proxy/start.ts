@@ -19,6 +19,7 @@ import { resolveNodePortAddresses, type NodePortAddressesFlag } from './nodeport
 import type { FamilyGlobals, ProxyGlobals } from './plan/intent.ts'
 import { ProxyPlanner } from './plan/planner.ts'
 import { returnFreedHeap } from '../sys/heap.ts'
+import { bridgeNetfilterProblem } from './bridge-netfilter.ts'
 
 export interface ProxyFlags {
   mode: SupportedMode
@@ -38,6 +39,9 @@ export interface StartedProxy {
 }
 
 export async function startProxy(flags: ProxyFlags, deps: { registry: Registry; clock: Clock; log: Logger; after?: AfterApply[] }): Promise<StartedProxy> {
+  // userspace mode answers from the node itself: its replies are routed, never bridged
+  const bridged = flags.mode === 'userspace' ? undefined : bridgeNetfilterProblem()
+  if (bridged) deps.log.warn({ mode: flags.mode }, bridged)
   const backend = await openBackend(flags.mode, { ...(flags.iptablesBackend ? { iptablesBackend: flags.iptablesBackend } : {}), ...(flags.ipvs ? { ipvs: flags.ipvs } : {}) })
   const rtnl = flags.nodePortAddresses.kind === 'cidrs' ? await Rtnl.open() : null
   const notes = new Set<string>()

@@ -54,6 +54,13 @@ export function kernelCmdline(spec: Pick<GuestSpec, 'jobDir' | 'modules'> & { ne
  * (qemu's stdout: boot messages and the init's markers), ttyS1 the command's stdout and
  * ttyS2 its stderr, written to the host fds 3 and 4 that the spawner opens for qemu.
  */
+/**
+ * Loaded at boot. br_netfilter because nothing asks the kernel for it: without it a
+ * pod's reply to a pod on the same bridge skips netfilter, so a ClusterIP connection
+ * DNATed to a same-node pod is never un-NATed (kubeadm lists it as a prerequisite).
+ */
+export const DEFAULT_MODULES = ['ip_vs', 'br_netfilter']
+
 export function qemuArgs(spec: GuestSpec): string[] {
   if (!Number.isInteger(spec.mem) || spec.mem < MIN_MEM || spec.mem > MAX_MEM) {
     throw new VmInputError(`--mem ${spec.mem}: give whole MiB between ${MIN_MEM} and ${MAX_MEM}`)

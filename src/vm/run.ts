@@ -11,7 +11,7 @@ import { consoleTail, readConsole } from './console.ts'
 import { VmBootError, VmError, VmTimeoutError } from './errors.ts'
 import { findImage, type VmImage } from './image.ts'
 import { encodeJob } from './job.ts'
-import { qemuArgs, socketPath } from './qemu-args.ts'
+import { DEFAULT_MODULES, qemuArgs, socketPath } from './qemu-args.ts'
 
 export interface VmRunOptions {
   argv: string[]
@@ -44,7 +44,7 @@ export interface VmResult {
   elapsedMs: number
 }
 
-export const DEFAULT_MODULES = ['ip_vs']
+export { DEFAULT_MODULES } from './qemu-args.ts'
 // qemu's own complaints (a bad option, a missing file) are short; the console is kept whole
 // only up to this, as its tail is all an error quotes.
 const MAX_CONSOLE = 1 << 20

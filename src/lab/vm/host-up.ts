@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { writeFileAtomic } from '../../sys/atomic-write.ts'
 import { findImage, type VmImage } from '../../vm/image.ts'
 import { encodeJob } from '../../vm/job.ts'
-import { qemuArgs } from '../../vm/qemu-args.ts'
+import { DEFAULT_MODULES, qemuArgs } from '../../vm/qemu-args.ts'
 import { labPaths } from '../commands.ts'
 import { alive, spawnDetached } from '../procs.ts'
 import { addProcess, checkStateDir, writeState, type LabState } from '../state.ts'
@@ -49,7 +49,7 @@ export async function labUpVm(o: VmUpOptions): Promise<UpResult> {
   const vp = vmPaths(o.stateDir)
   const [apiPort, controlPort] = await twoPorts()
   // refuses bad memory sizes, paths and ports before anything is cleaned or started
-  const args = qemuArgs({ ...image, mem, jobDir: vp.jobDir, modules: ['ip_vs'], forwards: [{ hostPort: apiPort, guestPort: GUEST_API_PORT }, { hostPort: controlPort, guestPort: GUEST_CONTROL_PORT }], outputFiles: { stdout: vp.guestStdout, stderr: vp.guestStderr } })
+  const args = qemuArgs({ ...image, mem, jobDir: vp.jobDir, modules: DEFAULT_MODULES, forwards: [{ hostPort: apiPort, guestPort: GUEST_API_PORT }, { hostPort: controlPort, guestPort: GUEST_CONTROL_PORT }], outputFiles: { stdout: vp.guestStdout, stderr: vp.guestStderr } })
 
   const cleaned = await cleanLab(o.stateDir, o.prefix)
   if (cleaned.stopped.length || cleaned.killed.length || cleaned.netns.length) {

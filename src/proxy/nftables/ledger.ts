@@ -41,8 +41,9 @@ export function packRender(r: RenderedElements): Packed {
   const parts = new Array<string>(r.elements.length)
   for (let i = 0; i < r.elements.length; i++) {
     const e = r.elements[i]!
-    for (const f of [e.set, e.key, e.value ?? '']) {
-      if (SEPARATORS.test(f)) throw new LedgerPackError(`element ${JSON.stringify(e)} of set ${e.set} holds a control character`)
+    // no array of the three fields: this runs for every element of a 10k cold sync
+    if (SEPARATORS.test(e.set) || SEPARATORS.test(e.key) || (e.value !== undefined && SEPARATORS.test(e.value))) {
+      throw new LedgerPackError(`element ${JSON.stringify(e)} of set ${e.set} holds a control character`)
     }
     parts[i] = e.value === undefined ? e.set + FIELD + e.key : e.set + FIELD + e.key + FIELD + e.value
   }

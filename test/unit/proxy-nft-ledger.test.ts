@@ -67,6 +67,22 @@ t.test('a value change is a delete and an add; nothing changes before commit', a
   t.same(back.delete.map((e) => e.value), ['10.244.2.2 . 8080'], 'the committed value is what a later change deletes')
 })
 
+t.test('a change names every set its old and new renders touch (the backend prunes sticky entries only then)', async (t) => {
+  const plain = svc('web', { clusterEndpoints: [there(1)] })
+  const sticky = svc('web', { clusterEndpoints: [there(1)], affinityTimeoutSeconds: 60 })
+  const ledger = ElementLedger.from(new Map([[plain.key, renderIntent(plain, g)]]))
+  const on = ledger.replace(new Map([[plain.key, renderIntent(sticky, g)]]))
+  t.ok([...on.sets].some((s) => s.startsWith('affinity-')), `turning affinity on: ${[...on.sets]}`)
+  t.ok(on.sets.has('cluster-ips-v4') && on.sets.has('backends-tcp-v4'))
+  const same = ledger.replace(new Map([[plain.key, renderIntent(plain, g)]]))
+  t.notOk([...same.sets].some((s) => s.startsWith('affinity-')), 'no affinity before or after: none named')
+  on.commit()
+  const gone = ledger.replace(new Map([[plain.key, undefined]]))
+  t.ok([...gone.sets].some((s) => s.startsWith('affinity-')), 'a removed sticky intent names its old affinity set')
+  const fresh = ElementLedger.from(new Map())
+  t.same([...fresh.replace(new Map([[plain.key, undefined]])).sets], [], 'an intent never held touches nothing')
+})
+
 t.test('two Services behind the same local pod share its hairpin pair; other elements belong to one intent', async (t) => {
   const a = svc('a', { clusterIP: '10.96.0.1', clusterEndpoints: [here(7)] })
   const b = svc('b', { clusterIP: '10.96.0.2', clusterEndpoints: [here(7, 9090)] })

@@ -138,8 +138,7 @@ export class NftablesBackend implements ProxyBackend {
       const lines = [...(viaNetlink ? [] : objectCommands(freshObjects)), ...elementCommands('delete', change.delete), ...elementCommands('add', change.add)]
       if (lines.length > 0) this.#run(lines.join('\n') + '\n')
     }
-    const touchesAffinity = [...changes].some(([key, r]) =>
-      [r, this.#ledger.get(key)].some((x) => x?.elements.some((e) => e.set.startsWith('affinity-'))))
+    const touchesAffinity = [...change.sets].some((set) => set.startsWith('affinity-'))
     change.commit()
     for (const o of fresh.values()) this.#addObject(o)
     if (touchesAffinity) this.#pruneSticky()

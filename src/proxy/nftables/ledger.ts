@@ -64,6 +64,8 @@ export function unpackRender(p: Packed): RenderedElements {
 export interface LedgerChange {
   add: NftElement[]
   delete: NftElement[]
+  /** every set the changed intents had or will have elements in */
+  sets: ReadonlySet<string>
   /** make the ledger hold the new renders (call once the kernel accepted the change) */
   commit(): void
 }
@@ -140,14 +142,17 @@ export class ElementLedger {
     const add: NftElement[] = []
     const del: NftElement[] = []
     const own = new Map<string, number>()
+    const sets = new Set<string>()
     for (const [key, r] of changes) {
       const before = this.get(key)
       for (const el of before?.elements ?? []) {
+        sets.add(el.set)
         if (!SHARED.test(el.set)) { own.set(el.set, (own.get(el.set) ?? 0) - 1); continue }
         const t = entry(elementId(el))
         if (t.now && --t.now.count === 0) t.now = undefined
       }
       for (const el of r?.elements ?? []) {
+        sets.add(el.set)
         if (!SHARED.test(el.set)) { own.set(el.set, (own.get(el.set) ?? 0) + 1); continue }
         const t = entry(elementId(el))
         if (t.now) t.now.count++
@@ -176,6 +181,6 @@ export class ElementLedger {
         else this.#byIntent.delete(key)
       }
     }
-    return { add, delete: del, commit }
+    return { add, delete: del, sets, commit }
   }
 }

@@ -1,17 +1,18 @@
 // The overlay as a sync consumer ("overlay"). A full sync (the first, after a
-// failure, when the device or underlay changes, and every --sync-period) reads
-// the kernel back and repairs whatever drifted: entries deleted by hand come
-// back within one sync period. Between full syncs a Node change is diffed
+// failure, when the device or underlay changes, when the drift watch saw the
+// kernel differ from what was applied, and every --sync-period) reads the kernel
+// back and repairs whatever drifted: entries (or the device) deleted by hand come
+// back within the watch's 2 s. Between full syncs a Node change is diffed
 // against what the last sync wrote, without reading the kernel: one remote node
 // costs its three entries, whatever the cluster's size.
 import type { Logger } from 'pino'
 import type { Clock } from '../agent/clock.ts'
-import type { SyncConsumer, SyncContext } from '../agent/consumer.ts'
+import type { DriftWatch, SyncConsumer, SyncContext } from '../agent/consumer.ts'
 import { deepEqual } from '../cluster/equal.ts'
 import type { ChangeSet, ClusterSnapshot } from '../cluster/snapshot.ts'
 import type { Rtnl } from '../netlink/index.ts'
 import { changedEntries, diffEntries, entriesOf, opCount } from './diff.ts'
-import { ANNOTATION_BACKEND, ANNOTATION_PUBLIC_IP, ANNOTATION_VTEP_MAC, planOverlay, type DevicePlan, type OverlayMode, type RemotePlan } from './plan.ts'
+import { ANNOTATION_BACKEND, ANNOTATION_PUBLIC_IP, ANNOTATION_VTEP_MAC, planOverlay, type DevicePlan, type OverlayMode, type OverlayPlan, type RemotePlan } from './plan.ts'
 import { OVERLAY_DEVICE, type OverlayReconciler } from './reconciler.ts'
 import { selectUnderlay, type Underlay, type UnderlayFlags } from './underlay.ts'
 import { annotationsToPublish, chooseVtepMac } from './vtep-mac.ts'
@@ -35,14 +36,24 @@ export interface OverlayConsumerOptions {
 }
 
 interface Applied {
+  plan: OverlayPlan
   remotes: ReadonlyMap<string, RemotePlan>
   device: DevicePlan | null
   underlay: Underlay
   overlayIndex: number | null
 }
 
+/**
+ * How often the kernel's entries are compared with what was applied: a few
+ * netlink dumps (neighbours and FDB of one device, the routes), sized by the
+ * number of nodes, not of pods or Services.
+ */
+export const OVERLAY_DRIFT_CHECK_MS = 2000
+
 export function overlayConsumer(o: OverlayConsumerOptions): SyncConsumer {
   let applied: Applied | null = null
+  /** the drift watch found the kernel changed behind our back: the next sync is full */
+  let driftSeen = false
   let lastFull = Number.NEGATIVE_INFINITY
   let vtepMac: string | undefined
   let egressDone = false
@@ -55,14 +66,36 @@ export function overlayConsumer(o: OverlayConsumerOptions): SyncConsumer {
     o.log[level]({ node: o.nodeName, ...extra }, msg)
   }
 
+  const drift: DriftWatch = {
+    everyMs: OVERLAY_DRIFT_CHECK_MS,
+    async check() {
+      const a = applied
+      if (driftSeen || a === null) return driftSeen // a full sync is due anyway
+      let observed
+      try {
+        observed = await o.reconciler.observe({ overlay: a.overlayIndex, underlay: a.underlay.index })
+      } catch (e) {
+        driftSeen = true // the device itself may be gone: the full sync makes it again
+        throw e
+      }
+      const ops = diffEntries(entriesOf(a.plan), observed)
+      const n = opCount(ops)
+      if (n === 0) return false
+      o.log.warn({ node: o.nodeName, ops: n }, 'overlay entries changed by someone else: full resync')
+      return (driftSeen = true)
+    },
+  }
+
   return {
     name: 'overlay',
+    drift,
     async sync(snapshot: ClusterSnapshot, _changes: ChangeSet, ctx: SyncContext) {
       const now = o.clock.now()
       const self = snapshot.nodes.get(o.nodeName)
       if (!self) { once('info', 'overlay waits: this node is not in the API yet'); return }
       try {
-        let full = ctx.fullResync || applied === null || now - lastFull >= o.syncPeriodMs
+        let full = ctx.fullResync || applied === null || driftSeen || now - lastFull >= o.syncPeriodMs
+        driftSeen = false
         const underlay = full || !applied
           ? selectUnderlay(o.underlay, await o.rtnl.links(), await o.rtnl.addrs(), self.internalIPs, [OVERLAY_DEVICE])
           : applied.underlay
@@ -92,7 +125,7 @@ export function overlayConsumer(o: OverlayConsumerOptions): SyncConsumer {
         // Until the apply succeeds nothing is known of the kernel: the next sync is full.
         applied = null
         await o.reconciler.apply(ops, { overlay: overlayIndex, underlay: underlay.index })
-        applied = { remotes: plan.remotes, device: plan.device, underlay, overlayIndex }
+        applied = { plan, remotes: plan.remotes, device: plan.device, underlay, overlayIndex }
         if (full) lastFull = now
         const n = opCount(ops)
         if (n > 0 || full) o.log.debug({ full, ops: n, remotes: plan.remotes.size, ms: Math.round((o.clock.now() - now) * 10) / 10 }, 'overlay synced')

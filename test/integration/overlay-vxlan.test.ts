@@ -17,6 +17,9 @@ const DEV = 'pontoon.1'
 const lab = buildOverlayLab(t, 3)
 const [n1, n2, n3] = lab.nodes as [LabNode, LabNode, LabNode]
 const WAIT = { timeoutMs: 60_000, everyMs: 100 }
+/** far longer than the repair may take: a deleted entry must come back by the drift watch, not the sync period */
+const SYNC_PERIOD_S = 120
+const REPAIR_MS = 10_000
 
 t.test('three nodes over vxlan', async (t) => {
   const api = await startOverlayApi(t, lab.wire)
@@ -29,7 +32,7 @@ t.test('three nodes over vxlan', async (t) => {
   const keptIndex = ipJson(n2.ns, ['link', 'show', DEV])[0].ifindex
 
   const agents = new Map<string, AgentProc>()
-  for (const n of lab.nodes) agents.set(n.name, startOverlayAgent(t, api, n, 'vxlan'))
+  for (const n of lab.nodes) agents.set(n.name, startOverlayAgent(t, api, n, 'vxlan', { syncPeriodS: SYNC_PERIOD_S }))
   const tail = () => [...agents.values()].map((a) => agentTail(a, 10)).join('\n')
 
   const macs = new Map<string, string>()
@@ -85,23 +88,32 @@ t.test('three nodes over vxlan', async (t) => {
     t.match(table, /ip saddr 10\.244\.0\.0\/16 ip daddr != 10\.244\.0\.0\/16 .*masquerade/)
   })
 
-  t.test('entries deleted by hand come back at the next sync', async (t) => {
+  t.test(`entries deleted by hand come back within ${REPAIR_MS / 1000} s, by the drift watch (--sync-period ${SYNC_PERIOD_S} s)`, async (t) => {
     const mac2 = macs.get('node-2')!
     n1.ns.run('ip', ['route', 'del', n2.podCIDR])
     n1.ns.run('bridge', ['fdb', 'del', mac2, 'dev', DEV, 'dst', n2.ip])
     n1.ns.run('ip', ['neigh', 'del', '10.244.2.0', 'dev', DEV])
-    // Each delete above fails loudly if the entry was not there; with a 1 s sync
-    // period the agent may already be putting them back, so their absence is not asserted.
+    // Each delete above fails loudly if the entry was not there; the drift watch may
+    // already be putting them back, so their absence is not asserted.
     const back = await waitFor('the entries to come back', () => {
       const e = entriesFor(n1.ns, DEV, n2.podCIDR, mac2)
       return e.neigh && e.fdb === n2.ip && e.route && e
-    }, WAIT)
+    }, { timeoutMs: REPAIR_MS, everyMs: 100 })
     t.ok(back, 'neighbour, FDB entry and route are back')
     // A foreign route on the device is someone else's: the agent leaves it.
     n1.ns.run('ip', ['route', 'add', '10.99.0.0/24', 'dev', DEV])
     n1.ns.run('ip', ['route', 'del', n3.podCIDR])
-    await waitFor('a full sync after the foreign route', () => entriesFor(n1.ns, DEV, n3.podCIDR, macs.get('node-3')!).route, WAIT)
+    await waitFor('a full sync after the foreign route', () => entriesFor(n1.ns, DEV, n3.podCIDR, macs.get('node-3')!).route, { timeoutMs: REPAIR_MS, everyMs: 100 })
     t.equal(ipJson(n1.ns, ['route', 'show', '10.99.0.0/24']).length, 1, 'a route the overlay did not write survives its syncs')
+
+    // The device itself deleted: it comes back with the MAC the other nodes know, and its entries.
+    n1.ns.run('ip', ['link', 'del', DEV])
+    const again = await waitFor('the device and its entries to come back', () => {
+      const e = entriesFor(n1.ns, DEV, n2.podCIDR, mac2)
+      return e.neigh && e.fdb === n2.ip && e.route && e
+    }, { timeoutMs: REPAIR_MS, everyMs: 100 })
+    t.ok(again, 'a deleted device is made again, with its neighbour, FDB entry and route')
+    t.equal(ipJson(n1.ns, ['link', 'show', DEV])[0]?.address, macs.get('node-1'), 'with the MAC its Node announces')
   })
 
   t.test('an agent restart keeps the MAC; a deleted Node loses its entries on every node', async (t) => {
@@ -109,7 +121,7 @@ t.test('three nodes over vxlan', async (t) => {
     await a2.stop()
     // Without its device the agent has only the annotation to go by: the MAC must come from there.
     n2.ns.run('ip', ['link', 'del', DEV])
-    agents.set('node-2', startOverlayAgent(t, api, n2, 'vxlan'))
+    agents.set('node-2', startOverlayAgent(t, api, n2, 'vxlan', { syncPeriodS: SYNC_PERIOD_S }))
     const back = await waitFor('the restarted agent to recreate its device', () => ipJson(n2.ns, ['link', 'show']).find((l) => l.ifname === DEV), WAIT)
     t.equal(back.address, macs.get('node-2'), 'same MAC after a restart, from the annotation')
     t.equal((await nodeAnnotations(api, 'node-2'))['pontoon.io/vtep-mac'], macs.get('node-2'), 'same MAC published')

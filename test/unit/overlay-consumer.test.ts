@@ -26,6 +26,7 @@ function setup() {
   const published: Array<Record<string, string | null>> = []
   let observed: Observed = { neighs: [], fdb: [], routes: [] }
   let failApply = false
+  let failObserve = false
   const rtnl = {
     links: async () => [{ index: 2, name: 'eth0', mtu: 1500, mac: '02:00:00:00:00:aa', up: true, promisc: false }],
     addrs: async () => [{ index: 2, cidr: '172.19.0.11/24', family: 4 as const, tentative: false }],
@@ -34,7 +35,7 @@ function setup() {
     device: async () => undefined,
     ensureDevice: async () => { calls.push('ensureDevice'); return 9 },
     removeDevice: async () => { calls.push('removeDevice'); return false },
-    observe: async () => { calls.push('observe'); return observed },
+    observe: async () => { calls.push('observe'); if (failObserve) throw new Error('no such device'); return observed },
     apply: async (ops: OverlayOps) => { calls.push('apply'); if (failApply) throw new Error('boom'); applied.push(ops) },
   } as unknown as OverlayReconciler
   const clock = new ManualClock()
@@ -45,7 +46,7 @@ function setup() {
     publish: async (a) => { published.push(a) },
     syncPeriodMs: 30_000, clock, log,
   })
-  return { c, calls, applied, published, egress, clock, setObserved: (o: Observed) => { observed = o }, setFail: (f: boolean) => { failApply = f } }
+  return { c, calls, applied, published, egress, clock, setObserved: (o: Observed) => { observed = o }, setFail: (f: boolean) => { failApply = f }, setFailObserve: (f: boolean) => { failObserve = f } }
 }
 
 t.test('waits for its own Node; then a full sync, then deltas, then a full sync each period', async (t) => {
@@ -101,4 +102,43 @@ t.test('a failed apply makes the next sync a full one', async (t) => {
   s.calls.length = 0
   await s.c.sync(snap(self, remote(2), remote(3)), none, { fullResync: false, pendingSince: 0 })
   t.same(s.calls, ['ensureDevice', 'observe', 'apply'], 'full even though the loop did not ask')
+})
+
+t.test('the drift watch: quiet while the kernel matches, a full sync when it does not, and when reading it fails', async (t) => {
+  const s = setup()
+  const drift = s.c.drift!
+  t.equal(drift.everyMs, 2000)
+  t.equal(await drift.check(), false, 'nothing applied yet: nothing to compare')
+  t.same(s.calls, [], 'and the kernel is not read')
+  const self = node('node-1', 1)
+  await s.c.sync(snap(self, remote(2)), none, { fullResync: true, pendingSince: 0 })
+  const wrote = s.applied[0]!
+  s.setObserved({ neighs: wrote.setNeighs.map((n) => ({ ...n, permanent: true })), fdb: wrote.setFdb, routes: wrote.setRoutes })
+  s.calls.length = 0
+  t.equal(await drift.check(), false, 'the kernel holds what was applied')
+  t.same(s.calls, ['observe'])
+  await s.c.sync(snap(self, remote(2)), none, { fullResync: false, pendingSince: 0 })
+  t.same(s.calls, ['observe', 'apply'], 'no drift: the next sync is a delta')
+
+  s.setObserved({ neighs: wrote.setNeighs.map((n) => ({ ...n, permanent: true })), fdb: wrote.setFdb, routes: [] })
+  s.calls.length = 0
+  t.equal(await drift.check(), true, 'a route deleted by hand is seen')
+  t.equal(await drift.check(), true, 'and stays seen until a sync, without another read')
+  t.same(s.calls, ['observe'])
+  s.calls.length = 0
+  await s.c.sync(snap(self, remote(2)), none, { fullResync: false, pendingSince: 0 })
+  t.same(s.calls, ['ensureDevice', 'observe', 'apply'], 'the sync after it is full')
+  t.same(s.applied.at(-1)!.setRoutes.map((r) => r.dst), ['10.244.2.0/24'], 'and puts the route back')
+  s.calls.length = 0
+  await s.c.sync(snap(self, remote(2)), none, { fullResync: false, pendingSince: 0 })
+  t.same(s.calls, ['apply'], 'the flag was used up')
+
+  const failing = setup()
+  await failing.c.sync(snap(self, remote(2)), none, { fullResync: true, pendingSince: 0 })
+  failing.setFailObserve(true)
+  await t.rejects(failing.c.drift!.check(), /no such device/, 'a read that fails wakes the consumer with the error')
+  failing.setFailObserve(false)
+  failing.calls.length = 0
+  await failing.c.sync(snap(self, remote(2)), none, { fullResync: false, pendingSince: 0 })
+  t.same(failing.calls, ['ensureDevice', 'observe', 'apply'], 'and the sync after a failed read is full (the device may be gone)')
 })

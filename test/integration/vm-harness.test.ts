@@ -32,6 +32,8 @@ t.test('a guest runs the command with IPVS, the project and no uplink, and retur
     'set -e',
     'cd "$1"',
     'test -e /proc/net/ip_vs && echo ipvs-present',
+    // loaded at boot: without it a same-node pod -> ClusterIP -> pod reply is never un-NATed
+    'echo "bridge-nf:" $(cat /proc/sys/net/bridge/bridge-nf-call-iptables)',
     // the project's Node from the host root, running the project's own code
     `"$2" -e 'console.log("node:" + process.version); import("./src/vm/console.ts").then(m => console.log("project:" + m.readConsole("PONTOON-VM-RC=9\\n").rc))'`,
     'echo "net:" $(ls /sys/class/net)',
@@ -46,6 +48,7 @@ t.test('a guest runs the command with IPVS, the project and no uplink, and retur
   t.equal(r.status, 7, `a failing command fails the CLI with its own exit status (stderr: ${r.stderr.slice(-2000)})`)
   const lines = r.stdout.split('\n')
   t.ok(lines.includes('ipvs-present'), '/proc/net/ip_vs exists in the guest')
+  t.ok(lines.includes('bridge-nf: 1'), 'br_netfilter is loaded in the guest and bridged traffic passes netfilter')
   t.ok(lines.includes(`node:${process.version}`), "the host's Node runs in the guest")
   t.ok(lines.includes('project:9'), "the project's own module runs there")
   t.ok(lines.includes('net: lo'), 'the guest has no network device but loopback (-nic none)')

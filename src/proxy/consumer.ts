@@ -148,8 +148,13 @@ export function proxyConsumer(o: ProxyConsumerOptions): SyncConsumer {
           countNoLocal([], plan.intents.values())
           o.metrics.fullSyncDuration.observe((o.clock.now() - start) / 1000)
           o.log.debug({ reason, intents: plan.intents.size }, 'proxy full sync')
-          const gcMs = o.releaseMemory?.()
-          if (gcMs !== undefined) o.log.debug({ ms: Math.round(gcMs) }, 'freed heap returned after the full sync')
+          // the rules are in: a failure here is worth a line, never a resync
+          try {
+            const gcMs = o.releaseMemory?.()
+            if (gcMs !== undefined) o.log.debug({ ms: Math.round(gcMs) }, 'freed heap returned after the full sync')
+          } catch (e) {
+            o.log.warn({ err: (e as Error).message }, 'returning freed heap failed')
+          }
         } else {
           const planned = planner!.update(snapshot, changes)
           plan = planned.plan

@@ -199,6 +199,10 @@ t.test('freed memory is handed back after each full sync, never after a delta', 
   t.same(order, ['applied', 'release'], 'a delta sync leaves little garbage: no collection')
   await s.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
   t.same(order, ['applied', 'release', 'applied', 'release'])
+  const broken = setup({ deltas: [delta([intent('d/b:tcp:4', 1)])], releaseMemory: () => { throw new Error('no libc') } })
+  await broken.consumer.sync(snapshot, noChanges, { fullResync: true, pendingSince: 0 })
+  await broken.consumer.sync(snapshot, oneSlice, { fullResync: false, pendingSince: 0 })
+  t.same(broken.backend.calls, ['all:1', 'canary', 'delta:+1-0'], 'a failing release is not a failed sync: the next one is a delta')
 })
 
 t.test('changed node-wide facts make a new planner and a full sync', async (t) => {

@@ -300,6 +300,9 @@ export class NlSocket {
         this.settle(seq, errno > 0 ? new NetlinkError(p.op, errno) : undefined)
       } else {
         p.parts.push(Buffer.from(data)) // copy: the receive buffer is reused
+        // A dump's deadline is for silence, not for its whole length: 10,000 IPVS
+        // services take longer than 5 s to list in a TCG guest, and still arrive.
+        if (p.dump) p.timer.refresh()
         // Without an ack to wait for, a single (non-multipart) reply is the whole answer.
         if (!p.ack && !p.dump && !(flags & NLM_F_MULTI)) this.settle(seq, undefined)
       }

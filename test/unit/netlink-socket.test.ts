@@ -120,6 +120,27 @@ t.test('a request nobody answers fails with a typed timeout, and a late answer i
   t.same(await q, [], 'the socket keeps working')
 })
 
+t.test("a dump's deadline counts from its last part: a long dump that keeps arriving completes, a stalled one fails", async (t) => {
+  const k = new ScriptedKernel()
+  const s = new NlSocket({ raw: k, timeoutMs: 60 })
+  const p = s.request('long', 18, NLM_F_DUMP, [])
+  await tick()
+  const seq = k.requests()[0]!.seq
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, 40))
+    k.reply(part(seq, `p${i}`))
+  }
+  k.reply(done(seq))
+  t.same(texts(await p), ['p0', 'p1', 'p2', 'p3'], '160 ms in all, never 60 ms of silence')
+  const q = s.request('stalled', 18, NLM_F_DUMP, [])
+  await tick()
+  k.reply(part(k.requests()[1]!.seq, 'only'))
+  t.match(await q.catch((e) => e), { code: 'ETIMEDOUT', op: 'stalled' }, 'a part, then silence: the deadline')
+  const r = s.request('plain', 16, 0, [])
+  await new Promise((res) => setTimeout(res, 30))
+  t.match(await r.catch((e) => e), { code: 'ETIMEDOUT' }, 'a plain request keeps its whole-request deadline')
+})
+
 t.test('a request without an ack settles on its single reply', async (t) => {
   const k = new ScriptedKernel()
   const s = new NlSocket({ raw: k })

@@ -82,7 +82,7 @@ const GROUPS = {
   // the agent's sync loop: when a consumer runs, its drift watch, the bounded runner and the change cursor
   'agent-loop': {
     mutate: ['src/agent/consumer-loop.ts', 'src/agent/bounded-runner.ts', 'src/agent/change-cursor.ts'],
-    tests: ['test/unit/agent-drift-watch.test.ts', 'test/unit/agent-bounded-runner.test.ts', 'test/unit/agent-change-cursor.test.ts'],
+    tests: ['test/unit/agent-consumer-loop.test.ts', 'test/unit/agent-drift-watch.test.ts', 'test/unit/agent-bounded-runner.test.ts', 'test/unit/agent-change-cursor.test.ts'],
   },
   'proxy-trace': {
     mutate: ['src/proxy/trace/trace.ts', 'src/proxy/trace/format.ts'],

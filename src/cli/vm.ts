@@ -17,7 +17,7 @@ export const vmCommand: CommandModule<object, Args> = {
       .positional('action', { choices: ['run'] as const, describe: 'run: boot, run CMD after --, power off' })
       .option('mem', { type: 'number', default: 1024, describe: 'guest memory in MiB' })
       .option('timeout', { type: 'number', default: 300, describe: 'seconds before the guest is killed' })
-      .option('module', { type: 'string', array: true, describe: 'kernel module to load before CMD (default ip_vs); repeatable' })
+      .option('module', { type: 'string', array: true, describe: 'kernel module to load before CMD (default ip_vs and br_netfilter; given, it replaces them); repeatable' })
       .example('pontoon vm run -- cat /proc/net/ip_vs', '') as never,
   handler: async (a) => {
     const cmd = (a['--'] ?? []).map(String)
